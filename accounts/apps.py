@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Users and workspaces"
+
+    def ready(self) -> None:
+        from accounts import receivers  # noqa: F401  (connects allauth signals)

@@ -1,0 +1,63 @@
+"""Typed realtime events and the one helper that broadcasts them.
+
+Producers call `broadcast()` inside their transaction; the message leaves only after
+commit, so a page never hears of a row it cannot read yet. The channel layer may drop
+messages: pages re-render their full state on (re)connect.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.scoping import workspace_group
+
+log = logging.getLogger(__name__)
+
+
+class PositionEvent(TypedDict):
+    type: Literal["position.update"]
+    account_id: int
+    symbol: str
+    quantity: str
+    avg_price: str | None
+
+
+class SignalEvent(TypedDict):
+    type: Literal["signal.update"]
+    signal_id: int
+    status: str
+    error_code: str
+
+
+class AccountEvent(TypedDict):
+    type: Literal["account.update"]
+    account_id: int
+    balance: str | None
+
+
+Event = PositionEvent | SignalEvent | AccountEvent
+
+
+def broadcast(workspace_id: int, event: Event) -> None:
+    """Send `event` to everyone watching the workspace, after the transaction commits."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        message = {**event, "workspace_id": workspace_id, "ts": timezone.now().isoformat()}
+        try:
+            async_to_sync(layer.group_send)(
+                workspace_group(workspace_id), {"type": "event.forward", "event": message}
+            )
+        except Exception:
+            # Realtime is best effort: pages re-sync on reconnect. Never fail a trade.
+            log.exception("broadcast to workspace %s failed", workspace_id)
+
+    transaction.on_commit(send)

@@ -1,0 +1,1 @@
+"""One interface for every venue; adapters are found through `registry`."""

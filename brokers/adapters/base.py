@@ -1,0 +1,114 @@
+"""The interface every venue implements, and the plain values that cross it.
+
+Adapters speak the venue's protocol and nothing else: they know nothing of alerts,
+rules or billing. Everything crossing the boundary is a frozen dataclass with
+`Decimal` quantities and prices and timezone-aware UTC times.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from brokers.models import BrokerAccount
+
+
+class VenueError(Exception):
+    """The venue refused or failed. `code` is stable and machine-readable."""
+
+    def __init__(self, code: str, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    client_order_id: str
+    symbol: str
+    side: str  # "buy" | "sell"
+    order_type: str  # brokers.models.OrderType
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    # The price the alert reported, a hint a simulated venue may use.
+    reference_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class FillReport:
+    venue_fill_id: str
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
+    filled_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    client_order_id: str
+    venue_order_id: str
+    status: str  # brokers.models.Order.Status
+    filled_quantity: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    reject_reason: str = ""
+    fills: tuple[FillReport, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PositionReport:
+    symbol: str
+    quantity: Decimal  # signed: short < 0
+    avg_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    balance: Decimal
+    equity: Decimal
+    currency: str
+
+
+class VenueAdapter(abc.ABC):
+    """A connection to one venue account."""
+
+    venue: str
+
+    def __init__(self, account: BrokerAccount) -> None:
+        self.account = account
+
+    @classmethod
+    @abc.abstractmethod
+    def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
+        """Set the account up at the venue: validate credentials, or open it.
+
+        Raises VenueError with a code a trader can act on.
+        """
+
+    @abc.abstractmethod
+    def account_snapshot(self) -> AccountSnapshot: ...
+
+    @abc.abstractmethod
+    def positions(self) -> list[PositionReport]: ...
+
+    @abc.abstractmethod
+    def working_orders(self) -> list[OrderReport]: ...
+
+    @abc.abstractmethod
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        """Place once: a second call with the same client order id returns the first."""
+
+    @abc.abstractmethod
+    def find_order(self, client_order_id: str) -> OrderReport | None: ...
+
+    @abc.abstractmethod
+    def cancel_order(self, venue_order_id: str) -> OrderReport: ...
+
+    @abc.abstractmethod
+    def flatten(self) -> list[OrderReport]:
+        """Cancel working orders and close every position."""

@@ -1,0 +1,172 @@
+"""Our record of each venue: accounts, orders, fills and positions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Workspace
+from accounts.scoping import WorkspaceScopedQuerySet
+from brokers.fields import EncryptedTextField
+
+MONEY = {"max_digits": 20, "decimal_places": 6}
+QTY = {"max_digits": 20, "decimal_places": 8}
+
+
+class Venue(models.TextChoices):
+    PAPER = "paper", "Paper"
+    PROJECTX = "projectx", "TopstepX / ProjectX"
+    TRADOVATE = "tradovate", "Tradovate"
+    TRADELOCKER = "tradelocker", "TradeLocker"
+    MT4 = "mt4", "MetaTrader 4"
+    MT5 = "mt5", "MetaTrader 5"
+
+
+class Side(models.TextChoices):
+    BUY = "buy", "Buy"
+    SELL = "sell", "Sell"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "market", "Market"
+    LIMIT = "limit", "Limit"
+    STOP = "stop", "Stop"
+    STOP_LIMIT = "stop_limit", "Stop limit"
+    TRAILING_STOP = "trailing_stop", "Trailing stop"
+
+
+class BrokerAccount(models.Model):
+    """A trader's account at one venue. Credentials are encrypted, never shown."""
+
+    class Mode(models.TextChoices):
+        DEMO = "demo", "Demo"
+        LIVE = "live", "Live"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSE_ONLY = "close_only", "Close only"
+        ERROR = "error", "Error"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="broker_accounts")
+    venue = models.CharField(max_length=16, choices=Venue.choices)
+    name = models.CharField(max_length=120)
+    external_id = models.CharField(max_length=64, blank=True, help_text="The venue's account id.")
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.DEMO)
+    currency = models.CharField(max_length=3, default="USD")
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    credentials = EncryptedTextField(blank=True, default="")
+    balance = models.DecimalField(**MONEY, null=True, blank=True)
+    equity = models.DecimalField(**MONEY, null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[WorkspaceScopedQuerySet[BrokerAccount]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_venue_display()})"
+
+
+class Order(models.Model):
+    """An order we sent (or mean to send) to a venue.
+
+    `client_order_id` is derived from what caused the order (signal, account, leg), and
+    is unique per account: a retried task finds its order instead of placing another.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # recorded, not yet acknowledged by the venue
+        WORKING = "working", "Working"
+        FILLED = "filled", "Filled"
+        PARTIALLY_FILLED = "partially_filled", "Partially filled"
+        CANCELLED = "cancelled", "Cancelled"
+        REJECTED = "rejected", "Rejected"
+
+    FINAL = frozenset({Status.FILLED, Status.CANCELLED, Status.REJECTED})
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    venue_order_id = models.CharField(max_length=64, blank=True)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=16, choices=OrderType.choices)
+    quantity = models.DecimalField(**QTY)
+    limit_price = models.DecimalField(**MONEY, null=True, blank=True)
+    stop_price = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    filled_quantity = models.DecimalField(**QTY, default=Decimal(0))
+    avg_fill_price = models.DecimalField(**MONEY, null=True, blank=True)
+    reject_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[WorkspaceScopedQuerySet[Order]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "client_order_id"], name="order_client_id_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity} {self.symbol} ({self.status})"
+
+
+class Fill(models.Model):
+    """One execution reported by the venue; `venue_fill_id` makes recording idempotent."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="fills")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="fills")
+    venue_fill_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    quantity = models.DecimalField(**QTY)
+    price = models.DecimalField(**MONEY)
+    commission = models.DecimalField(**MONEY, default=Decimal(0))
+    filled_at = models.DateTimeField()
+
+    objects: ClassVar[WorkspaceScopedQuerySet[Fill]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-filled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "venue_fill_id"], name="fill_venue_id_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.quantity} {self.symbol} @ {self.price}"
+
+
+class Position(models.Model):
+    """Net position per account and symbol: quantity is signed (short < 0)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="positions")
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="positions")
+    symbol = models.CharField(max_length=32)
+    quantity = models.DecimalField(**QTY, default=Decimal(0))
+    avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[WorkspaceScopedQuerySet[Position]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["account_id", "symbol"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol"], name="position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.quantity} @ {self.avg_price}"
+
+    @property
+    def side(self) -> str:
+        return "long" if self.quantity > 0 else "short" if self.quantity < 0 else "flat"

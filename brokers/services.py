@@ -1,0 +1,167 @@
+"""Writes for broker accounts, orders, fills and positions."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Workspace
+from accounts.realtime import broadcast
+from brokers.adapters.base import OrderReport, OrderRequest, VenueError
+from brokers.adapters.registry import adapter_class, get_adapter
+from brokers.models import BrokerAccount, Fill, Order, Position
+from brokers.positions import net
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def broker_account_register(
+    *,
+    workspace: Workspace,
+    venue: str,
+    name: str,
+    currency: str = "USD",
+    mode: str = BrokerAccount.Mode.DEMO,
+    credentials: str = "",
+    options: dict[str, Any] | None = None,
+) -> BrokerAccount:
+    """Create an account and provision it at the venue (raises VenueError)."""
+    account = BrokerAccount.objects.create(
+        workspace=workspace,
+        venue=venue,
+        name=name,
+        currency=currency.upper(),
+        mode=mode,
+        credentials=credentials,
+    )
+    adapter_class(venue).provision(account, options or {})
+    account_sync(account=account)
+    return account
+
+
+def account_sync(*, account: BrokerAccount) -> BrokerAccount:
+    """Refresh balance and equity from the venue, and mirror its positions."""
+    adapter = get_adapter(account)
+    snapshot = adapter.account_snapshot()
+    reports = {report.symbol: report for report in adapter.positions()}
+    with transaction.atomic():
+        BrokerAccount.objects.filter(pk=account.pk).update(
+            balance=snapshot.balance, equity=snapshot.equity, last_sync_at=timezone.now()
+        )
+        account.balance, account.equity = snapshot.balance, snapshot.equity
+        for position in Position.objects.select_for_update().filter(account=account):
+            report = reports.pop(position.symbol, None)
+            quantity = report.quantity if report else Decimal(0)
+            avg = report.avg_price if report else None
+            if position.quantity != quantity or position.avg_price != avg:
+                _position_save(position, quantity, avg)
+        for report in reports.values():
+            position = Position(workspace_id=account.workspace_id, account=account, symbol=report.symbol)
+            _position_save(position, report.quantity, report.avg_price)
+        broadcast(
+            account.workspace_id,
+            {"type": "account.update", "account_id": account.pk, "balance": str(snapshot.balance)},
+        )
+    return account
+
+
+def order_record_intent(*, account: BrokerAccount, request: OrderRequest) -> Order:
+    """The Order row for `request`, created once per (account, client order id)."""
+    order, _ = Order.objects.get_or_create(
+        account=account,
+        client_order_id=request.client_order_id,
+        defaults={
+            "workspace_id": account.workspace_id,
+            "symbol": request.symbol,
+            "side": request.side,
+            "order_type": request.order_type,
+            "quantity": request.quantity,
+            "limit_price": request.limit_price,
+            "stop_price": request.stop_price,
+        },
+    )
+    return order
+
+
+def order_send(*, order: Order, request: OrderRequest) -> Order:
+    """Send the order to its venue (outside any lock) and record what came back.
+
+    Idempotent: the adapter answers a repeated client order id with the first order.
+    """
+    adapter = get_adapter(order.account)
+    try:
+        report = adapter.place_order(request)
+    except VenueError as exc:
+        if exc.transient:
+            raise
+        report = OrderReport(
+            client_order_id=request.client_order_id,
+            venue_order_id="",
+            status=Order.Status.REJECTED,
+            reject_reason=f"{exc.code}: {exc.message}",
+        )
+    return order_apply_report(order=order, report=report)
+
+
+@transaction.atomic
+def order_apply_report(*, order: Order, report: OrderReport) -> Order:
+    """Record the venue's view of an order: status, new fills and the position."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    order.venue_order_id = report.venue_order_id or order.venue_order_id
+    order.status = report.status
+    order.filled_quantity = report.filled_quantity
+    order.avg_fill_price = report.avg_fill_price
+    order.reject_reason = report.reject_reason[:255]
+    for fill in report.fills:
+        _, created = Fill.objects.get_or_create(
+            account_id=order.account_id,
+            venue_fill_id=fill.venue_fill_id,
+            defaults={
+                "workspace_id": order.workspace_id,
+                "order": order,
+                "symbol": order.symbol,
+                "side": order.side,
+                "quantity": fill.quantity,
+                "price": fill.price,
+                "commission": fill.commission,
+                "filled_at": fill.filled_at,
+            },
+        )
+        if created:
+            position_apply_fill(order=order, quantity=fill.quantity, price=fill.price)
+            order.filled_at = fill.filled_at
+    order.save()
+    return order
+
+
+def position_apply_fill(*, order: Order, quantity: Decimal, price: Decimal) -> Position:
+    """Net a fill into the account's position (caller holds a transaction)."""
+    position, _ = Position.objects.select_for_update().get_or_create(
+        account_id=order.account_id,
+        symbol=order.symbol,
+        defaults={"workspace_id": order.workspace_id},
+    )
+    netted = net(position.quantity, position.avg_price, order.side, quantity, price)
+    return _position_save(position, netted.quantity, netted.avg_price)
+
+
+def _position_save(position: Position, quantity: Decimal, avg: Decimal | None) -> Position:
+    position.quantity, position.avg_price = quantity, avg
+    position.updated_at = timezone.now()
+    position.save()
+    broadcast(
+        position.workspace_id,
+        {
+            "type": "position.update",
+            "account_id": position.account_id,
+            "symbol": position.symbol,
+            "quantity": str(position.quantity),
+            "avg_price": None if avg is None else str(avg),
+        },
+    )
+    return position

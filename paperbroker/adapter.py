@@ -1,0 +1,103 @@
+"""The paper venue behind the common adapter interface; calls its services in-process."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from brokers.adapters.base import (
+    AccountSnapshot,
+    FillReport,
+    OrderReport,
+    OrderRequest,
+    PositionReport,
+    VenueAdapter,
+    VenueError,
+)
+from brokers.models import BrokerAccount, Order
+from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
+from paperbroker.services import (
+    paper_account_flatten,
+    paper_account_open,
+    paper_order_cancel,
+    paper_order_place,
+)
+
+_STATUS = {
+    PaperOrder.Status.WORKING: Order.Status.WORKING,
+    PaperOrder.Status.FILLED: Order.Status.FILLED,
+    PaperOrder.Status.CANCELLED: Order.Status.CANCELLED,
+    PaperOrder.Status.REJECTED: Order.Status.REJECTED,
+}
+
+
+def _report(order: PaperOrder) -> OrderReport:
+    fills = tuple(
+        FillReport(
+            venue_fill_id=f"pf-{fill.pk}",
+            quantity=fill.quantity,
+            price=fill.price,
+            commission=fill.commission,
+            filled_at=fill.filled_at,
+        )
+        for fill in order.fills.order_by("pk")
+    )
+    return OrderReport(
+        client_order_id=order.client_order_id,
+        venue_order_id=f"po-{order.pk}",
+        status=_STATUS[PaperOrder.Status(order.status)],
+        filled_quantity=order.filled_quantity,
+        avg_fill_price=order.avg_fill_price,
+        reject_reason=order.reject_reason,
+        fills=fills,
+    )
+
+
+class PaperAdapter(VenueAdapter):
+    venue = "paper"
+
+    @classmethod
+    def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
+        try:
+            balance = Decimal(str(options.get("initial_balance", "100000")))
+        except InvalidOperation:
+            raise VenueError("invalid-balance", "The initial balance must be a number.") from None
+        paper_account_open(broker_account=account, initial_balance=balance, currency=account.currency)
+
+    @property
+    def paper(self) -> PaperAccount:
+        try:
+            return PaperAccount.objects.get(broker_account=self.account)
+        except PaperAccount.DoesNotExist:
+            raise VenueError("account-not-found", "This paper account has no venue record.") from None
+
+    def account_snapshot(self) -> AccountSnapshot:
+        paper = self.paper
+        return AccountSnapshot(
+            balance=paper.cash_balance, equity=paper.cash_balance, currency=paper.currency
+        )
+
+    def positions(self) -> list[PositionReport]:
+        rows = PaperPosition.objects.filter(account=self.paper).exclude(quantity=0)
+        return [PositionReport(row.symbol, row.quantity, row.avg_price) for row in rows]
+
+    def working_orders(self) -> list[OrderReport]:
+        orders = PaperOrder.objects.filter(account=self.paper, status=PaperOrder.Status.WORKING)
+        return [_report(order) for order in orders]
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        return _report(paper_order_place(account=self.paper, request=request))
+
+    def find_order(self, client_order_id: str) -> OrderReport | None:
+        order = PaperOrder.objects.filter(account=self.paper, client_order_id=client_order_id).first()
+        return None if order is None else _report(order)
+
+    def cancel_order(self, venue_order_id: str) -> OrderReport:
+        try:
+            order_id = int(venue_order_id.removeprefix("po-"))
+        except ValueError:
+            raise VenueError("order-not-found", f"No order {venue_order_id!r}.") from None
+        return _report(paper_order_cancel(account=self.paper, order_id=order_id))
+
+    def flatten(self) -> list[OrderReport]:
+        return [_report(order) for order in paper_account_flatten(account=self.paper)]

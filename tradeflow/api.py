@@ -1,0 +1,78 @@
+"""One error shape for every JSON response TradeFlow sends.
+
+    {"success": false, "code": "malformed-json", "detail": "A sentence.",
+     "errors": {...}, "request_id": "...", "timestamp": "..."}
+
+`code` is machine-readable and stable; `detail` is for people. The shape extends
+seed 004's error format and keeps seed 003's `detail` field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def error_body(
+    code: str, detail: str, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": False,
+        "code": code,
+        "detail": detail,
+        "request_id": uuid.uuid4().hex,
+        "timestamp": timezone.now().isoformat(),
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(
+    code: str,
+    detail: str,
+    http_status: int,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    return JsonResponse(
+        error_body(code, detail, errors), status=http_status, headers=headers
+    )
+
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "bad-request",
+    status.HTTP_401_UNAUTHORIZED: "not-authenticated",
+    status.HTTP_403_FORBIDDEN: "permission-denied",
+    status.HTTP_404_NOT_FOUND: "not-found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method-not-allowed",
+    status.HTTP_429_TOO_MANY_REQUESTS: "rate-limited",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF errors in TradeFlow's shape; field errors go under `errors`."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "tradeflow_code", None) or _CODES.get(
+        response.status_code, "error"
+    )
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field": exc.detail}
+        detail = "The request is not valid: see errors."
+        response.data = error_body("validation-error", detail, dict(errors))
+    else:
+        detail = str(getattr(exc, "detail", exc))
+        response.data = error_body(code, detail)
+    return response
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return error_response("not-found", "Not found.", 404)

@@ -1,0 +1,124 @@
+"""The webhook endpoint and the trader's pages (dashboard, accounts, keys)."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import Perm
+from accounts.scoping import current_workspace, get_for_user_or_404
+from billing.selectors import billing_status
+from brokers.adapters.base import VenueError
+from brokers.models import BrokerAccount
+from brokers.selectors import accounts_for_user, open_positions_for_user
+from tradeflow.api import error_response
+from tradeflow.http import bearer_token, client_ip
+from webhooks.forms import PaperAccountForm
+from webhooks.selectors import recent_signals_for_user
+from webhooks.services import account_register, api_key_issue, signal_receive
+
+# --- Webhook intake -------------------------------------------------------------------
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, broker: str, token: str | None = None) -> HttpResponse:
+    """`POST /api/unify/v1/webhook/{broker}[/{key}]`: the key in the path or as Bearer."""
+    if request.method != "POST":
+        return error_response(
+            "method-not-allowed", "Send alerts with POST.", 405, headers={"Allow": "POST"}
+        )
+    result = signal_receive(
+        broker=broker.lower(),
+        token=token or bearer_token(request),
+        raw_body=request.body,
+        content_type=request.content_type or "",
+        source_ip=client_ip(request),
+    )
+    response = JsonResponse(result.body, status=result.http_status)
+    for name, value in result.headers.items():
+        response[name] = value
+    return response
+
+
+# --- Pages ------------------------------------------------------------------------------
+
+FRAGMENTS = {"accounts", "positions", "signals"}
+
+
+def _dashboard_context(request: HttpRequest) -> dict[str, object]:
+    workspace = current_workspace(request)
+    return {
+        "workspace": workspace,
+        "accounts": accounts_for_user(request.user),
+        "positions": open_positions_for_user(request.user),
+        "signals": recent_signals_for_user(request.user),
+        "billing": billing_status(workspace),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "webhooks/dashboard.html", _dashboard_context(request))
+
+
+@login_required
+def dashboard_fragment(request: HttpRequest, name: str) -> HttpResponse:
+    """One live fragment of the dashboard, re-fetched when the websocket says so."""
+    if name not in FRAGMENTS:
+        raise Http404
+    return render(request, f"webhooks/dashboard.html#{name}", _dashboard_context(request))
+
+
+def _key_context(request: HttpRequest, account: BrokerAccount, plain_key: str) -> dict[str, object]:
+    base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
+    url = base + reverse("webhook", kwargs={"broker": account.venue})
+    body = {"version": "unify.v1", "intent": {"broker": account.venue, "side": "buy", "type": "market", "symbol": "MNQ1!", "qty": 1, "price": 21000.25}}
+    return {
+        "account": account,
+        "api_key": plain_key,
+        "webhook_url": url,
+        "tradingview_url": f"{url}/{plain_key}",
+        "curl": (
+            f"curl -X POST {url} -H 'Authorization: Bearer {plain_key}' "
+            f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"
+        ),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_new(request: HttpRequest) -> HttpResponse:
+    """Open a paper account; its webhook key is shown on the next page, once."""
+    workspace = current_workspace(request, Perm.MANAGE_ACCOUNTS)
+    form = PaperAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account, plain = account_register(
+                workspace=workspace,
+                user=request.user,  # type: ignore[arg-type]
+                venue="paper",
+                name=form.cleaned_data["name"],
+                currency=form.cleaned_data["currency"],
+                options={"initial_balance": form.cleaned_data["initial_balance"]},
+            )
+        except VenueError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return render(request, "webhooks/key_created.html", _key_context(request, account, plain))
+    return render(request, "webhooks/account_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue another key for an account (rotation: revoke the old one afterwards)."""
+    account = get_for_user_or_404(BrokerAccount.objects, request.user, Perm.MANAGE_KEYS, pk=pk)
+    _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
+    return render(request, "webhooks/key_created.html", _key_context(request, account, plain))
