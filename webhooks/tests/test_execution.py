@@ -1,0 +1,106 @@
+"""Executing a queued signal on the paper venue: fill, position, idempotency, risk."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from billing.models import BillingAccount
+from brokers.models import Fill, Order, Position
+from paperbroker.models import PaperOrder, PaperPosition
+from paperbroker.services import quote_record
+from risk.models import RiskConfig
+from webhooks.models import Signal
+from webhooks.services import signal_execute
+
+URL = "/api/unify/v1/webhook/paper"
+
+
+def send(world, **intent) -> Signal:
+    body = {"action": "buy", "symbol": "MNQ1!", "qty": 1, **intent}
+    response = Client().post(URL, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {world.api_key}")
+    assert response.status_code == 202, response.json()
+    return Signal.objects.get(pk=response.json()["signal_id"])
+
+
+def execute(signal: Signal) -> Signal:
+    signal_execute(signal_id=signal.pk)
+    signal.refresh_from_db()
+    return signal
+
+
+def test_a_market_buy_fills_at_the_alerts_price_and_opens_a_position(world):
+    signal = execute(send(world, price="21000.25", qty=2))
+    assert signal.status == Signal.Status.FILLED
+    order = Order.objects.get()
+    assert (order.status, order.filled_quantity, order.avg_fill_price) == (Order.Status.FILLED, 2, Decimal("21000.25"))
+    assert order.client_order_id == signal.client_order_id
+    position = Position.objects.get(account=world.account, symbol="MNQ1!")
+    assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.25"))
+    assert signal.risk_checked_at <= signal.sent_at <= signal.acknowledged_at
+    assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
+
+
+def test_without_a_price_the_last_known_price_is_used(world):
+    quote_record(symbol="ES1!", last=Decimal("5000.50"), source="manual")
+    execute(send(world, symbol="ES1!"))
+    assert Fill.objects.get().price == Decimal("5000.50")
+
+
+def test_with_no_price_at_all_the_signal_fails_with_a_reason_and_no_position(world):
+    signal = execute(send(world, symbol="ZN1!"))
+    assert (signal.status, signal.error_code) == (Signal.Status.FAILED, "venue:no-price")
+    assert not Position.objects.exclude(quantity=0).exists()
+
+
+def test_buys_and_sells_net_into_one_position(world):
+    execute(send(world, qty=3, price=100))
+    execute(send(world, action="sell", qty=1, price=110))
+    execute(send(world, action="sell", qty=4, price=120))
+    position = Position.objects.get(symbol="MNQ1!")
+    assert (position.quantity, position.avg_price) == (Decimal(-2), Decimal(120))
+    venue = PaperPosition.objects.get(symbol="MNQ1!")
+    assert (venue.quantity, venue.avg_price) == (position.quantity, position.avg_price)
+
+
+def test_executing_the_same_signal_twice_places_one_order(world):
+    signal = send(world, price=100)
+    execute(signal)
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.QUEUED)  # a redelivery
+    execute(signal)
+    assert Order.objects.count() == PaperOrder.objects.count() == Fill.objects.count() == 1
+    assert Position.objects.get().quantity == 1
+
+
+def test_a_claimed_signal_is_not_executed_by_a_second_worker(world):
+    signal = send(world, price=100)
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTING)
+    assert signal_execute(signal_id=signal.pk) is None
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("limits", "rule"),
+    [
+        ({"max_order_quantity": 2}, "risk:max-order-quantity"),
+        ({"max_position_per_symbol": 3}, "risk:max-position"),
+        ({"max_contracts": 4}, "risk:max-contracts"),
+    ],
+)
+def test_risk_limits_stop_an_order_before_it_reaches_the_venue(world, limits, rule):
+    execute(send(world, symbol="ES1!", qty=2, price=10))
+    RiskConfig.objects.create(account=world.account, **limits)
+    signal = execute(send(world, qty=4, price=100))
+    assert (signal.status, signal.error_code) == (Signal.Status.FAILED, rule)
+    assert not PaperOrder.objects.filter(symbol="MNQ1!").exists()
+
+
+def test_an_exit_is_allowed_even_over_the_limits(world):
+    execute(send(world, qty=3, price=100))
+    RiskConfig.objects.create(account=world.account, max_contracts=1, max_order_quantity=1)
+    signal = execute(send(world, action="sell", qty=3, price=101))
+    assert signal.status == Signal.Status.FILLED
+    assert Position.objects.get().quantity == 0
