@@ -1,0 +1,113 @@
+"""The `make run` entrypoint: migrate, demo data, then web + worker + beat together.
+
+Stops every process cleanly on Ctrl-C (or SIGTERM); if one dies, the others stop too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def redis_reachable(url: str) -> str | None:
+    """None when Redis answers, else the reason it did not."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        return str(exc)
+    return None
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    print(f"[run] starting {name}: {' '.join(argv)}", flush=True)
+    return subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+
+
+def stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float = 10) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            print(f"[run] {name} did not stop in {grace:.0f} s; killing it", flush=True)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+    parser.add_argument("--demo-json", help="also write the demo credentials here")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradeflow.settings")
+    os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    problem = redis_reachable(redis_url)
+    if problem:
+        print(
+            f"TradeFlow needs Redis at {redis_url}, which did not answer ({problem}).\n"
+            "Start it with `redis-server --daemonize yes` (or `docker compose up -d redis`), "
+            "or point REDIS_URL at a running Redis.",
+            file=sys.stderr,
+        )
+        return 2
+
+    manage("migrate", "--noinput")
+    if not args.no_demo:
+        demo = ["demo_data", "--base-url", os.environ["SITE_URL"]]
+        manage(*demo, *(["--json-file", args.demo_json] if args.demo_json else []))
+
+    bin_dir = Path(PYTHON).parent
+    var = Path(os.environ.get("TRADEFLOW_VAR_DIR", ROOT / "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    processes = {
+        "web": start("web", [str(bin_dir / "daphne"), "-b", args.host, "-p", str(args.port), "tradeflow.asgi:application"]),
+        "worker": start("worker", [str(bin_dir / "celery"), "-A", "tradeflow", "worker", "-l", "info", "--concurrency", str(args.workers)]),
+        "beat": start("beat", [str(bin_dir / "celery"), "-A", "tradeflow", "beat", "-l", "info", "--schedule", str(var / "celerybeat-schedule")]),
+    }
+    print(f"[run] TradeFlow is up at http://{args.host}:{args.port}/ — Ctrl-C stops everything.", flush=True)
+
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    exit_code = 0
+    while not stopping:
+        dead = [name for name, process in processes.items() if process.poll() is not None]
+        if dead:
+            print(f"[run] {', '.join(dead)} stopped unexpectedly; stopping the rest", file=sys.stderr)
+            exit_code = 1
+            break
+        time.sleep(0.5)
+    print("[run] stopping web, worker and beat…", flush=True)
+    stop_all(processes)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

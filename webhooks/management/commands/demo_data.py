@@ -1,0 +1,83 @@
+"""`manage.py demo_data`: a demo user, a paper account, a fresh key and a curl to try.
+
+Idempotent: run it again and you get the same user and account, a new password and a
+new key (the old demo keys are revoked, since a key is only ever shown once).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.services import user_ensure_workspace
+from brokers.models import BrokerAccount
+from paperbroker.services import quote_record
+from webhooks.models import ApiKey
+from webhooks.services import account_register, api_key_issue, api_key_revoke
+
+DEMO_EMAIL = "demo@tradeflow.local"
+DEMO_PRICES = {"MNQ1!": "21000.25", "ES1!": "6000.50", "EURUSD": "1.08450"}
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo user, paper account and webhook key."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--base-url", default=settings.SITE_URL)
+        parser.add_argument("--json-file", help="Also write the credentials here as JSON.")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        if user is None:
+            user = User.objects.create_user(email=DEMO_EMAIL, password=password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        workspace = user_ensure_workspace(user=user)
+        account = BrokerAccount.objects.filter(workspace=workspace, venue="paper").first()
+        if account is None:
+            account, key = account_register(
+                workspace=workspace, user=user, venue="paper", name="Demo paper 50K",
+                options={"initial_balance": Decimal("50000")},
+            )
+        else:
+            for old in ApiKey.objects.filter(account=account, revoked_at__isnull=True):
+                api_key_revoke(api_key=old)
+            _, key = api_key_issue(account=account, created_by=user, name="Demo")
+        for symbol, price in DEMO_PRICES.items():
+            quote_record(symbol=symbol, last=Decimal(price), source="manual")
+        self._print(options["base_url"].rstrip("/"), password, account, key, options.get("json_file"))
+
+    def _print(self, base: str, password: str, account: BrokerAccount, key: str, json_file: str | None) -> None:
+        url = base + reverse("webhook", kwargs={"broker": "paper"})
+        body = json.dumps({"version": "unify.v1", "intent": {"broker": "paper", "side": "buy", "type": "market", "symbol": "MNQ1!", "qty": 1, "price": 21000.25}})
+        curl = f"curl -X POST {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{body}'"
+        lines = [
+            "",
+            "TradeFlow demo data is ready.",
+            f"  Log in at   {base}/auth/login/",
+            f"  Email       {DEMO_EMAIL}",
+            f"  Password    {password}",
+            f"  Account     {account.name} (id {account.pk})",
+            f"  Webhook key {key}",
+            f"  TradingView webhook URL: {url}/{key}",
+            "",
+            "Send a test alert:",
+            f"  {curl}",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        if json_file:
+            data = {"email": DEMO_EMAIL, "password": password, "account_id": account.pk, "api_key": key, "webhook_url": url, "curl": curl}
+            Path(json_file).write_text(json.dumps(data))
