@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+import httpx
 import pytest
 
 from accounts.models import Role, User, Workspace
@@ -50,3 +56,47 @@ def world(db: None) -> World:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's cost is the point in production and pure waste in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # In-process page tests render without a collected manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@dataclass
+class Stack:
+    base_url: str
+    ws_url: str
+    logs: Path
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stack]:
+    """daphne and a Celery worker as real processes, on the test database and Redis.
+
+    Tests that use it need committed data: request `transactional_db`.
+    """
+    from django.conf import settings
+
+    import redis
+
+    from tradeflow.testing import daphne_argv, free_port, process, wait_until, worker_argv
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    logs = tmp_path_factory.mktemp("stack")
+    # As in production: DEBUG off, static files collected and served by WhiteNoise.
+    env["TRADEFLOW_VAR_DIR"] = str(logs)
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=Path(__file__).parent)
+    port = free_port()
+    with process(daphne_argv(port), env, logs / "web.log"), process(worker_argv(), env, logs / "worker.log"):
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(base + "/healthz").status_code == 200, 30, "daphne answering")
+        wait_until(lambda: "ready" in (logs / "worker.log").read_text(), 30, "the Celery worker starting")
+        yield Stack(base, f"ws://127.0.0.1:{port}", logs)
