@@ -32,7 +32,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy .
+	DEBUG=1 $(BIN)/mypy .
 
 pytest: $(VENV)/.dev
 	$(BIN)/pytest

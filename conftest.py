@@ -53,13 +53,26 @@ def world(db: None) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with empty rate-limit windows (only the `rl:` keys: the
+    Celery queue bindings in the same Redis database must survive)."""
+    from tradeflow.ratelimit import _client
+
+    keys = list(_client().scan_iter("rl:*"))
+    if keys:
+        _client().delete(*keys)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's cost is the point in production and pure waste in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # In-process page tests render without a collected manifest.
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
     }
 
 
@@ -76,11 +89,16 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
 
     Tests that use it need committed data: request `transactional_db`.
     """
+    import redis
     from django.conf import settings
 
-    import redis
-
-    from tradeflow.testing import daphne_argv, free_port, process, wait_until, worker_argv
+    from tradeflow.testing import (
+        daphne_argv,
+        free_port,
+        process,
+        wait_until,
+        worker_argv,
+    )
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     db = settings.DATABASES["default"]
@@ -93,10 +111,26 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
     logs = tmp_path_factory.mktemp("stack")
     # As in production: DEBUG off, static files collected and served by WhiteNoise.
     env["TRADEFLOW_VAR_DIR"] = str(logs)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=Path(__file__).parent)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        env=env,
+        check=True,
+        cwd=Path(__file__).parent,
+    )
     port = free_port()
-    with process(daphne_argv(port), env, logs / "web.log"), process(worker_argv(), env, logs / "worker.log"):
+    with (
+        process(daphne_argv(port), env, logs / "web.log"),
+        process(worker_argv(), env, logs / "worker.log"),
+    ):
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(base + "/healthz").status_code == 200, 30, "daphne answering")
-        wait_until(lambda: "ready" in (logs / "worker.log").read_text(), 30, "the Celery worker starting")
+        wait_until(
+            lambda: httpx.get(base + "/healthz").status_code == 200,
+            30,
+            "daphne answering",
+        )
+        wait_until(
+            lambda: "ready" in (logs / "worker.log").read_text(),
+            30,
+            "the Celery worker starting",
+        )
         yield Stack(base, f"ws://127.0.0.1:{port}", logs)

@@ -60,7 +60,9 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(default=timezone.now)
-    members = models.ManyToManyField(User, through="Membership", related_name="workspaces")
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
+        User, through="Membership", related_name="workspaces"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -69,14 +71,18 @@ class Workspace(models.Model):
 class Membership(models.Model):
     """A user's place in a workspace, with the role that decides what they may do."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="memberships"
+    )
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique")
+            models.UniqueConstraint(
+                fields=["workspace", "user"], name="membership_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -45,16 +45,21 @@ Event = PositionEvent | SignalEvent | AccountEvent
 
 
 def broadcast(workspace_id: int, event: Event) -> None:
-    """Send `event` to everyone watching the workspace, after the transaction commits."""
+    """Send `event` to the workspace's watchers once the transaction commits."""
 
     def send() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = {**event, "workspace_id": workspace_id, "ts": timezone.now().isoformat()}
+        message = {
+            **event,
+            "workspace_id": workspace_id,
+            "ts": timezone.now().isoformat(),
+        }
         try:
             async_to_sync(layer.group_send)(
-                workspace_group(workspace_id), {"type": "event.forward", "event": message}
+                workspace_group(workspace_id),
+                {"type": "event.forward", "event": message},
             )
         except Exception:
             # Realtime is best effort: pages re-sync on reconnect. Never fail a trade.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Self, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404, HttpRequest
 
@@ -51,12 +52,15 @@ def workspaces_for(user: AnyUser, perm: Perm = Perm.VIEW) -> models.QuerySet[Wor
 
 
 def get_for_user_or_404(
-    queryset: WorkspaceScopedQuerySet[M], user: AnyUser, perm: Perm = Perm.VIEW, **lookup: Any
+    queryset: WorkspaceScopedQuerySet[M],
+    user: AnyUser,
+    perm: Perm = Perm.VIEW,
+    **lookup: Any,
 ) -> M:
     """The object if the user may `perm` it, else 404 (never 403: no existence leak)."""
     try:
         return queryset.for_user(user, perm).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError):
+    except (ObjectDoesNotExist, ValueError):
         raise Http404 from None
 
 

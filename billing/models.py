@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -21,7 +21,9 @@ class Plan(models.TextChoices):
 class BillingAccount(models.Model):
     """A workspace's plan and usage. The trial ends after N days or N trades."""
 
-    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="billing")
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="billing"
+    )
     plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.TRIAL)
     trial_started_at = models.DateTimeField(default=timezone.now)
     trades_count = models.PositiveIntegerField(default=0)
@@ -31,5 +33,5 @@ class BillingAccount(models.Model):
         return f"{self.workspace} ({self.plan})"
 
     @property
-    def trial_ends_at(self) -> timezone.datetime:
+    def trial_ends_at(self) -> datetime:
         return self.trial_started_at + timedelta(days=settings.TRIAL_DAYS)

@@ -31,4 +31,6 @@ def billing_status(workspace: Workspace | int) -> BillingStatus:
     days_left = max(int(seconds_left // 86400) + (1 if seconds_left % 86400 else 0), 0)
     expired = trades_left == 0 or seconds_left <= 0
     reason = "The trial has ended: choose a plan to keep trading." if expired else ""
-    return BillingStatus(Plan.TRIAL, not expired, reason, billing.trades_count, trades_left, days_left)
+    return BillingStatus(
+        Plan.TRIAL, not expired, reason, billing.trades_count, trades_left, days_left
+    )

@@ -7,7 +7,16 @@ from brokers.models import BrokerAccount, Fill, Order, Position
 
 @admin.register(BrokerAccount)
 class BrokerAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "venue", "workspace", "mode", "enabled", "status", "balance", "last_sync_at"]
+    list_display = [
+        "name",
+        "venue",
+        "workspace",
+        "mode",
+        "enabled",
+        "status",
+        "balance",
+        "last_sync_at",
+    ]
     list_filter = ["venue", "mode", "enabled", "status"]
     search_fields = ["name", "external_id", "workspace__name"]
     # Credentials are encrypted at rest and never shown, not even to staff.
@@ -17,7 +26,17 @@ class BrokerAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["client_order_id", "account", "side", "quantity", "symbol", "order_type", "status", "avg_fill_price", "created_at"]
+    list_display = [
+        "client_order_id",
+        "account",
+        "side",
+        "quantity",
+        "symbol",
+        "order_type",
+        "status",
+        "avg_fill_price",
+        "created_at",
+    ]
     list_filter = ["status", "side", "order_type"]
     search_fields = ["client_order_id", "venue_order_id", "symbol"]
     raw_id_fields = ["account", "workspace"]
@@ -25,7 +44,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Fill)
 class FillAdmin(admin.ModelAdmin):
-    list_display = ["venue_fill_id", "account", "side", "quantity", "symbol", "price", "filled_at"]
+    list_display = [
+        "venue_fill_id",
+        "account",
+        "side",
+        "quantity",
+        "symbol",
+        "price",
+        "filled_at",
+    ]
     search_fields = ["venue_fill_id", "symbol"]
     raw_id_fields = ["account", "order", "workspace"]
 

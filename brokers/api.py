@@ -14,7 +14,19 @@ class BrokerAccountSerializer(serializers.ModelSerializer[BrokerAccount]):
     class Meta:
         model = BrokerAccount
         # `credentials` is never serialized.
-        fields = ["id", "broker", "name", "mode", "currency", "enabled", "status", "balance", "equity", "last_sync_at", "created_at"]
+        fields = [
+            "id",
+            "broker",
+            "name",
+            "mode",
+            "currency",
+            "enabled",
+            "status",
+            "balance",
+            "equity",
+            "last_sync_at",
+            "created_at",
+        ]
 
 
 class PositionSerializer(serializers.ModelSerializer[Position]):
@@ -23,7 +35,16 @@ class PositionSerializer(serializers.ModelSerializer[Position]):
 
     class Meta:
         model = Position
-        fields = ["id", "account_id", "broker", "symbol", "side", "quantity", "avg_price", "updated_at"]
+        fields = [
+            "id",
+            "account_id",
+            "broker",
+            "symbol",
+            "side",
+            "quantity",
+            "avg_price",
+            "updated_at",
+        ]
 
 
 class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount]):

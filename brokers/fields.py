@@ -28,13 +28,31 @@ def decrypt(token: str) -> str:
         ) from None
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """Stores Fernet tokens; Python code sees plain text. Never rendered by the API."""
 
     def from_db_value(self, value: str | None, *args: Any) -> str | None:
-        return None if value in (None, "") else decrypt(value)
+        return decrypt(value) if value else None
 
     def get_prep_value(self, value: Any) -> str | None:
         if value in (None, ""):
             return value
         return encrypt(str(value))
+
+
+class MoneyField(models.DecimalField):
+    """Money and prices: 20 digits, 6 after the point."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 20)
+        kwargs.setdefault("decimal_places", 6)
+        super().__init__(*args, **kwargs)
+
+
+class QuantityField(models.DecimalField):
+    """Quantities (contracts, lots, coins): 20 digits, 8 after the point."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 20)
+        kwargs.setdefault("decimal_places", 8)
+        super().__init__(*args, **kwargs)

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.scoping import WorkspaceScopedQuerySet
-from brokers.fields import EncryptedTextField
-
-MONEY = {"max_digits": 20, "decimal_places": 6}
-QTY = {"max_digits": 20, "decimal_places": 8}
+from brokers.fields import EncryptedTextField, MoneyField, QuantityField
 
 
 class Venue(models.TextChoices):
@@ -50,21 +46,27 @@ class BrokerAccount(models.Model):
         CLOSE_ONLY = "close_only", "Close only"
         ERROR = "error", "Error"
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="broker_accounts")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="broker_accounts"
+    )
     venue = models.CharField(max_length=16, choices=Venue.choices)
     name = models.CharField(max_length=120)
-    external_id = models.CharField(max_length=64, blank=True, help_text="The venue's account id.")
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The venue's account id."
+    )
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.DEMO)
     currency = models.CharField(max_length=3, default="USD")
     enabled = models.BooleanField(default=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
     credentials = EncryptedTextField(blank=True, default="")
-    balance = models.DecimalField(**MONEY, null=True, blank=True)
-    equity = models.DecimalField(**MONEY, null=True, blank=True)
+    balance = MoneyField(null=True, blank=True)
+    equity = MoneyField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[WorkspaceScopedQuerySet[BrokerAccount]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
@@ -90,30 +92,38 @@ class Order(models.Model):
 
     FINAL = frozenset({Status.FILLED, Status.CANCELLED, Status.REJECTED})
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="orders")
-    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="orders")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="orders"
+    )
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="orders"
+    )
     client_order_id = models.CharField(max_length=64)
     venue_order_id = models.CharField(max_length=64, blank=True)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
     order_type = models.CharField(max_length=16, choices=OrderType.choices)
-    quantity = models.DecimalField(**QTY)
-    limit_price = models.DecimalField(**MONEY, null=True, blank=True)
-    stop_price = models.DecimalField(**MONEY, null=True, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    filled_quantity = models.DecimalField(**QTY, default=Decimal(0))
-    avg_fill_price = models.DecimalField(**MONEY, null=True, blank=True)
+    quantity = QuantityField()
+    limit_price = MoneyField(null=True, blank=True)
+    stop_price = MoneyField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    filled_quantity = QuantityField(default=Decimal(0))
+    avg_fill_price = MoneyField(null=True, blank=True)
     reject_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     filled_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[WorkspaceScopedQuerySet[Order]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "client_order_id"], name="order_client_id_unique")
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"], name="order_client_id_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -121,25 +131,31 @@ class Order(models.Model):
 
 
 class Fill(models.Model):
-    """One execution reported by the venue; `venue_fill_id` makes recording idempotent."""
+    """One execution at the venue; `venue_fill_id` makes recording it idempotent."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="fills")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="fills"
+    )
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fills")
-    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="fills")
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="fills"
+    )
     venue_fill_id = models.CharField(max_length=64)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
-    quantity = models.DecimalField(**QTY)
-    price = models.DecimalField(**MONEY)
-    commission = models.DecimalField(**MONEY, default=Decimal(0))
+    quantity = QuantityField()
+    price = MoneyField()
+    commission = MoneyField(default=Decimal(0))
     filled_at = models.DateTimeField()
 
-    objects: ClassVar[WorkspaceScopedQuerySet[Fill]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-filled_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "venue_fill_id"], name="fill_venue_id_unique")
+            models.UniqueConstraint(
+                fields=["account", "venue_fill_id"], name="fill_venue_id_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -149,19 +165,25 @@ class Fill(models.Model):
 class Position(models.Model):
     """Net position per account and symbol: quantity is signed (short < 0)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="positions")
-    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="positions")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="positions"
+    )
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="positions"
+    )
     symbol = models.CharField(max_length=32)
-    quantity = models.DecimalField(**QTY, default=Decimal(0))
-    avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+    quantity = QuantityField(default=Decimal(0))
+    avg_price = MoneyField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    objects: ClassVar[WorkspaceScopedQuerySet[Position]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["account_id", "symbol"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "symbol"], name="position_unique")
+            models.UniqueConstraint(
+                fields=["account", "symbol"], name="position_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,9 @@ class Netted:
     quantity: Decimal  # signed
     avg_price: Decimal | None
     closed_quantity: Decimal  # how much of the old position this fill closed
-    realized_points: Decimal  # price difference × closed quantity, before multiplier
+    realized_points: (
+        Decimal  # price difference times closed quantity, before multiplier
+    )
 
 
 def signed(side: str, quantity: Decimal) -> Decimal:
@@ -21,7 +23,11 @@ def signed(side: str, quantity: Decimal) -> Decimal:
 
 
 def net(
-    quantity: Decimal, avg_price: Decimal | None, side: str, fill_qty: Decimal, price: Decimal
+    quantity: Decimal,
+    avg_price: Decimal | None,
+    side: str,
+    fill_qty: Decimal,
+    price: Decimal,
 ) -> Netted:
     """Apply one fill to a netted position.
 

@@ -51,7 +51,9 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
     reports = {report.symbol: report for report in adapter.positions()}
     with transaction.atomic():
         BrokerAccount.objects.filter(pk=account.pk).update(
-            balance=snapshot.balance, equity=snapshot.equity, last_sync_at=timezone.now()
+            balance=snapshot.balance,
+            equity=snapshot.equity,
+            last_sync_at=timezone.now(),
         )
         account.balance, account.equity = snapshot.balance, snapshot.equity
         for position in Position.objects.select_for_update().filter(account=account):
@@ -61,11 +63,17 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
             if position.quantity != quantity or position.avg_price != avg:
                 _position_save(position, quantity, avg)
         for report in reports.values():
-            position = Position(workspace_id=account.workspace_id, account=account, symbol=report.symbol)
+            position = Position(
+                workspace_id=account.workspace_id, account=account, symbol=report.symbol
+            )
             _position_save(position, report.quantity, report.avg_price)
         broadcast(
             account.workspace_id,
-            {"type": "account.update", "account_id": account.pk, "balance": str(snapshot.balance)},
+            {
+                "type": "account.update",
+                "account_id": account.pk,
+                "balance": str(snapshot.balance),
+            },
         )
     return account
 
@@ -150,7 +158,9 @@ def position_apply_fill(*, order: Order, quantity: Decimal, price: Decimal) -> P
     return _position_save(position, netted.quantity, netted.avg_price)
 
 
-def _position_save(position: Position, quantity: Decimal, avg: Decimal | None) -> Position:
+def _position_save(
+    position: Position, quantity: Decimal, avg: Decimal | None
+) -> Position:
     position.quantity, position.avg_price = quantity, avg
     position.updated_at = timezone.now()
     position.save()

@@ -19,11 +19,15 @@ def account_sync_task(account_id: int) -> None:
     try:
         account_sync(account=account)
     except VenueError as exc:
-        log.warning("sync of account %s failed: %s %s", account_id, exc.code, exc.message)
+        log.warning(
+            "sync of account %s failed: %s %s", account_id, exc.code, exc.message
+        )
 
 
 @shared_task
 def accounts_sync_task() -> None:
     """Beat: fan out one sync task per enabled account."""
-    for account_id in BrokerAccount.objects.filter(enabled=True).values_list("pk", flat=True):
+    for account_id in BrokerAccount.objects.filter(enabled=True).values_list(
+        "pk", flat=True
+    ):
         account_sync_task.delay(account_id)

@@ -1,4 +1,4 @@
-"""The paper venue behind the common adapter interface; calls its services in-process."""
+"""The paper venue behind the common adapter interface, calling its services."""
 
 from __future__ import annotations
 
@@ -61,20 +61,28 @@ class PaperAdapter(VenueAdapter):
         try:
             balance = Decimal(str(options.get("initial_balance", "100000")))
         except InvalidOperation:
-            raise VenueError("invalid-balance", "The initial balance must be a number.") from None
-        paper_account_open(broker_account=account, initial_balance=balance, currency=account.currency)
+            raise VenueError(
+                "invalid-balance", "The initial balance must be a number."
+            ) from None
+        paper_account_open(
+            broker_account=account, initial_balance=balance, currency=account.currency
+        )
 
     @property
     def paper(self) -> PaperAccount:
         try:
             return PaperAccount.objects.get(broker_account=self.account)
         except PaperAccount.DoesNotExist:
-            raise VenueError("account-not-found", "This paper account has no venue record.") from None
+            raise VenueError(
+                "account-not-found", "This paper account has no venue record."
+            ) from None
 
     def account_snapshot(self) -> AccountSnapshot:
         paper = self.paper
         return AccountSnapshot(
-            balance=paper.cash_balance, equity=paper.cash_balance, currency=paper.currency
+            balance=paper.cash_balance,
+            equity=paper.cash_balance,
+            currency=paper.currency,
         )
 
     def positions(self) -> list[PositionReport]:
@@ -82,21 +90,27 @@ class PaperAdapter(VenueAdapter):
         return [PositionReport(row.symbol, row.quantity, row.avg_price) for row in rows]
 
     def working_orders(self) -> list[OrderReport]:
-        orders = PaperOrder.objects.filter(account=self.paper, status=PaperOrder.Status.WORKING)
+        orders = PaperOrder.objects.filter(
+            account=self.paper, status=PaperOrder.Status.WORKING
+        )
         return [_report(order) for order in orders]
 
     def place_order(self, request: OrderRequest) -> OrderReport:
         return _report(paper_order_place(account=self.paper, request=request))
 
     def find_order(self, client_order_id: str) -> OrderReport | None:
-        order = PaperOrder.objects.filter(account=self.paper, client_order_id=client_order_id).first()
+        order = PaperOrder.objects.filter(
+            account=self.paper, client_order_id=client_order_id
+        ).first()
         return None if order is None else _report(order)
 
     def cancel_order(self, venue_order_id: str) -> OrderReport:
         try:
             order_id = int(venue_order_id.removeprefix("po-"))
         except ValueError:
-            raise VenueError("order-not-found", f"No order {venue_order_id!r}.") from None
+            raise VenueError(
+                "order-not-found", f"No order {venue_order_id!r}."
+            ) from None
         return _report(paper_order_cancel(account=self.paper, order_id=order_id))
 
     def flatten(self) -> list[OrderReport]:

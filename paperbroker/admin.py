@@ -7,13 +7,29 @@ from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperPositio
 
 @admin.register(PaperAccount)
 class PaperAccountAdmin(admin.ModelAdmin):
-    list_display = ["broker_account", "initial_balance", "cash_balance", "currency", "created_at"]
+    list_display = [
+        "broker_account",
+        "initial_balance",
+        "cash_balance",
+        "currency",
+        "created_at",
+    ]
     raw_id_fields = ["broker_account"]
 
 
 @admin.register(PaperOrder)
 class PaperOrderAdmin(admin.ModelAdmin):
-    list_display = ["client_order_id", "account", "side", "quantity", "symbol", "order_type", "status", "avg_fill_price", "created_at"]
+    list_display = [
+        "client_order_id",
+        "account",
+        "side",
+        "quantity",
+        "symbol",
+        "order_type",
+        "status",
+        "avg_fill_price",
+        "created_at",
+    ]
     list_filter = ["status", "order_type"]
     search_fields = ["client_order_id", "symbol"]
     raw_id_fields = ["account"]

@@ -7,15 +7,18 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from brokers.models import MONEY, QTY, BrokerAccount, OrderType, Side
+from brokers.fields import MoneyField, QuantityField
+from brokers.models import BrokerAccount, OrderType, Side
 
 
 class PaperAccount(models.Model):
     """The venue-side account behind a `paper` BrokerAccount."""
 
-    broker_account = models.OneToOneField(BrokerAccount, on_delete=models.CASCADE, related_name="paper")
-    initial_balance = models.DecimalField(**MONEY)
-    cash_balance = models.DecimalField(**MONEY)
+    broker_account = models.OneToOneField(
+        BrokerAccount, on_delete=models.CASCADE, related_name="paper"
+    )
+    initial_balance = MoneyField()
+    cash_balance = MoneyField()
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(default=timezone.now)
     reset_at = models.DateTimeField(null=True, blank=True)
@@ -33,17 +36,19 @@ class PaperOrder(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REJECTED = "rejected", "Rejected"
 
-    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="orders")
+    account = models.ForeignKey(
+        PaperAccount, on_delete=models.CASCADE, related_name="orders"
+    )
     client_order_id = models.CharField(max_length=64)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
     order_type = models.CharField(max_length=16, choices=OrderType.choices)
-    quantity = models.DecimalField(**QTY)
-    limit_price = models.DecimalField(**MONEY, null=True, blank=True)
-    stop_price = models.DecimalField(**MONEY, null=True, blank=True)
+    quantity = QuantityField()
+    limit_price = MoneyField(null=True, blank=True)
+    stop_price = MoneyField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
-    filled_quantity = models.DecimalField(**QTY, default=Decimal(0))
-    avg_fill_price = models.DecimalField(**MONEY, null=True, blank=True)
+    filled_quantity = QuantityField(default=Decimal(0))
+    avg_fill_price = MoneyField(null=True, blank=True)
     reject_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     filled_at = models.DateTimeField(null=True, blank=True)
@@ -51,7 +56,10 @@ class PaperOrder(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "client_order_id"], name="paper_order_client_id_unique")
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"],
+                name="paper_order_client_id_unique",
+            )
         ]
 
     def __str__(self) -> str:
@@ -59,13 +67,17 @@ class PaperOrder(models.Model):
 
 
 class PaperFill(models.Model):
-    order = models.ForeignKey(PaperOrder, on_delete=models.CASCADE, related_name="fills")
-    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="fills")
+    order = models.ForeignKey(
+        PaperOrder, on_delete=models.CASCADE, related_name="fills"
+    )
+    account = models.ForeignKey(
+        PaperAccount, on_delete=models.CASCADE, related_name="fills"
+    )
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
-    quantity = models.DecimalField(**QTY)
-    price = models.DecimalField(**MONEY)
-    commission = models.DecimalField(**MONEY, default=Decimal(0))
+    quantity = QuantityField()
+    price = MoneyField()
+    commission = MoneyField(default=Decimal(0))
     filled_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -76,15 +88,19 @@ class PaperFill(models.Model):
 
 
 class PaperPosition(models.Model):
-    account = models.ForeignKey(PaperAccount, on_delete=models.CASCADE, related_name="positions")
+    account = models.ForeignKey(
+        PaperAccount, on_delete=models.CASCADE, related_name="positions"
+    )
     symbol = models.CharField(max_length=32)
-    quantity = models.DecimalField(**QTY, default=Decimal(0))
-    avg_price = models.DecimalField(**MONEY, null=True, blank=True)
+    quantity = QuantityField(default=Decimal(0))
+    avg_price = MoneyField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "symbol"], name="paper_position_unique")
+            models.UniqueConstraint(
+                fields=["account", "symbol"], name="paper_position_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -101,9 +117,9 @@ class Quote(models.Model):
         MANUAL = "manual", "Manual"
 
     symbol = models.CharField(max_length=32, unique=True)
-    last = models.DecimalField(**MONEY)
-    bid = models.DecimalField(**MONEY, null=True, blank=True)
-    ask = models.DecimalField(**MONEY, null=True, blank=True)
+    last = MoneyField()
+    bid = MoneyField(null=True, blank=True)
+    ask = MoneyField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -21,7 +21,9 @@ def paper_account_open(
     *, broker_account: BrokerAccount, initial_balance: Decimal, currency: str
 ) -> PaperAccount:
     if initial_balance <= 0:
-        raise VenueError("invalid-balance", "The initial balance must be greater than zero.")
+        raise VenueError(
+            "invalid-balance", "The initial balance must be greater than zero."
+        )
     account, _ = PaperAccount.objects.get_or_create(
         broker_account=broker_account,
         defaults={
@@ -35,7 +37,8 @@ def paper_account_open(
 
 def quote_record(*, symbol: str, last: Decimal, source: str) -> Quote:
     quote, _ = Quote.objects.update_or_create(
-        symbol=symbol, defaults={"last": last, "source": source, "updated_at": timezone.now()}
+        symbol=symbol,
+        defaults={"last": last, "source": source, "updated_at": timezone.now()},
     )
     return quote
 
@@ -67,7 +70,11 @@ def paper_order_place(*, account: PaperAccount, request: OrderRequest) -> PaperO
         stop_price=request.stop_price,
     )
     if request.reference_price is not None and request.reference_price > 0:
-        quote_record(symbol=request.symbol, last=request.reference_price, source=Quote.Source.ALERT)
+        quote_record(
+            symbol=request.symbol,
+            last=request.reference_price,
+            source=Quote.Source.ALERT,
+        )
     reason = _reject_reason(request)
     if reason:
         order.status, order.reject_reason = PaperOrder.Status.REJECTED, reason
@@ -77,7 +84,8 @@ def paper_order_place(*, account: PaperAccount, request: OrderRequest) -> PaperO
     if price is None:
         order.status = PaperOrder.Status.REJECTED
         order.reject_reason = (
-            f"no-price: no price is known for {request.symbol}; send the price in the alert."
+            f"no-price: no price is known for {request.symbol}; "
+            "send the price in the alert."
         )
         order.save()
         return order
@@ -90,7 +98,10 @@ def _reject_reason(request: OrderRequest) -> str:
     if request.quantity <= 0:
         return "invalid-size: the quantity must be greater than zero."
     if request.order_type != OrderType.MARKET:
-        return f"unsupported-order-type: the paper venue fills market orders, not {request.order_type}."
+        return (
+            "unsupported-order-type: the paper venue fills market orders, "
+            f"not {request.order_type}."
+        )
     return ""
 
 

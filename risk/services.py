@@ -61,7 +61,12 @@ def risk_check(
 
 
 def _max_order(
-    config: RiskConfig, account: BrokerAccount, symbol: str, qty: Decimal, current: Decimal, after: Decimal
+    config: RiskConfig,
+    account: BrokerAccount,
+    symbol: str,
+    qty: Decimal,
+    current: Decimal,
+    after: Decimal,
 ) -> RiskDecision:
     limit = config.max_order_quantity
     if limit is not None and qty > limit:
@@ -75,28 +80,40 @@ def _max_order(
 
 
 def _max_symbol(
-    config: RiskConfig, account: BrokerAccount, symbol: str, qty: Decimal, current: Decimal, after: Decimal
+    config: RiskConfig,
+    account: BrokerAccount,
+    symbol: str,
+    qty: Decimal,
+    current: Decimal,
+    after: Decimal,
 ) -> RiskDecision:
     limit = config.max_position_per_symbol
     if limit is not None and abs(after) > limit:
         return RiskDecision(
             False,
             "max-position",
-            f"The position in {symbol} would be {abs(after)}, over the limit of {limit}.",
+            f"The position in {symbol} would be {abs(after)}, "
+            f"over the limit of {limit}.",
             {"position_after": str(after), "limit": str(limit)},
         )
     return ALLOW
 
 
 def _max_contracts(
-    config: RiskConfig, account: BrokerAccount, symbol: str, qty: Decimal, current: Decimal, after: Decimal
+    config: RiskConfig,
+    account: BrokerAccount,
+    symbol: str,
+    qty: Decimal,
+    current: Decimal,
+    after: Decimal,
 ) -> RiskDecision:
     limit = config.max_contracts
     if limit is None:
         return ALLOW
     open_total = (
-        Position.objects.filter(account=account)
-        .aggregate(total=Sum(Abs("quantity")))["total"]
+        Position.objects.filter(account=account).aggregate(total=Sum(Abs("quantity")))[
+            "total"
+        ]
         or ZERO
     )
     total_after = open_total - abs(current) + abs(after)
@@ -104,7 +121,8 @@ def _max_contracts(
         return RiskDecision(
             False,
             "max-contracts",
-            f"The account would hold {total_after} contracts, over the limit of {limit}.",
+            f"The account would hold {total_after} contracts, "
+            f"over the limit of {limit}.",
             {"contracts_after": str(total_after), "limit": str(limit)},
         )
     return ALLOW

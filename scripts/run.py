@@ -55,7 +55,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="Celery worker processes"
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
     parser.add_argument("--demo-json", help="also write the demo credentials here")
     args = parser.parse_args()
@@ -67,7 +69,8 @@ def main() -> int:
     if problem:
         print(
             f"TradeFlow needs Redis at {redis_url}, which did not answer ({problem}).\n"
-            "Start it with `redis-server --daemonize yes` (or `docker compose up -d redis`), "
+            "Start it with `redis-server --daemonize yes` (Debian: apt-get install "
+            "redis-server), or `docker run -d -p 127.0.0.1:6379:6379 redis:7-alpine`, "
             "or point REDIS_URL at a running Redis.",
             file=sys.stderr,
         )
@@ -82,11 +85,49 @@ def main() -> int:
     var = Path(os.environ.get("TRADEFLOW_VAR_DIR", ROOT / "var"))
     var.mkdir(parents=True, exist_ok=True)
     processes = {
-        "web": start("web", [str(bin_dir / "daphne"), "-b", args.host, "-p", str(args.port), "tradeflow.asgi:application"]),
-        "worker": start("worker", [str(bin_dir / "celery"), "-A", "tradeflow", "worker", "-l", "info", "--concurrency", str(args.workers)]),
-        "beat": start("beat", [str(bin_dir / "celery"), "-A", "tradeflow", "beat", "-l", "info", "--schedule", str(var / "celerybeat-schedule")]),
+        "web": start(
+            "web",
+            [
+                str(bin_dir / "daphne"),
+                "-b",
+                args.host,
+                "-p",
+                str(args.port),
+                "tradeflow.asgi:application",
+            ],
+        ),
+        "worker": start(
+            "worker",
+            [
+                str(bin_dir / "celery"),
+                "-A",
+                "tradeflow",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                str(args.workers),
+            ],
+        ),
+        "beat": start(
+            "beat",
+            [
+                str(bin_dir / "celery"),
+                "-A",
+                "tradeflow",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(var / "celerybeat-schedule"),
+            ],
+        ),
     }
-    print(f"[run] TradeFlow is up at http://{args.host}:{args.port}/ — Ctrl-C stops everything.", flush=True)
+    print(
+        f"[run] TradeFlow is up at http://{args.host}:{args.port}/ "
+        "(Ctrl-C stops everything).",
+        flush=True,
+    )
 
     stopping = False
 
@@ -98,9 +139,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     exit_code = 0
     while not stopping:
-        dead = [name for name, process in processes.items() if process.poll() is not None]
+        dead = [
+            name for name, process in processes.items() if process.poll() is not None
+        ]
         if dead:
-            print(f"[run] {', '.join(dead)} stopped unexpectedly; stopping the rest", file=sys.stderr)
+            print(
+                f"[run] {', '.join(dead)} stopped unexpectedly; stopping the rest",
+                file=sys.stderr,
+            )
             exit_code = 1
             break
         time.sleep(0.5)

@@ -65,7 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.status_code, "error"
     )
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field": exc.detail}
+        errors = (
+            exc.detail if isinstance(exc.detail, dict) else {"non_field": exc.detail}
+        )
         detail = "The request is not valid: see errors."
         response.data = error_body("validation-error", detail, dict(errors))
     else:

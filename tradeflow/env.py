@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigError(ImproperlyConfigured):
@@ -45,8 +45,8 @@ def env_str(name: str, default: str | None = None) -> str:
 
 def env_bool(name: str, default: bool) -> bool:
     value = raw(name)
-    if value is None:
-        return default
+    if value is None or not value.strip():
+        return default  # an empty line in an env file means "not set"
     lowered = value.strip().lower()
     if lowered in _TRUE:
         return True
@@ -91,7 +91,9 @@ def env_database(name: str, default: str) -> dict[str, Any]:
 def env_redis_url(name: str, default: str) -> str:
     value = raw(name) or default
     if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"{name} must be a redis:// or rediss:// URL, not {value!r}.")
+        raise ConfigError(
+            f"{name} must be a redis://, rediss:// or unix:// URL, not {value!r}."
+        )
     return value
 
 
@@ -121,3 +123,12 @@ def env_fernet_keys(name: str, default: list[str]) -> list[str]:
                 "(32 url-safe base64-encoded bytes)."
             ) from None
     return keys
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ConfigError(
+            f"{name} must be one of {', '.join(sorted(choices))}, not {value!r}."
+        )
+    return value

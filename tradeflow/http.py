@@ -10,7 +10,11 @@ def client_ip(request: HttpRequest) -> str | None:
     """The client's address, trusting only the configured number of proxies."""
     hops = settings.TRUSTED_PROXY_COUNT
     if hops:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        forwarded = [
+            p.strip()
+            for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if p.strip()
+        ]
         if len(forwarded) >= hops:
             return forwarded[-hops]
     return request.META.get("REMOTE_ADDR")

@@ -11,6 +11,7 @@ from celery.schedules import schedule
 from tradeflow.env import (
     ConfigError,
     env_bool,
+    env_choice,
     env_database,
     env_email,
     env_fernet_keys,
@@ -26,7 +27,9 @@ VAR_DIR = Path(env_str("TRADEFLOW_VAR_DIR", str(BASE_DIR / "var")))
 # --- Core -----------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-secret-key-change-me-0000000000")
+    SECRET_KEY = env_str(
+        "SECRET_KEY", "dev-only-insecure-secret-key-change-me-0000000000"
+    )
 else:
     SECRET_KEY = env_str("SECRET_KEY")
     if len(SECRET_KEY) < 50:
@@ -140,11 +143,12 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+_VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_VALIDATORS}.MinimumLengthValidator"},
+    {"NAME": f"{_VALIDATORS}.CommonPasswordValidator"},
+    {"NAME": f"{_VALIDATORS}.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -153,12 +157,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
-if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
-    raise ConfigError(
-        "ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory, "
-        f"not {ACCOUNT_EMAIL_VERIFICATION!r}."
-    )
+ACCOUNT_EMAIL_VERIFICATION = env_choice(
+    "ACCOUNT_EMAIL_VERIFICATION", "optional", {"none", "optional", "mandatory"}
+)
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
 
@@ -174,7 +175,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "TradeFlow <noreply@localhost
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- HTTP security ------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -218,6 +218,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tradeflow.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TradeFlow API",
@@ -268,9 +270,17 @@ BROKER_ADAPTERS = {
 }
 WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("WEBHOOK_RATE_LIMIT_PER_MINUTE", 100, minimum=1)
 WEBHOOK_MAX_BODY_BYTES = 64 * 1024
+# Requests without a valid key, per source address and minute, before they are
+# refused without being stored (keeps strangers from filling the signal log).
+WEBHOOK_UNAUTHENTICATED_PER_MINUTE = env_int(
+    "WEBHOOK_UNAUTHENTICATED_PER_MINUTE", 30, minimum=1
+)
 # How many reverse proxies sit in front of the web server (their X-Forwarded-For
 # entries are trusted to find the client's address). 0: use the socket's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    # Only behind a proxy that sets it may a request claim to have arrived over TLS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A signal still queued after this many seconds is re-enqueued by the sweeper.
 SIGNAL_STUCK_SECONDS = env_int("SIGNAL_STUCK_SECONDS", 120, minimum=10)
 
@@ -285,7 +295,9 @@ TRIAL_DAYS = env_int("TRIAL_DAYS", 3, minimum=0)
 TRIAL_TRADES = env_int("TRIAL_TRADES", 100, minimum=0)
 
 # --- Logging ------------------------------------------------------------------
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -37,10 +37,19 @@ def wait_until(check: object, timeout: float, what: str) -> None:
 
 
 @contextmanager
-def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    argv: list[str], env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` in its own process group; stop the whole group on exit."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield proc
         finally:
@@ -54,11 +63,26 @@ def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
 
 
 def daphne_argv(port: int) -> list[str]:
-    return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "tradeflow.asgi:application"]
+    return [
+        str(BIN / "daphne"),
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "tradeflow.asgi:application",
+    ]
 
 
 def worker_argv(concurrency: int = 1) -> list[str]:
     return [
-        str(BIN / "celery"), "-A", "tradeflow", "worker", "-l", "info",
-        "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
+        str(BIN / "celery"),
+        "-A",
+        "tradeflow",
+        "worker",
+        "-l",
+        "info",
+        "--concurrency",
+        str(concurrency),
+        "--without-mingle",
+        "--without-gossip",
     ]

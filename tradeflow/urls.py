@@ -20,15 +20,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 webhook_urls = [
     path("webhook/<str:broker>", webhook_views.webhook, name="webhook"),
-    path("webhook/<str:broker>/<str:token>", webhook_views.webhook, name="webhook-token"),
+    path(
+        "webhook/<str:broker>/<str:token>", webhook_views.webhook, name="webhook-token"
+    ),
     path("register/<str:broker>", RegisterView.as_view()),
 ]
 
 urlpatterns = [
     path("", webhook_views.dashboard, name="dashboard"),
-    path("dashboard/<str:name>/", webhook_views.dashboard_fragment, name="dashboard-fragment"),
+    path(
+        "dashboard/<str:name>/",
+        webhook_views.dashboard_fragment,
+        name="dashboard-fragment",
+    ),
     path("accounts/new/", webhook_views.account_new, name="account-new"),
-    path("accounts/<int:pk>/keys/new/", webhook_views.account_key_new, name="account-key-new"),
+    path(
+        "accounts/<int:pk>/keys/new/",
+        webhook_views.account_key_new,
+        name="account-key-new",
+    ),
     path("auth/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
@@ -38,5 +48,9 @@ urlpatterns = [
     path("api/positions", PositionList.as_view(), name="api-positions"),
     path("api/logs/webhooks", SignalList.as_view(), name="api-signals"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
 ]

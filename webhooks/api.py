@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -28,9 +29,20 @@ class RegisterInput(serializers.Serializer[dict[str, object]]):
     mode = serializers.ChoiceField(choices=["demo", "live"], default="demo")
 
 
-class RegisterView(APIView):
-    """`POST /register/{broker}`: connect an account; the response carries `api_key` once."""
+class RegisterOutput(serializers.Serializer[dict[str, object]]):
+    id = serializers.IntegerField()
+    broker = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=20, decimal_places=6)
+    currency = serializers.CharField()
+    api_key = serializers.CharField(help_text="Shown once; only a hash is kept.")
 
+
+class RegisterView(APIView):
+    """`POST /register/{broker}`: connect an account; returns `api_key`, once."""
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
     def post(self, request: Request, broker: str) -> Response:
         if broker not in available_venues():
             raise NotFound(f"Broker {broker!r} is not available on this server.")
@@ -66,7 +78,21 @@ class RegisterView(APIView):
 class SignalSerializer(serializers.ModelSerializer[Signal]):
     class Meta:
         model = Signal
-        fields = ["id", "account_id", "broker", "status", "http_status", "error_code", "error_message", "payload", "source_ip", "received_at", "queued_at", "sent_at", "filled_at"]
+        fields = [
+            "id",
+            "account_id",
+            "broker",
+            "status",
+            "http_status",
+            "error_code",
+            "error_message",
+            "payload",
+            "source_ip",
+            "received_at",
+            "queued_at",
+            "sent_at",
+            "filled_at",
+        ]
 
 
 class SignalList(WorkspaceScopedMixin, generics.ListAPIView[Signal]):

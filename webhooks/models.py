@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -20,17 +18,25 @@ class ApiKey(models.Model):
     hash is enough); the key itself is shown once, when it is issued.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
-    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="api_keys")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=120, blank=True)
-    prefix = models.CharField(max_length=16, help_text="The key's first characters, for recognition.")
+    prefix = models.CharField(
+        max_length=16, help_text="The key's first characters, for recognition."
+    )
     key_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[WorkspaceScopedQuerySet[ApiKey]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -61,11 +67,29 @@ class Signal(models.Model):
 
     FINAL = frozenset({Status.REJECTED, Status.DUPLICATE, Status.FILLED, Status.FAILED})
 
-    workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="signals")
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
-    account = models.ForeignKey(BrokerAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals")
-    broker = models.CharField(max_length=16, blank=True, help_text="The venue named in the URL.")
+    workspace = models.ForeignKey(
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="signals",
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals"
+    )
+    account = models.ForeignKey(
+        BrokerAccount,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="signals",
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals"
+    )
+    broker = models.CharField(
+        max_length=16, blank=True, help_text="The venue named in the URL."
+    )
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     raw_body = models.TextField(blank=True)
@@ -83,11 +107,13 @@ class Signal(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     filled_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[WorkspaceScopedQuerySet[Signal]] = WorkspaceScopedQuerySet.as_manager()  # type: ignore[assignment]
+    objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "queued_at"], name="signal_status_queued")]
+        indexes = [
+            models.Index(fields=["status", "queued_at"], name="signal_status_queued")
+        ]
 
     def __str__(self) -> str:
         return f"signal {self.pk} ({self.status})"

@@ -48,7 +48,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ParseError("malformed-body", "The body is not UTF-8 text.", 400) from None
     if not text.strip():
-        raise ParseError("empty-body", "The body is empty: send the alert as JSON.", 400)
+        raise ParseError(
+            "empty-body", "The body is empty: send the alert as JSON.", 400
+        )
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -59,13 +61,15 @@ def parse_json(raw: bytes) -> dict[str, Any]:
             400,
         ) from None
     if not isinstance(data, dict):
-        raise ParseError("malformed-json", "The body must be a JSON object: {...}.", 400)
+        raise ParseError(
+            "malformed-json", "The body must be a JSON object: {...}.", 400
+        )
     return data
 
 
 def _json_hint(text: str) -> str:
     if re.search(r"[\u201c\u201d\u2018\u2019]", text):
-        return " It contains curly quotes (“ ”): use straight quotes (\")."
+        return ' It contains curly quotes (“ ”): use straight quotes (").'
     if re.search(r",\s*[}\]]", text):
         return " It has a trailing comma before a closing bracket."
     if "{{" in text:
@@ -78,15 +82,20 @@ def intent_from_payload(data: dict[str, Any], broker: str) -> Intent:
     version = data.get("version")
     if version is not None:
         if version != "unify.v1":
-            raise ParseError("unsupported-version", f"Unknown version {version!r}; use \"unify.v1\".")
+            raise ParseError(
+                "unsupported-version", f'Unknown version {version!r}; use "unify.v1".'
+            )
         body = data.get("intent")
         if not isinstance(body, dict):
-            raise ParseError("missing-intent", "A unify.v1 body needs an \"intent\" object.")
+            raise ParseError(
+                "missing-intent", 'A unify.v1 body needs an "intent" object.'
+            )
         named = body.get("broker")
         if named and str(named).lower() != broker:
             raise ParseError(
                 "broker-mismatch",
-                f"The intent names broker {named!r} but was posted to /webhook/{broker}.",
+                f"The intent names broker {named!r} "
+                f"but was posted to /webhook/{broker}.",
                 400,
             )
     else:
@@ -107,7 +116,8 @@ def _reject_placeholders(body: dict[str, Any]) -> None:
         if isinstance(value, str) and "{{" in value and "}}" in value:
             raise ParseError(
                 "unsubstituted-placeholder",
-                f"Field {key!r} still holds {value!r}: TradingView did not substitute it.",
+                f"Field {key!r} still holds {value!r}: "
+                "TradingView did not substitute it.",
             )
 
 
@@ -121,13 +131,14 @@ def _first(body: dict[str, Any], *names: str) -> Any:
 def _side(body: dict[str, Any]) -> str:
     raw = _first(body, "side", "action")
     if raw is None:
-        raise ParseError("missing-action", "Say what to do: \"action\": \"buy\" or \"sell\".")
+        raise ParseError("missing-action", 'Say what to do: "action": "buy" or "sell".')
     action = str(raw).strip().lower()
     if action in SIDES:
         return SIDES[action]
     if action in LATER_ACTIONS:
         raise ParseError(
-            "unsupported-action", f"The action {action!r} is not supported yet: use buy or sell."
+            "unsupported-action",
+            f"The action {action!r} is not supported yet: use buy or sell.",
         )
     raise ParseError("invalid-action", f"Unknown action {raw!r}: use buy or sell.")
 
@@ -135,10 +146,12 @@ def _side(body: dict[str, Any]) -> str:
 def _symbol(body: dict[str, Any]) -> str:
     raw = _first(body, "symbol", "ticker")
     if raw is None:
-        raise ParseError("missing-symbol", "Name the instrument: \"symbol\": \"MNQ1!\".")
+        raise ParseError("missing-symbol", 'Name the instrument: "symbol": "MNQ1!".')
     symbol = str(raw).strip()
     if not SYMBOL_RE.match(symbol):
-        raise ParseError("invalid-symbol", f"{symbol[:40]!r} is not a symbol TradeFlow can read.")
+        raise ParseError(
+            "invalid-symbol", f"{symbol[:40]!r} is not a symbol TradeFlow can read."
+        )
     return symbol.upper()
 
 
@@ -155,11 +168,12 @@ def _decimal(value: Any) -> Decimal | None:
 def _quantity(body: dict[str, Any]) -> Decimal:
     raw = _first(body, "qty", "quantity", "size", "contracts")
     if raw is None:
-        raise ParseError("missing-quantity", "Give a quantity: \"qty\": 1.")
+        raise ParseError("missing-quantity", 'Give a quantity: "qty": 1.')
     quantity = _decimal(raw)
     if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY:
         raise ParseError(
-            "invalid-quantity", f"The quantity {str(raw)[:40]!r} must be a number above zero."
+            "invalid-quantity",
+            f"The quantity {str(raw)[:40]!r} must be a number above zero.",
         )
     return quantity
 
@@ -171,7 +185,8 @@ def _order_type(body: dict[str, Any]) -> str:
         return kind
     if kind in LATER_ORDER_TYPES:
         raise ParseError(
-            "unsupported-order-type", f"{kind} orders are not supported yet: use market."
+            "unsupported-order-type",
+            f"{kind} orders are not supported yet: use market.",
         )
     raise ParseError("invalid-order-type", f"Unknown order type {str(raw)[:40]!r}.")
 
@@ -182,7 +197,9 @@ def _price(body: dict[str, Any]) -> Decimal | None:
         return None
     price = _decimal(raw)
     if price is None or price <= 0:
-        raise ParseError("invalid-price", f"The price {str(raw)[:40]!r} must be a number above zero.")
+        raise ParseError(
+            "invalid-price", f"The price {str(raw)[:40]!r} must be a number above zero."
+        )
     return price
 
 

@@ -17,7 +17,7 @@ from accounts.realtime import broadcast
 from billing.selectors import billing_status
 from billing.services import billing_record_trade
 from brokers.adapters.base import OrderRequest
-from brokers.models import BrokerAccount, Order, Venue
+from brokers.models import BrokerAccount, Order
 from brokers.services import broker_account_register, order_record_intent, order_send
 from risk.services import risk_check
 from tradeflow.ratelimit import rate_hit
@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 # --- Keys and registration ---------------------------------------------------------
 
 
-def api_key_issue(*, account: BrokerAccount, created_by: User | None, name: str = "") -> tuple[ApiKey, str]:
-    """Issue an ingest key for `account`. The plain key is returned once, never stored."""
+def api_key_issue(
+    *, account: BrokerAccount, created_by: User | None, name: str = ""
+) -> tuple[ApiKey, str]:
+    """Issue an ingest key for `account`; the plain key is returned once, not kept."""
     plain = key_generate()
     api_key = ApiKey.objects.create(
         workspace_id=account.workspace_id,
@@ -46,7 +48,9 @@ def api_key_issue(*, account: BrokerAccount, created_by: User | None, name: str 
 
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -78,47 +82,89 @@ class IntakeResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _Reject(Exception):
-    def __init__(self, code: str, message: str, http_status: int, headers: dict[str, str] | None = None) -> None:
+class _IntakeError(Exception):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        http_status: int,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.http_status = code, message, http_status
         self.headers = headers or {}
+
+
+# Rejections before a key is known: a stranger could send these without limit.
+UNAUTHENTICATED = frozenset(
+    {"unknown-broker", "body-too-large", "missing-key", "invalid-key"}
+)
+UNAUTHENTICATED_BODY_CHARS = 2048
 
 
 def signal_receive(
     *,
     broker: str,
     token: str | None,
-    raw_body: bytes,
+    raw_body: bytes | None,
     content_type: str = "",
     source_ip: str | None = None,
 ) -> IntakeResult:
     """Authenticate, parse and log one webhook request; queue it if it is good.
 
-    Every request becomes a Signal row, accepted or not. No broker I/O happens here:
-    execution is a Celery task enqueued after commit.
+    Every request becomes a Signal row, accepted or not, except a flood from one
+    address without a valid key. `raw_body=None` means too large to read. No broker
+    I/O happens here: execution is a Celery task enqueued after commit.
     """
+    body = raw_body or b""
     signal = Signal(
         broker=broker[:16],
         source_ip=source_ip,
         content_type=content_type[:100],
-        raw_body=raw_body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace"),
+        raw_body=body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace"),
         received_at=timezone.now(),
     )
     try:
         intent = _admit(signal, broker, token, raw_body)
-    except _Reject as reject:
+    except _IntakeError as reject:
+        if reject.code in UNAUTHENTICATED:
+            signal.raw_body = signal.raw_body[:UNAUTHENTICATED_BODY_CHARS]
+            flood = _unauthenticated_flood(source_ip)
+            if flood is not None:
+                return flood
         return _rejected(signal, reject)
     return _queue(signal, intent)
 
 
-def _admit(signal: Signal, broker: str, token: str | None, raw_body: bytes) -> Intent:
-    if broker not in Venue.values:
-        raise _Reject("unknown-broker", f"There is no broker {broker[:20]!r}.", 404)
-    if len(raw_body) > settings.WEBHOOK_MAX_BODY_BYTES:
-        raise _Reject("body-too-large", "The body is larger than 64 KB.", 413)
+def _unauthenticated_flood(source_ip: str | None) -> IntakeResult | None:
+    limit = settings.WEBHOOK_UNAUTHENTICATED_PER_MINUTE
+    hit = rate_hit(f"anon:{source_ip}", limit)
+    if hit.allowed:
+        return None
+    log.warning(
+        "too many unauthenticated webhook requests from %s; not stored", source_ip
+    )
+    body = {
+        "success": False,
+        "code": "rate-limited",
+        "detail": f"More than {limit} requests a minute without a valid key "
+        "from this address.",
+        "timestamp": timezone.now().isoformat(),
+    }
+    return IntakeResult(429, body, Signal(), {"Retry-After": str(hit.retry_after)})
+
+
+def _admit(
+    signal: Signal, broker: str, token: str | None, raw_body: bytes | None
+) -> Intent:
+    if broker not in settings.BROKER_ADAPTERS:
+        raise _IntakeError(
+            "unknown-broker", f"This server has no {broker[:20]!r} connection.", 404
+        )
+    if raw_body is None or len(raw_body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        raise _IntakeError("body-too-large", "The body is larger than 64 KB.", 413)
     if not token:
-        raise _Reject(
+        raise _IntakeError(
             "missing-key",
             "No API key: send it as 'Authorization: Bearer <key>' or in the URL path.",
             401,
@@ -128,28 +174,32 @@ def _admit(signal: Signal, broker: str, token: str | None, raw_body: bytes) -> I
     signal.account = account = api_key.account
     limit = rate_hit(f"key:{api_key.pk}", settings.WEBHOOK_RATE_LIMIT_PER_MINUTE)
     if not limit.allowed:
-        raise _Reject(
+        raise _IntakeError(
             "rate-limited",
-            f"More than {settings.WEBHOOK_RATE_LIMIT_PER_MINUTE} alerts a minute for this key.",
+            f"More than {settings.WEBHOOK_RATE_LIMIT_PER_MINUTE} alerts a minute "
+            "for this key.",
             429,
             {"Retry-After": str(limit.retry_after)},
         )
     if account.venue != broker:
-        raise _Reject(
+        raise _IntakeError(
             "broker-mismatch",
-            f"This key belongs to a {account.venue} account: post to /api/unify/v1/webhook/{account.venue}.",
+            f"This key belongs to a {account.venue} account: "
+            f"post to /api/unify/v1/webhook/{account.venue}.",
             400,
         )
     if not account.enabled:
-        raise _Reject("account-disabled", f"The account {account.name!r} is disabled.", 403)
+        raise _IntakeError(
+            "account-disabled", f"The account {account.name!r} is disabled.", 403
+        )
     try:
         intent = intent_from_payload(parse_json(raw_body), broker)
     except ParseError as exc:
-        raise _Reject(exc.code, exc.message, exc.http_status) from None
+        raise _IntakeError(exc.code, exc.message, exc.http_status) from None
     signal.payload = intent.as_payload()
     billing = billing_status(account.workspace_id)
     if not billing.can_trade:
-        raise _Reject("trial-expired", billing.reason, 402)
+        raise _IntakeError("trial-expired", billing.reason, 402)
     return intent
 
 
@@ -162,10 +212,12 @@ def _authenticate(token: str) -> ApiKey:
         )
         if api_key is not None:
             return api_key
-    raise _Reject("invalid-key", "The API key is not valid or has been revoked.", 401)
+    raise _IntakeError(
+        "invalid-key", "The API key is not valid or has been revoked.", 401
+    )
 
 
-def _rejected(signal: Signal, reject: _Reject) -> IntakeResult:
+def _rejected(signal: Signal, reject: _IntakeError) -> IntakeResult:
     signal.status, signal.http_status = Signal.Status.REJECTED, reject.http_status
     signal.error_code, signal.error_message = reject.code, reject.message[:500]
     signal.save()
@@ -196,7 +248,8 @@ def _queue(signal: Signal, intent: Intent) -> IntakeResult:
         "signal_id": signal.pk,
         "order_id": signal.client_order_id,
         "status": signal.status,
-        "message": f"{intent.order_type.title()} {intent.side} {intent.quantity} {intent.symbol} queued.",
+        "message": f"{intent.order_type.title()} {intent.side} {intent.quantity} "
+        f"{intent.symbol} queued.",
     }
     return IntakeResult(202, body, signal)
 
@@ -250,9 +303,12 @@ def signal_execute(*, signal_id: int) -> Signal | None:
     assert signal.account is not None and signal.payload is not None
     request = _order_request(signal)
     with transaction.atomic():
-        account = BrokerAccount.objects.select_for_update().get(pk=signal.account_id)
+        account = BrokerAccount.objects.select_for_update().get(pk=signal.account.pk)
         decision = risk_check(
-            account=account, symbol=request.symbol, side=request.side, quantity=request.quantity
+            account=account,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=request.quantity,
         )
         signal.risk_checked_at = timezone.now()
         if not decision.allowed:
@@ -296,14 +352,25 @@ def _finish(signal: Signal, status: str, code: str = "", message: str = "") -> S
     if signal.workspace_id:
         broadcast(
             signal.workspace_id,
-            {"type": "signal.update", "signal_id": signal.pk, "status": status, "error_code": code},
+            {
+                "type": "signal.update",
+                "signal_id": signal.pk,
+                "status": status,
+                "error_code": code,
+            },
         )
     return signal
 
 
 def signals_sweep(*, older_than: timedelta | None = None) -> list[int]:
     """Ids of signals stuck queued or executing, for the sweeper to enqueue again."""
-    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.SIGNAL_STUCK_SECONDS))
+    cutoff = timezone.now() - (
+        older_than or timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
+    )
     queued = Signal.objects.filter(status=Signal.Status.QUEUED, queued_at__lt=cutoff)
-    executing = Signal.objects.filter(status=Signal.Status.EXECUTING, started_at__lt=cutoff)
-    return list(queued.values_list("pk", flat=True)) + list(executing.values_list("pk", flat=True))
+    executing = Signal.objects.filter(
+        status=Signal.Status.EXECUTING, started_at__lt=cutoff
+    )
+    return list(queued.values_list("pk", flat=True)) + list(
+        executing.values_list("pk", flat=True)
+    )

@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -28,16 +29,25 @@ from webhooks.services import account_register, api_key_issue, signal_receive
 
 
 @csrf_exempt
-def webhook(request: HttpRequest, broker: str, token: str | None = None) -> HttpResponse:
-    """`POST /api/unify/v1/webhook/{broker}[/{key}]`: the key in the path or as Bearer."""
+def webhook(
+    request: HttpRequest, broker: str, token: str | None = None
+) -> HttpResponse:
+    """`POST /api/unify/v1/webhook/{broker}[/{key}]`: key in the path or as Bearer."""
     if request.method != "POST":
         return error_response(
-            "method-not-allowed", "Send alerts with POST.", 405, headers={"Allow": "POST"}
+            "method-not-allowed",
+            "Send alerts with POST.",
+            405,
+            headers={"Allow": "POST"},
         )
+    try:
+        raw_body: bytes | None = request.body
+    except RequestDataTooBig:
+        raw_body = None
     result = signal_receive(
         broker=broker.lower(),
         token=token or bearer_token(request),
-        raw_body=request.body,
+        raw_body=raw_body,
         content_type=request.content_type or "",
         source_ip=client_ip(request),
     )
@@ -47,7 +57,7 @@ def webhook(request: HttpRequest, broker: str, token: str | None = None) -> Http
     return response
 
 
-# --- Pages ------------------------------------------------------------------------------
+# --- Pages ---------------------------------------------------------------------
 
 FRAGMENTS = {"accounts", "positions", "signals"}
 
@@ -73,13 +83,27 @@ def dashboard_fragment(request: HttpRequest, name: str) -> HttpResponse:
     """One live fragment of the dashboard, re-fetched when the websocket says so."""
     if name not in FRAGMENTS:
         raise Http404
-    return render(request, f"webhooks/dashboard.html#{name}", _dashboard_context(request))
+    return render(
+        request, f"webhooks/dashboard.html#{name}", _dashboard_context(request)
+    )
 
 
-def _key_context(request: HttpRequest, account: BrokerAccount, plain_key: str) -> dict[str, object]:
+def _key_context(
+    request: HttpRequest, account: BrokerAccount, plain_key: str
+) -> dict[str, object]:
     base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
     url = base + reverse("webhook", kwargs={"broker": account.venue})
-    body = {"version": "unify.v1", "intent": {"broker": account.venue, "side": "buy", "type": "market", "symbol": "MNQ1!", "qty": 1, "price": 21000.25}}
+    body = {
+        "version": "unify.v1",
+        "intent": {
+            "broker": account.venue,
+            "side": "buy",
+            "type": "market",
+            "symbol": "MNQ1!",
+            "qty": 1,
+            "price": 21000.25,
+        },
+    }
     return {
         "account": account,
         "api_key": plain_key,
@@ -111,14 +135,27 @@ def account_new(request: HttpRequest) -> HttpResponse:
         except VenueError as exc:
             form.add_error(None, exc.message)
         else:
-            return render(request, "webhooks/key_created.html", _key_context(request, account, plain))
-    return render(request, "webhooks/account_new.html", {"form": form}, status=400 if form.errors else 200)
+            return render(
+                request,
+                "webhooks/key_created.html",
+                _key_context(request, account, plain),
+            )
+    return render(
+        request,
+        "webhooks/account_new.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
 @require_POST
 def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key for an account (rotation: revoke the old one afterwards)."""
-    account = get_for_user_or_404(BrokerAccount.objects, request.user, Perm.MANAGE_KEYS, pk=pk)
+    account = get_for_user_or_404(
+        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
+    )
     _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
-    return render(request, "webhooks/key_created.html", _key_context(request, account, plain))
+    return render(
+        request, "webhooks/key_created.html", _key_context(request, account, plain)
+    )

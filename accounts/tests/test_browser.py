@@ -44,7 +44,9 @@ def open_paper_account(page: Page, name: str) -> str:
     return key
 
 
-def test_sign_up_open_an_account_and_watch_an_alert_fill_live(transactional_db, stack, page):
+def test_sign_up_open_an_account_and_watch_an_alert_fill_live(
+    transactional_db, stack, page
+):
     sign_up(page, "trader@example.com", "Correct-Horse-42")
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.locator("h1")).to_contain_text("trader@example.com")
@@ -56,7 +58,11 @@ def test_sign_up_open_an_account_and_watch_an_alert_fill_live(transactional_db, 
     expect(page.locator("#accounts")).to_contain_text("25000.00 USD")
 
     started = time.perf_counter()
-    response = httpx.post(f"{stack.base_url}/api/unify/v1/webhook/paper/{key}", content='{"ticker":"MES1!","action":"buy","quantity":"3","price":"6010.5"}', headers={"Content-Type": "text/plain"})
+    response = httpx.post(
+        f"{stack.base_url}/api/unify/v1/webhook/paper/{key}",
+        content='{"ticker":"MES1!","action":"buy","quantity":"3","price":"6010.5"}',
+        headers={"Content-Type": "text/plain"},
+    )
     assert response.status_code == 202
     row = page.locator("tr[data-position$='-MES1!']")
     expect(row).to_contain_text("3")
@@ -73,7 +79,11 @@ def test_a_reconnect_re_renders_what_was_missed(transactional_db, stack, page):
     page.context.set_offline(True)
     page.evaluate("window.dispatchEvent(new Event('offline'))")
     expect(page.locator("#live")).not_to_have_text("live", timeout=20_000)
-    httpx.post(f"{stack.base_url}/api/unify/v1/webhook/paper", json={"ticker": "M2K1!", "action": "sell", "quantity": 1, "price": 2100}, headers={"Authorization": f"Bearer {key}"})
+    httpx.post(
+        f"{stack.base_url}/api/unify/v1/webhook/paper",
+        json={"ticker": "M2K1!", "action": "sell", "quantity": 1, "price": 2100},
+        headers={"Authorization": f"Bearer {key}"},
+    )
     time.sleep(1)
     page.context.set_offline(False)
     expect(page.locator("tr[data-position$='-M2K1!']")).to_contain_text("short")

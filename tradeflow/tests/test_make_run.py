@@ -24,24 +24,66 @@ pytestmark = pytest.mark.stack
 
 def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"}}
-    env.update(DEBUG="1", TRADEFLOW_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/12", PYTHONUNBUFFERED="1")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {"DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "ALLOWED_HOSTS"}
+    }
+    env.update(
+        DEBUG="1",
+        TRADEFLOW_VAR_DIR=str(tmp_path),
+        REDIS_URL="redis://127.0.0.1:6379/12",
+        PYTHONUNBUFFERED="1",
+    )
     demo = tmp_path / "demo.json"
     log = (tmp_path / "run.log").open("wb")
-    run = subprocess.Popen([sys.executable, "scripts/run.py", "--port", str(port), "--workers", "1", "--demo-json", str(demo)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/run.py",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--demo-json",
+            str(demo),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(base + "/healthz").status_code == 200, 240, "make run serving HTTP")
-        wait_until(lambda: b"ready" in (tmp_path / "run.log").read_bytes(), 30, "the worker starting")
+        wait_until(
+            lambda: httpx.get(base + "/healthz").status_code == 200,
+            240,
+            "make run serving HTTP",
+        )
+        wait_until(
+            lambda: b"ready" in (tmp_path / "run.log").read_bytes(),
+            30,
+            "the worker starting",
+        )
         credentials = json.loads(demo.read_text())
         assert (tmp_path / "db.sqlite3").exists()  # SQLite, the default
 
-        printed = subprocess.run(["bash", "-c", credentials["curl"] + " -s"], capture_output=True, text=True, timeout=30, check=True)
+        printed = subprocess.run(
+            ["bash", "-c", credentials["curl"] + " -s"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
         assert json.loads(printed.stdout)["status"] == "queued"
 
         def filled() -> bool:
             with sqlite3.connect(tmp_path / "db.sqlite3") as db:
-                return db.execute("select count(*) from brokers_fill").fetchone()[0] == 1
+                return (
+                    db.execute("select count(*) from brokers_fill").fetchone()[0] == 1
+                )
 
         wait_until(filled, 15, "the demo alert filling")
         login_page = httpx.get(base + "/auth/login/")
@@ -56,9 +98,21 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
 
 
 def test_make_run_stops_with_a_sentence_when_redis_is_not_there(tmp_path):
-    env = {**os.environ, "DEBUG": "1", "TRADEFLOW_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "TRADEFLOW_VAR_DIR": str(tmp_path),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
     env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "scripts/run.py", "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "scripts/run.py", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "TradeFlow needs Redis at redis://127.0.0.1:1/0" in result.stderr
     assert "redis-server" in result.stderr

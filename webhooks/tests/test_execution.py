@@ -21,7 +21,12 @@ URL = "/api/unify/v1/webhook/paper"
 
 def send(world, **intent) -> Signal:
     body = {"action": "buy", "symbol": "MNQ1!", "qty": 1, **intent}
-    response = Client().post(URL, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {world.api_key}")
+    response = Client().post(
+        URL,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
+    )
     assert response.status_code == 202, response.json()
     return Signal.objects.get(pk=response.json()["signal_id"])
 
@@ -36,7 +41,11 @@ def test_a_market_buy_fills_at_the_alerts_price_and_opens_a_position(world):
     signal = execute(send(world, price="21000.25", qty=2))
     assert signal.status == Signal.Status.FILLED
     order = Order.objects.get()
-    assert (order.status, order.filled_quantity, order.avg_fill_price) == (Order.Status.FILLED, 2, Decimal("21000.25"))
+    assert (order.status, order.filled_quantity, order.avg_fill_price) == (
+        Order.Status.FILLED,
+        2,
+        Decimal("21000.25"),
+    )
     assert order.client_order_id == signal.client_order_id
     position = Position.objects.get(account=world.account, symbol="MNQ1!")
     assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.25"))
@@ -52,7 +61,10 @@ def test_without_a_price_the_last_known_price_is_used(world):
 
 def test_with_no_price_at_all_the_signal_fails_with_a_reason_and_no_position(world):
     signal = execute(send(world, symbol="ZN1!"))
-    assert (signal.status, signal.error_code) == (Signal.Status.FAILED, "venue:no-price")
+    assert (signal.status, signal.error_code) == (
+        Signal.Status.FAILED,
+        "venue:no-price",
+    )
     assert not Position.objects.exclude(quantity=0).exists()
 
 
@@ -69,9 +81,13 @@ def test_buys_and_sells_net_into_one_position(world):
 def test_executing_the_same_signal_twice_places_one_order(world):
     signal = send(world, price=100)
     execute(signal)
-    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.QUEUED)  # a redelivery
+    Signal.objects.filter(pk=signal.pk).update(
+        status=Signal.Status.QUEUED
+    )  # a redelivery
     execute(signal)
-    assert Order.objects.count() == PaperOrder.objects.count() == Fill.objects.count() == 1
+    assert (
+        Order.objects.count() == PaperOrder.objects.count() == Fill.objects.count() == 1
+    )
     assert Position.objects.get().quantity == 1
 
 
@@ -100,7 +116,9 @@ def test_risk_limits_stop_an_order_before_it_reaches_the_venue(world, limits, ru
 
 def test_an_exit_is_allowed_even_over_the_limits(world):
     execute(send(world, qty=3, price=100))
-    RiskConfig.objects.create(account=world.account, max_contracts=1, max_order_quantity=1)
+    RiskConfig.objects.create(
+        account=world.account, max_contracts=1, max_order_quantity=1
+    )
     signal = execute(send(world, action="sell", qty=3, price=101))
     assert signal.status == Signal.Status.FILLED
     assert Position.objects.get().quantity == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,7 +13,17 @@ from webhooks.keys import key_hash
 from webhooks.models import ApiKey, Signal
 
 URL = "/api/unify/v1/webhook/paper"
-BUY = {"version": "unify.v1", "intent": {"broker": "paper", "side": "buy", "type": "market", "symbol": "MNQ1!", "qty": 1, "price": 21000.25}}
+BUY: dict[str, Any] = {
+    "version": "unify.v1",
+    "intent": {
+        "broker": "paper",
+        "side": "buy",
+        "type": "market",
+        "symbol": "MNQ1!",
+        "qty": 1,
+        "price": 21000.25,
+    },
+}
 
 
 @pytest.fixture(autouse=True)
@@ -21,14 +32,23 @@ def _eager_off(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
-def post(body: object, key: str | None = None, path_key: str | None = None, content_type: str = "application/json"):
+def post(
+    body: object,
+    key: str | None = None,
+    path_key: str | None = None,
+    content_type: str = "application/json",
+):
     raw = body if isinstance(body, str | bytes) else json.dumps(body)
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
     url = f"{URL}/{path_key}" if path_key else URL
-    return Client().post(url, data=raw, content_type=content_type, REMOTE_ADDR="52.89.214.238", **headers)
+    return Client().post(
+        url, data=raw, content_type=content_type, REMOTE_ADDR="52.89.214.238", **headers
+    )
 
 
-def test_a_good_alert_is_accepted_at_once_and_queued(world, django_capture_on_commit_callbacks):
+def test_a_good_alert_is_accepted_at_once_and_queued(
+    world, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(BUY, key=world.api_key)
     assert response.status_code == 202
@@ -61,18 +81,46 @@ def test_only_a_hash_of_the_key_is_stored(world):
         (lambda w: post(BUY), 401, "missing-key"),
         (lambda w: post(BUY, key="tfk_" + "x" * 43), 401, "invalid-key"),
         (lambda w: post(BUY, key="not-even-a-key"), 401, "invalid-key"),
-        (lambda w: post("this is not json", key=w.api_key, content_type="text/plain"), 400, "malformed-json"),
-        (lambda w: post({**BUY, "intent": {**BUY["intent"], "side": "hodl"}}, key=w.api_key), 422, "invalid-action"),
-        (lambda w: post({**BUY, "intent": {**BUY["intent"], "qty": -1}}, key=w.api_key), 422, "invalid-quantity"),
+        (
+            lambda w: post(
+                "this is not json", key=w.api_key, content_type="text/plain"
+            ),
+            400,
+            "malformed-json",
+        ),
+        (
+            lambda w: post(
+                {**BUY, "intent": {**BUY["intent"], "side": "hodl"}}, key=w.api_key
+            ),
+            422,
+            "invalid-action",
+        ),
+        (
+            lambda w: post(
+                {**BUY, "intent": {**BUY["intent"], "qty": -1}}, key=w.api_key
+            ),
+            422,
+            "invalid-quantity",
+        ),
     ],
 )
-def test_bad_requests_get_a_code_a_sentence_a_signal_row_and_no_order(world, make_request, status, code):
+def test_bad_requests_get_a_code_a_sentence_a_signal_row_and_no_order(
+    world, make_request, status, code
+):
     response = make_request(world)
     assert response.status_code == status
     body = response.json()
-    assert body["success"] is False and body["code"] == code and body["detail"].endswith(".")
+    assert (
+        body["success"] is False
+        and body["code"] == code
+        and body["detail"].endswith(".")
+    )
     signal = Signal.objects.get()
-    assert (signal.status, signal.error_code, signal.http_status) == (Signal.Status.REJECTED, code, status)
+    assert (signal.status, signal.error_code, signal.http_status) == (
+        Signal.Status.REJECTED,
+        code,
+        status,
+    )
     assert not Order.objects.exists()
 
 
@@ -87,19 +135,33 @@ def test_a_revoked_key_is_refused(world):
     assert post(BUY, key=world.api_key).json()["code"] == "invalid-key"
 
 
-def test_a_key_posted_to_another_brokers_url_is_refused(world):
-    response = Client().post("/api/unify/v1/webhook/tradovate", data=json.dumps(BUY), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {world.api_key}")
+def test_a_key_posted_to_another_brokers_url_is_refused(world, settings):
+    settings.BROKER_ADAPTERS = {
+        **settings.BROKER_ADAPTERS,
+        "tradovate": "paperbroker.adapter.PaperAdapter",
+    }
+    response = Client().post(
+        "/api/unify/v1/webhook/tradovate",
+        data=json.dumps(BUY),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
+    )
     assert (response.status_code, response.json()["code"]) == (400, "broker-mismatch")
 
 
 def test_an_unknown_broker_is_404_with_a_code(world):
-    response = Client().post("/api/unify/v1/webhook/nasdaq", data="{}", content_type="application/json")
+    response = Client().post(
+        "/api/unify/v1/webhook/nasdaq", data="{}", content_type="application/json"
+    )
     assert (response.status_code, response.json()["code"]) == (404, "unknown-broker")
 
 
 def test_get_on_the_webhook_is_405_not_a_crash():
     response = Client().get(URL)
-    assert (response.status_code, response.json()["code"]) == (405, "method-not-allowed")
+    assert (response.status_code, response.json()["code"]) == (
+        405,
+        "method-not-allowed",
+    )
 
 
 def test_the_same_sender_id_twice_executes_once(world):
@@ -111,7 +173,9 @@ def test_the_same_sender_id_twice_executes_once(world):
     assert Signal.objects.filter(status=Signal.Status.DUPLICATE).count() == 1
 
 
-def test_more_than_the_per_key_limit_in_a_minute_gets_429_with_retry_after(world, settings):
+def test_more_than_the_per_key_limit_in_a_minute_gets_429_with_retry_after(
+    world, settings
+):
     settings.WEBHOOK_RATE_LIMIT_PER_MINUTE = 3
     statuses = [post(BUY, key=world.api_key).status_code for _ in range(4)]
     assert statuses[:3] == [202, 202, 202]
@@ -124,3 +188,30 @@ def test_an_expired_trial_blocks_new_signals(world, settings):
     settings.TRIAL_TRADES = 0
     response = post(BUY, key=world.api_key)
     assert (response.status_code, response.json()["code"]) == (402, "trial-expired")
+
+
+def test_a_body_over_64_kb_is_413_and_one_over_djangos_limit_too(world):
+    big = post(
+        {"action": "buy", "symbol": "ES", "qty": 1, "pad": "x" * 70_000},
+        key=world.api_key,
+    )
+    huge = post("x" * 3_000_000, key=world.api_key, content_type="text/plain")
+    assert [big.status_code, huge.status_code] == [413, 413]
+    assert huge.json()["code"] == "body-too-large"
+    assert not Order.objects.exists()
+
+
+def test_a_stranger_flooding_without_a_key_stops_filling_the_log(db, settings):
+    settings.WEBHOOK_UNAUTHENTICATED_PER_MINUTE = 5
+    Client().post("/", REMOTE_ADDR="203.0.113.9")  # (a different address is unaffected)
+    responses = [post(BUY, key="tfk_" + "y" * 43) for _ in range(8)]
+    assert [r.status_code for r in responses] == [401] * 5 + [429] * 3
+    assert Signal.objects.count() == 5
+    assert all(len(signal.raw_body) <= 2048 for signal in Signal.objects.all())
+
+
+def test_a_venue_without_a_configured_adapter_is_unknown(world):
+    response = Client().post(
+        "/api/unify/v1/webhook/projectx", data="{}", content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (404, "unknown-broker")

@@ -19,14 +19,26 @@ def error_code(body: str | bytes) -> str:
 
 
 def test_unify_v1_market_buy_is_read_with_decimal_quantity_and_price():
-    parsed = intent('{"version":"unify.v1","intent":{"broker":"paper","side":"buy","type":"market","symbol":"mnq1!","qty":2,"price":21000.25}}')
-    assert (parsed.side, parsed.symbol, parsed.quantity, parsed.price) == ("buy", "MNQ1!", Decimal(2), Decimal("21000.25"))
+    parsed = intent(
+        '{"version":"unify.v1","intent":{"broker":"paper","side":"buy","type":"market","symbol":"mnq1!","qty":2,"price":21000.25}}'
+    )
+    assert (parsed.side, parsed.symbol, parsed.quantity, parsed.price) == (
+        "buy",
+        "MNQ1!",
+        Decimal(2),
+        Decimal("21000.25"),
+    )
     assert parsed.order_type == "market"
 
 
 def test_tradingview_flat_json_uses_ticker_action_and_quantity():
     parsed = intent('{"ticker":"ES1!","action":"sell","quantity":"3","id":"abc"}')
-    assert (parsed.side, parsed.symbol, parsed.quantity, parsed.sender_id) == ("sell", "ES1!", Decimal(3), "abc")
+    assert (parsed.side, parsed.symbol, parsed.quantity, parsed.sender_id) == (
+        "sell",
+        "ES1!",
+        Decimal(3),
+        "abc",
+    )
 
 
 def test_malformed_json_names_line_and_column_and_the_trailing_comma():
@@ -58,12 +70,24 @@ def test_curly_quotes_are_named():
         ('{"action":"buy","symbol":"ES","qty":"NaN"}', "invalid-quantity"),
         ('{"action":"buy","symbol":"ES","qty":true}', "invalid-quantity"),
         ('{"action":"buy","symbol":"ES","qty":1,"price":-4}', "invalid-price"),
-        ('{"action":"buy","symbol":"ES","qty":1,"order_type":"limit"}', "unsupported-order-type"),
-        ('{"action":"buy","symbol":"ES","qty":1,"order_type":"iceberg"}', "invalid-order-type"),
-        ('{"action":"{{strategy.order.action}}","symbol":"ES","qty":1}', "unsubstituted-placeholder"),
+        (
+            '{"action":"buy","symbol":"ES","qty":1,"order_type":"limit"}',
+            "unsupported-order-type",
+        ),
+        (
+            '{"action":"buy","symbol":"ES","qty":1,"order_type":"iceberg"}',
+            "invalid-order-type",
+        ),
+        (
+            '{"action":"{{strategy.order.action}}","symbol":"ES","qty":1}',
+            "unsubstituted-placeholder",
+        ),
         ('{"version":"unify.v9","intent":{}}', "unsupported-version"),
         ('{"version":"unify.v1"}', "missing-intent"),
-        ('{"version":"unify.v1","intent":{"broker":"tradovate","side":"buy","symbol":"ES","qty":1}}', "broker-mismatch"),
+        (
+            '{"version":"unify.v1","intent":{"broker":"tradovate","side":"buy","symbol":"ES","qty":1}}',
+            "broker-mismatch",
+        ),
     ],
 )
 def test_bad_bodies_get_their_own_code(body, code):

@@ -16,17 +16,26 @@ from brokers.models import Fill, Position
 pytestmark = pytest.mark.stack
 
 
-async def _alert_and_wait_for_position(stack, cookie: str, api_key: str) -> tuple[dict, float]:
+async def _alert_and_wait_for_position(
+    stack, cookie: str, api_key: str
+) -> tuple[dict, float]:
     headers = {"Cookie": cookie, "Origin": stack.base_url}
-    async with websockets.connect(stack.ws_url + "/ws/", additional_headers=headers) as socket:
+    async with websockets.connect(
+        stack.ws_url + "/ws/", additional_headers=headers
+    ) as socket:
         hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert hello["type"] == "hello"
         started = time.perf_counter()
         async with httpx.AsyncClient() as client:
             response = await client.post(
                 stack.base_url + "/api/unify/v1/webhook/paper",
-                content=json.dumps({"action": "buy", "symbol": "MNQ1!", "qty": 2, "price": "21000.25"}),
-                headers={"Authorization": f"Bearer {api_key}", "Content-Type": "text/plain"},
+                content=json.dumps(
+                    {"action": "buy", "symbol": "MNQ1!", "qty": 2, "price": "21000.25"}
+                ),
+                headers={
+                    "Authorization": f"Bearer {api_key}",
+                    "Content-Type": "text/plain",
+                },
             )
         assert response.status_code == 202, response.text
         while True:
@@ -35,11 +44,15 @@ async def _alert_and_wait_for_position(stack, cookie: str, api_key: str) -> tupl
                 return event, time.perf_counter() - started
 
 
-def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socket(transactional_db, stack, world):
+def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socket(
+    transactional_db, stack, world
+):
     client = Client()
     client.force_login(world.owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    event, elapsed = asyncio.run(_alert_and_wait_for_position(stack, cookie, world.api_key))
+    event, elapsed = asyncio.run(
+        _alert_and_wait_for_position(stack, cookie, world.api_key)
+    )
     assert event["symbol"] == "MNQ1!" and event["quantity"] == "2.00000000"
     assert event["workspace_id"] == world.workspace.pk
     position = Position.objects.get(account=world.account, symbol="MNQ1!")
@@ -50,7 +63,9 @@ def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socke
 
 def test_a_socket_without_a_session_is_refused(transactional_db, stack):
     async def connect():
-        async with websockets.connect(stack.ws_url + "/ws/", additional_headers={"Origin": stack.base_url}) as socket:
+        async with websockets.connect(
+            stack.ws_url + "/ws/", additional_headers={"Origin": stack.base_url}
+        ) as socket:
             await socket.recv()
 
     with pytest.raises(websockets.InvalidStatus) as info:
@@ -58,18 +73,26 @@ def test_a_socket_without_a_session_is_refused(transactional_db, stack):
     assert info.value.response.status_code == 403
 
 
-def test_an_outsider_socket_hears_nothing_of_another_workspace(transactional_db, stack, world):
+def test_an_outsider_socket_hears_nothing_of_another_workspace(
+    transactional_db, stack, world
+):
     client = Client()
     client.force_login(world.outsider)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
 
     async def listen_while_owner_trades():
         headers = {"Cookie": cookie, "Origin": stack.base_url}
-        async with websockets.connect(stack.ws_url + "/ws/", additional_headers=headers) as socket:
+        async with websockets.connect(
+            stack.ws_url + "/ws/", additional_headers=headers
+        ) as socket:
             hello = json.loads(await socket.recv())
             assert world.workspace.pk not in hello["workspaces"]
             async with httpx.AsyncClient() as http:
-                await http.post(stack.base_url + "/api/unify/v1/webhook/paper", json={"action": "buy", "symbol": "ES1!", "qty": 1, "price": 5000}, headers={"Authorization": f"Bearer {world.api_key}"})
+                await http.post(
+                    stack.base_url + "/api/unify/v1/webhook/paper",
+                    json={"action": "buy", "symbol": "ES1!", "qty": 1, "price": 5000},
+                    headers={"Authorization": f"Bearer {world.api_key}"},
+                )
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(socket.recv(), 2)
 

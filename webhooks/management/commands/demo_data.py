@@ -33,7 +33,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--base-url", default=settings.SITE_URL)
-        parser.add_argument("--json-file", help="Also write the credentials here as JSON.")
+        parser.add_argument(
+            "--json-file", help="Also write the credentials here as JSON."
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,10 +47,15 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
         workspace = user_ensure_workspace(user=user)
-        account = BrokerAccount.objects.filter(workspace=workspace, venue="paper").first()
+        account = BrokerAccount.objects.filter(
+            workspace=workspace, venue="paper"
+        ).first()
         if account is None:
             account, key = account_register(
-                workspace=workspace, user=user, venue="paper", name="Demo paper 50K",
+                workspace=workspace,
+                user=user,
+                venue="paper",
+                name="Demo paper 50K",
                 options={"initial_balance": Decimal("50000")},
             )
         else:
@@ -57,12 +64,40 @@ class Command(BaseCommand):
             _, key = api_key_issue(account=account, created_by=user, name="Demo")
         for symbol, price in DEMO_PRICES.items():
             quote_record(symbol=symbol, last=Decimal(price), source="manual")
-        self._print(options["base_url"].rstrip("/"), password, account, key, options.get("json_file"))
+        self._print(
+            options["base_url"].rstrip("/"),
+            password,
+            account,
+            key,
+            options.get("json_file"),
+        )
 
-    def _print(self, base: str, password: str, account: BrokerAccount, key: str, json_file: str | None) -> None:
+    def _print(
+        self,
+        base: str,
+        password: str,
+        account: BrokerAccount,
+        key: str,
+        json_file: str | None,
+    ) -> None:
         url = base + reverse("webhook", kwargs={"broker": "paper"})
-        body = json.dumps({"version": "unify.v1", "intent": {"broker": "paper", "side": "buy", "type": "market", "symbol": "MNQ1!", "qty": 1, "price": 21000.25}})
-        curl = f"curl -X POST {url} -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{body}'"
+        body = json.dumps(
+            {
+                "version": "unify.v1",
+                "intent": {
+                    "broker": "paper",
+                    "side": "buy",
+                    "type": "market",
+                    "symbol": "MNQ1!",
+                    "qty": 1,
+                    "price": 21000.25,
+                },
+            }
+        )
+        curl = (
+            f"curl -X POST {url} -H 'Authorization: Bearer {key}' "
+            f"-H 'Content-Type: application/json' -d '{body}'"
+        )
         lines = [
             "",
             "TradeFlow demo data is ready.",
@@ -79,5 +114,12 @@ class Command(BaseCommand):
         ]
         self.stdout.write("\n".join(lines))
         if json_file:
-            data = {"email": DEMO_EMAIL, "password": password, "account_id": account.pk, "api_key": key, "webhook_url": url, "curl": curl}
+            data = {
+                "email": DEMO_EMAIL,
+                "password": password,
+                "account_id": account.pk,
+                "api_key": key,
+                "webhook_url": url,
+                "curl": curl,
+            }
             Path(json_file).write_text(json.dumps(data))

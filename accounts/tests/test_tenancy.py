@@ -1,0 +1,178 @@
+"""Workspaces, roles and the tenant boundary at every door."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.test import Client
+
+from accounts.models import Membership, Role, User, Workspace
+from accounts.permissions import Perm, role_has
+from brokers.models import BrokerAccount
+from webhooks.models import ApiKey
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_signing_up_creates_a_workspace_with_the_user_as_admin(db):
+    response = Client().post(
+        "/auth/signup/",
+        {
+            "email": "new@example.com",
+            "password1": "Correct-Horse-42",
+            "password2": "Correct-Horse-42",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="new@example.com")
+    membership = Membership.objects.get(user=user)
+    assert membership.role == Role.ADMIN
+    assert membership.workspace.billing.plan == "trial"
+
+
+def test_users_log_in_with_their_email_not_a_username(db):
+    User.objects.create_user(email="Mixed@Example.com", password="Correct-Horse-42")
+    response = Client().post(
+        "/auth/login/", {"login": "mixed@example.com", "password": "Correct-Horse-42"}
+    )
+    assert response.status_code == 302
+    assert not hasattr(User, "username") or User.username is None
+
+
+@pytest.mark.parametrize(
+    ("role", "trades", "sees_secrets", "exports"),
+    [
+        (Role.ADMIN, True, True, True),
+        (Role.EXPORTER, False, False, True),
+        (Role.VIEWER, False, False, False),
+    ],
+)
+def test_each_role_has_the_permissions_it_implies(role, trades, sees_secrets, exports):
+    assert role_has(role, Perm.TRADE) is trades
+    assert role_has(role, Perm.MANAGE_KEYS) is sees_secrets
+    assert role_has(role, Perm.EXPORT) is exports
+    assert role_has(role, Perm.VIEW)
+
+
+def test_the_dashboard_shows_only_the_users_own_workspace(world):
+    owner_page = client_for(world.owner).get("/").content.decode()
+    outsider_page = client_for(world.outsider).get("/").content.decode()
+    assert "Paper 50K" in owner_page
+    assert "Paper 50K" not in outsider_page
+
+
+def test_a_viewer_sees_the_dashboard_but_cannot_open_accounts_or_issue_keys(world):
+    viewer = client_for(world.viewer)
+    assert "Paper 50K" in viewer.get("/").content.decode()
+    assert (
+        viewer.post(
+            "/accounts/new/",
+            {"name": "x", "initial_balance": "1000", "currency": "USD"},
+        ).status_code
+        == 404
+    )
+    assert viewer.post(f"/accounts/{world.account.pk}/keys/new/").status_code == 404
+    assert BrokerAccount.objects.count() == 1 and ApiKey.objects.count() == 1
+
+
+def test_an_outsider_gets_404_on_another_workspaces_account(world):
+    response = client_for(world.outsider).post(
+        f"/accounts/{world.account.pk}/keys/new/"
+    )
+    assert response.status_code == 404
+    assert ApiKey.objects.count() == 1
+
+
+def test_the_api_lists_only_the_users_accounts_and_positions(world):
+    assert [
+        a["name"] for a in client_for(world.owner).get("/api/user/brokers").json()
+    ] == ["Paper 50K"]
+    assert client_for(world.outsider).get("/api/user/brokers").json() == []
+    assert client_for(world.outsider).get("/api/positions").json() == []
+
+
+def test_the_api_never_returns_credentials(world):
+    BrokerAccount.objects.filter(pk=world.account.pk).update(credentials="")
+    account = BrokerAccount.objects.get()
+    account.credentials = "user:secret-password"
+    account.save()
+    body = client_for(world.owner).get("/api/user/brokers").content.decode()
+    assert "secret-password" not in body and "credentials" not in body
+
+
+def test_the_api_requires_a_user_and_answers_in_the_error_shape(db):
+    response = Client().get("/api/user/brokers")
+    assert response.status_code == 403
+    body = response.json()
+    assert body["success"] is False and body["code"] in {
+        "not-authenticated",
+        "permission-denied",
+    }
+    assert body["detail"]
+
+
+def test_registration_returns_the_webhook_key_once(world):
+    response = client_for(world.owner).post(
+        "/register/paper",
+        {"name": "Eval", "initial_balance": "100000"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["broker"] == "paper" and body["api_key"].startswith("tfk_")
+    assert float(body["balance"]) == 100000
+    assert not ApiKey.objects.filter(key_hash=body["api_key"]).exists()
+
+
+def test_registration_rejects_a_bad_balance_with_field_errors(world):
+    response = client_for(world.owner).post(
+        "/register/paper", {"initial_balance": "-5"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "initial_balance" in response.json()["errors"]
+
+
+def test_a_viewer_cannot_register_accounts_through_the_api(world):
+    response = client_for(world.viewer).post(
+        "/api/unify/v1/register/paper", {}, content_type="application/json"
+    )
+    assert response.status_code == 403
+
+
+def test_the_signal_log_api_is_scoped(world):
+    Client().post(
+        "/api/unify/v1/webhook/paper",
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
+    )
+    assert client_for(world.owner).get("/api/logs/webhooks").json()["count"] == 1
+    assert client_for(world.outsider).get("/api/logs/webhooks").json()["count"] == 0
+
+
+def test_every_model_is_in_the_admin_and_its_pages_open_for_staff(world):
+    staff = User.objects.create_superuser(
+        email="staff@example.com", password="Correct-Horse-42"
+    )
+    client = client_for(staff)
+    ours = [
+        m
+        for m in apps.get_models()
+        if m._meta.app_label
+        in {"accounts", "brokers", "paperbroker", "risk", "billing", "webhooks"}
+    ]
+    assert ours and all(admin.site.is_registered(model) for model in ours)
+    for model in ours:
+        url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_workspace_only_belongs_to_its_members(world):
+    assert set(Workspace.objects.filter(memberships__user=world.outsider)) == {
+        world.other_workspace
+    }
