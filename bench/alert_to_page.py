@@ -1,4 +1,4 @@
-"""Alert-to-page latency: from a webhook POST to the position shown in an open dashboard.
+"""Alert-to-page latency: from a webhook POST to the position on an open dashboard.
 
 Starts the real stack (PostgreSQL, Redis, daphne, a Celery worker), logs a real
 Chromium into the dashboard, then sends alerts *from inside the page* (fetch) so the
@@ -25,7 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_bench")
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_bench"
+)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 SEND_AND_WAIT = """
@@ -40,12 +42,15 @@ async ([url, key, qty, symbol]) => {
     const observer = new MutationObserver(() => {
       if (shown()) { observer.disconnect(); resolve(performance.now()); }
     });
-    observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+    const options = { childList: true, subtree: true, characterData: true };
+    observer.observe(document.body, options);
   });
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "text/plain", "Authorization": "Bearer " + key },
-    body: JSON.stringify({ ticker: symbol, action: "buy", quantity: 1, price: "21000.25" }),
+    body: JSON.stringify(
+      { ticker: symbol, action: "buy", quantity: 1, price: "21000.25" }
+    ),
   });
   const ack = performance.now() - t0;
   const body = await response.json();
@@ -62,8 +67,9 @@ def pct(values: list[float], p: float) -> float:
 
 def summary(name: str, values: list[float]) -> str:
     return (
-        f"{name:<28} p50 {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms"
-        f"   p99 {pct(values, 99):7.1f} ms   max {max(values):7.1f} ms   (n={len(values)})"
+        f"{name:<30} p50 {statistics.median(values):7.1f} ms"
+        f"   p95 {pct(values, 95):7.1f} ms   p99 {pct(values, 99):7.1f} ms"
+        f"   max {max(values):7.1f} ms   (n={len(values)})"
     )
 
 
@@ -73,9 +79,13 @@ def ensure_database(env: dict[str, str]) -> None:
     name = DATABASE_URL.rsplit("/", 1)[1]
     admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+        if not conn.execute(
+            "select 1 from pg_database where datname = %s", [name]
+        ).fetchone():
             conn.execute(f'create database "{name}"')
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+    )
 
 
 def main() -> int:
@@ -83,7 +93,13 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=50)
     args = parser.parse_args()
 
-    from tradeflow.testing import daphne_argv, free_port, process, wait_until, worker_argv
+    from tradeflow.testing import (
+        daphne_argv,
+        free_port,
+        process,
+        wait_until,
+        worker_argv,
+    )
 
     var = Path(tempfile.mkdtemp(prefix="tf-bench-"))
     env = {
@@ -103,21 +119,58 @@ def main() -> int:
     }
     os.environ.update(env)
     ensure_database(env)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     demo_file = var / "demo.json"
-    subprocess.run([sys.executable, "manage.py", "demo_data", "--base-url", base, "--json-file", str(demo_file)], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "demo_data",
+            "--base-url",
+            base,
+            "--json-file",
+            str(demo_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     demo = json.loads(demo_file.read_text())
 
     import httpx
     from playwright.sync_api import sync_playwright
 
-    with process(daphne_argv(port), env, var / "web.log"), process(worker_argv(2), env, var / "worker.log"):
-        wait_until(lambda: httpx.get(base + "/healthz").status_code == 200, 60, "daphne answering")
-        wait_until(lambda: "ready" in (var / "worker.log").read_text(), 60, "the worker starting")
+    with (
+        process(daphne_argv(port), env, var / "web.log"),
+        process(worker_argv(2), env, var / "worker.log"),
+    ):
+        wait_until(
+            lambda: httpx.get(base + "/healthz").status_code == 200,
+            60,
+            "daphne answering",
+        )
+        wait_until(
+            lambda: "ready" in (var / "worker.log").read_text(),
+            60,
+            "the worker starting",
+        )
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                ],
+            )
             page = browser.new_page(base_url=base)
             page.goto("/auth/login/")
             page.fill("input[name=login]", demo["email"])
@@ -127,7 +180,9 @@ def main() -> int:
             symbol = f"B{os.getpid() % 100000}"
             results = []
             for i in range(1, args.iterations + 1 + 3):
-                result = page.evaluate(SEND_AND_WAIT, [demo["webhook_url"], demo["api_key"], i, symbol])
+                result = page.evaluate(
+                    SEND_AND_WAIT, [demo["webhook_url"], demo["api_key"], i, symbol]
+                )
                 if i > 3:  # the first few warm caches and connections
                     results.append(result)
             page.screenshot(path=str(var / "dashboard.png"), full_page=True)
@@ -135,7 +190,10 @@ def main() -> int:
 
     acks = [r["ack"] for r in results]
     pages = [r["page"] for r in results]
-    print(f"\nTradeFlow alert-to-page, {len(results)} alerts, one at a time, PostgreSQL + Redis, daphne + 1 Celery worker (2 processes)")
+    print(
+        f"\nTradeFlow alert-to-page: {len(results)} alerts one at a time; "
+        "PostgreSQL, Redis, daphne, one Celery worker with 2 processes"
+    )
     print(summary("webhook acknowledgement", acks))
     print(summary("alert -> position on page", pages))
     phases(env, [r["signal"] for r in results])
@@ -154,7 +212,11 @@ def phases(env: dict[str, str], signal_ids: list[int]) -> None:
     rows = list(Signal.objects.filter(pk__in=signal_ids))
 
     def ms(a: str, b: str) -> list[float]:
-        return [(getattr(s, b) - getattr(s, a)).total_seconds() * 1000 for s in rows if getattr(s, a) and getattr(s, b)]
+        return [
+            (getattr(s, b) - getattr(s, a)).total_seconds() * 1000
+            for s in rows
+            if getattr(s, a) and getattr(s, b)
+        ]
 
     print(summary("  received -> queued (commit)", ms("received_at", "queued_at")))
     print(summary("  queued -> worker start", ms("queued_at", "started_at")))
