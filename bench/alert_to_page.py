@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -54,7 +55,12 @@ async ([url, key, qty, symbol]) => {
   });
   const ack = performance.now() - t0;
   const body = await response.json();
-  const t1 = await appeared;
+  if (response.status !== 202) {
+    throw new Error(`${response.status} ${JSON.stringify(body)}`);
+  }
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`${symbol} ${qty} never shown`)), 15000));
+  const t1 = await Promise.race([appeared, timeout]);
   return { ack, page: t1 - t0, status: response.status, signal: body.signal_id };
 }
 """
@@ -89,6 +95,9 @@ def ensure_database(env: dict[str, str]) -> None:
 
 
 def main() -> int:
+    # Stop cleanly on SIGTERM too (timeout, CI): the process context managers then
+    # stop daphne and the worker instead of leaving them holding connections.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=50)
     args = parser.parse_args()
@@ -114,6 +123,9 @@ def main() -> int:
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
         "WEBHOOK_RATE_LIMIT_PER_MINUTE": "100000",
+        # The bench database outlives runs: keep its demo workspace out of the trial.
+        "TRIAL_DAYS": "36500",
+        "TRIAL_TRADES": "1000000000",
         "TRADEFLOW_VAR_DIR": str(var),
         "LOG_LEVEL": "WARNING",
     }
