@@ -34,6 +34,12 @@ urlpatterns = [
         name="dashboard-fragment",
     ),
     path("accounts/new/", webhook_views.account_new, name="account-new"),
+    path("accounts/<int:pk>/keys/", webhook_views.account_keys, name="account-keys"),
+    path(
+        "accounts/<int:pk>/keys/<int:key_pk>/revoke/",
+        webhook_views.account_key_revoke,
+        name="account-key-revoke",
+    ),
     path(
         "accounts/<int:pk>/keys/new/",
         webhook_views.account_key_new,

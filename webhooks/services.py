@@ -301,6 +301,11 @@ def signal_execute(*, signal_id: int) -> Signal | None:
         return None
     signal = Signal.objects.select_related("account").get(pk=signal_id)
     assert signal.account is not None and signal.payload is not None
+    # Off the request path on purpose: the intake does one read for the key.
+    if signal.api_key_id is not None:
+        ApiKey.objects.filter(pk=signal.api_key_id).update(
+            last_used_at=signal.received_at
+        )
     request = _order_request(signal)
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=signal.account.pk)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
 from accounts.scoping import current_workspace, get_for_user_or_404
+from accounts.services import user_ensure_workspace
 from billing.selectors import billing_status
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
@@ -22,8 +24,14 @@ from brokers.selectors import accounts_for_user, open_positions_for_user
 from tradeflow.api import error_response
 from tradeflow.http import bearer_token, client_ip
 from webhooks.forms import PaperAccountForm
+from webhooks.models import ApiKey
 from webhooks.selectors import recent_signals_for_user
-from webhooks.services import account_register, api_key_issue, signal_receive
+from webhooks.services import (
+    account_register,
+    api_key_issue,
+    api_key_revoke,
+    signal_receive,
+)
 
 # --- Webhook intake -------------------------------------------------------------------
 
@@ -75,6 +83,8 @@ def _dashboard_context(request: HttpRequest) -> dict[str, object]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    # Users made outside signup (createsuperuser, the admin) get their workspace here.
+    user_ensure_workspace(user=request.user)  # type: ignore[arg-type]
     return render(request, "webhooks/dashboard.html", _dashboard_context(request))
 
 
@@ -146,6 +156,28 @@ def account_new(request: HttpRequest) -> HttpResponse:
         {"form": form},
         status=400 if form.errors else 200,
     )
+
+
+@login_required
+def account_keys(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account's webhook keys: when each was made and last used; revoke."""
+    account = get_for_user_or_404(
+        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
+    )
+    keys = ApiKey.objects.filter(account=account).select_related("created_by")
+    return render(request, "webhooks/keys.html", {"account": account, "keys": keys})
+
+
+@login_required
+@require_POST
+def account_key_revoke(request: HttpRequest, pk: int, key_pk: int) -> HttpResponse:
+    account = get_for_user_or_404(
+        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
+    )
+    api_key = get_object_or_404(ApiKey, account=account, pk=key_pk)
+    api_key_revoke(api_key=api_key)
+    messages.success(request, f"Key {api_key.prefix}… is revoked.")
+    return redirect("account-keys", pk=account.pk)
 
 
 @login_required

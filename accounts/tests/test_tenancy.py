@@ -176,3 +176,44 @@ def test_a_workspace_only_belongs_to_its_members(world):
     assert set(Workspace.objects.filter(memberships__user=world.outsider)) == {
         world.other_workspace
     }
+
+
+def test_an_owner_lists_and_revokes_keys_and_a_revoked_key_stops_working(world):
+    owner = client_for(world.owner)
+    page = owner.get(f"/accounts/{world.account.pk}/keys/")
+    assert page.status_code == 200 and world.api_key[:12] in page.content.decode()
+    assert world.api_key not in page.content.decode()
+    key = ApiKey.objects.get()
+    assert (
+        owner.post(f"/accounts/{world.account.pk}/keys/{key.pk}/revoke/").status_code
+        == 302
+    )
+    response = Client().post(
+        "/api/unify/v1/webhook/paper",
+        data='{"action":"buy","symbol":"ES","qty":1}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
+    )
+    assert response.json()["code"] == "invalid-key"
+
+
+def test_outsiders_and_viewers_cannot_see_or_revoke_keys(world):
+    key = ApiKey.objects.get()
+    for user in (world.outsider, world.viewer):
+        client = client_for(user)
+        assert client.get(f"/accounts/{world.account.pk}/keys/").status_code == 404
+        assert (
+            client.post(
+                f"/accounts/{world.account.pk}/keys/{key.pk}/revoke/"
+            ).status_code
+            == 404
+        )
+    assert ApiKey.objects.get().revoked_at is None
+
+
+def test_a_user_without_a_workspace_gets_one_on_the_dashboard(db):
+    staff = User.objects.create_superuser(
+        email="root@example.com", password="Correct-Horse-42"
+    )
+    assert client_for(staff).get("/").status_code == 200
+    assert Membership.objects.filter(user=staff, role=Role.ADMIN).exists()

@@ -51,6 +51,7 @@ def test_a_market_buy_fills_at_the_alerts_price_and_opens_a_position(world):
     assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.25"))
     assert signal.risk_checked_at <= signal.sent_at <= signal.acknowledged_at
     assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
+    assert signal.api_key.last_used_at == signal.received_at
 
 
 def test_without_a_price_the_last_known_price_is_used(world):
