@@ -8,7 +8,7 @@ messages: pages re-render their full state on (re)connect.
 from __future__ import annotations
 
 import logging
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -41,7 +41,31 @@ class AccountEvent(TypedDict):
     balance: str | None
 
 
-Event = PositionEvent | SignalEvent | AccountEvent
+class PaperAccountEvent(TypedDict):
+    """Seed 003: balance and position changes of a paper account."""
+
+    type: Literal["paper_account_update"]
+    data: dict[str, Any]
+
+
+class PaperOrderEvent(TypedDict):
+    type: Literal["paper_order_update"]
+    data: dict[str, Any]
+
+
+class PaperFillEvent(TypedDict):
+    type: Literal["paper_fill_update"]
+    data: dict[str, Any]
+
+
+Event = (
+    PositionEvent
+    | SignalEvent
+    | AccountEvent
+    | PaperAccountEvent
+    | PaperOrderEvent
+    | PaperFillEvent
+)
 
 
 def broadcast(workspace_id: int, event: Event) -> None:

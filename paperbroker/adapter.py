@@ -15,6 +15,7 @@ from brokers.adapters.base import (
     VenueError,
 )
 from brokers.models import BrokerAccount, Order
+from paperbroker.accounting import account_state
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
 from paperbroker.services import (
     paper_account_flatten,
@@ -27,6 +28,7 @@ _STATUS = {
     PaperOrder.Status.WORKING: Order.Status.WORKING,
     PaperOrder.Status.FILLED: Order.Status.FILLED,
     PaperOrder.Status.CANCELLED: Order.Status.CANCELLED,
+    PaperOrder.Status.EXPIRED: Order.Status.CANCELLED,
     PaperOrder.Status.REJECTED: Order.Status.REJECTED,
 }
 
@@ -37,18 +39,19 @@ def _report(order: PaperOrder) -> OrderReport:
             venue_fill_id=f"pf-{fill.pk}",
             quantity=fill.quantity,
             price=fill.price,
-            commission=fill.commission,
+            commission=fill.commission + fill.fees,
             filled_at=fill.filled_at,
         )
         for fill in order.fills.order_by("pk")
     )
+    reason = order.reject_reason or ("expired" if order.status == "expired" else "")
     return OrderReport(
         client_order_id=order.client_order_id,
         venue_order_id=f"po-{order.pk}",
         status=_STATUS[PaperOrder.Status(order.status)],
         filled_quantity=order.filled_quantity,
         avg_fill_price=order.avg_fill_price,
-        reject_reason=order.reject_reason,
+        reject_reason=reason,
         fills=fills,
     )
 
@@ -79,10 +82,9 @@ class PaperAdapter(VenueAdapter):
 
     def account_snapshot(self) -> AccountSnapshot:
         paper = self.paper
+        state = account_state(paper)
         return AccountSnapshot(
-            balance=paper.cash_balance,
-            equity=paper.cash_balance,
-            currency=paper.currency,
+            balance=paper.cash_balance, equity=state.equity, currency=paper.currency
         )
 
     def positions(self) -> list[PositionReport]:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperPosition, Quote
+from paperbroker.models import (
+    PaperAccount,
+    PaperFill,
+    PaperOrder,
+    PaperPosition,
+    PaperTrade,
+    Quote,
+)
 
 
 @admin.register(PaperAccount)
@@ -51,3 +58,20 @@ class PaperPositionAdmin(admin.ModelAdmin):
 class QuoteAdmin(admin.ModelAdmin):
     list_display = ["symbol", "last", "bid", "ask", "source", "updated_at"]
     search_fields = ["symbol"]
+
+
+@admin.register(PaperTrade)
+class PaperTradeAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "symbol",
+        "direction",
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "pnl",
+        "closed_at",
+    ]
+    list_filter = ["direction"]
+    search_fields = ["symbol"]
+    raw_id_fields = ["account"]

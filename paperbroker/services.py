@@ -1,20 +1,61 @@
-"""The paper venue's writes: open accounts, record prices, place and fill orders.
+"""The paper venue's writes: accounts, prices, and orders through their life.
 
-This is the walking-skeleton fill model: market orders fill in full at the alert's
-price or the last known quote. Working orders, sessions, slippage and fees widen it.
+Orders are placed once per client order id, checked (size, ticks, session, buying
+power), then evaluated against the book now and on every later price until they
+fill, are cancelled or expire. Per account, work is serialised by locking the
+account row.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from brokers.adapters.base import OrderRequest, VenueError
+from brokers.instruments.resolve import SymbolError
+from brokers.instruments.sessions import is_open, next_open
+from brokers.instruments.specs import AssetClass, Instrument
 from brokers.models import BrokerAccount, OrderType
-from brokers.positions import net
-from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperPosition, Quote
+from paperbroker.accounting import (
+    account_state,
+    account_trading_day,
+    day_roll,
+    fill_apply,
+    instrument_for,
+    margin_for,
+)
+from paperbroker.fillmodel import (
+    Book,
+    Slippage,
+    book_from_last,
+    limit_fill_price,
+    market_price,
+    on_tick,
+    stop_touched,
+    trail_anchor,
+    trail_stop_level,
+)
+from paperbroker.models import (
+    PaperAccount,
+    PaperFill,
+    PaperOrder,
+    PaperPosition,
+    PaperTrade,
+    Quote,
+    TimeInForce,
+)
+
+WORKING = PaperOrder.Status.WORKING
+PRICED = {OrderType.LIMIT, OrderType.STOP_LIMIT}
+STOPPED = {OrderType.STOP, OrderType.STOP_LIMIT}
+
+
+# --- Accounts -------------------------------------------------------------------------
 
 
 def paper_account_open(
@@ -35,10 +76,46 @@ def paper_account_open(
     return account
 
 
-def quote_record(*, symbol: str, last: Decimal, source: str) -> Quote:
+@transaction.atomic
+def paper_account_reset(*, account: PaperAccount) -> PaperAccount:
+    """Back to the start: no orders, fills, positions or trades; initial cash."""
+    account = PaperAccount.objects.select_for_update().get(pk=account.pk)
+    for model in (PaperFill, PaperTrade, PaperPosition, PaperOrder):
+        model.objects.filter(account=account).delete()
+    account.cash_balance, account.realized_pnl, account.commissions_paid = (
+        account.initial_balance,
+        Decimal(0),
+        Decimal(0),
+    )
+    account.trading_day, account.day_start_equity, account.reset_at = (
+        None,
+        None,
+        timezone.now(),
+    )
+    account.save()
+    return account
+
+
+# --- Prices ---------------------------------------------------------------------------
+
+
+def quote_record(
+    *,
+    symbol: str,
+    last: Decimal,
+    source: str,
+    bid: Decimal | None = None,
+    ask: Decimal | None = None,
+) -> Quote:
     quote, _ = Quote.objects.update_or_create(
         symbol=symbol,
-        defaults={"last": last, "source": source, "updated_at": timezone.now()},
+        defaults={
+            "last": last,
+            "bid": bid,
+            "ask": ask,
+            "source": source,
+            "updated_at": timezone.now(),
+        },
     )
     return quote
 
@@ -47,117 +124,434 @@ def last_price(symbol: str) -> Decimal | None:
     return Quote.objects.filter(symbol=symbol).values_list("last", flat=True).first()
 
 
-@transaction.atomic
-def paper_order_place(*, account: PaperAccount, request: OrderRequest) -> PaperOrder:
-    """Place an order once per client order id; a repeat returns the first order.
+def book_for(symbol: str, instrument: Instrument, spread_ticks: int) -> Book | None:
+    quote = Quote.objects.filter(symbol=symbol).first()
+    if quote is None:
+        return None
+    if quote.bid is not None and quote.ask is not None and quote.bid < quote.ask:
+        return Book(bid=quote.bid, ask=quote.ask, last=quote.last)
+    return book_from_last(quote.last, instrument.tick_size, spread_ticks)
 
-    The account row is locked so that orders on one account are applied in turn.
-    """
-    PaperAccount.objects.select_for_update().filter(pk=account.pk).first()
+
+def price_update(
+    *,
+    symbol: str,
+    last: Decimal,
+    source: str,
+    bid: Decimal | None = None,
+    ask: Decimal | None = None,
+) -> list[PaperOrder]:
+    """Record a price, then evaluate every working order on the symbol against it."""
+    quote_record(symbol=symbol, last=last, source=source, bid=bid, ask=ask)
+    return orders_evaluate(symbol=symbol)
+
+
+# --- Placing --------------------------------------------------------------------------
+
+
+def _reject(order: PaperOrder, code: str, message: str) -> PaperOrder:
+    message = message if message.endswith(".") else f"{message}."
+    order.status, order.reject_reason = (
+        PaperOrder.Status.REJECTED,
+        f"{code}: {message}"[:255],
+    )
+    order.save()
+    return order
+
+
+def _default_tif(request: OrderRequest) -> str:
+    if request.time_in_force:
+        return request.time_in_force.upper()
+    return (
+        TimeInForce.IOC if request.order_type == OrderType.MARKET else TimeInForce.DAY
+    )
+
+
+def _validation_error(
+    request: OrderRequest, instrument: Instrument, tif: str
+) -> tuple[str, str] | None:
+    if request.quantity <= 0:
+        return "invalid-size", "The quantity must be greater than zero."
+    if (
+        instrument.asset_class == AssetClass.FUTURE
+        and request.quantity != request.quantity.to_integral_value()
+    ):
+        return "invalid-size", "Futures trade in whole contracts."
+    if tif not in TimeInForce.values:
+        return (
+            "invalid-tif",
+            f"Unknown time in force {tif!r}: use DAY, GTC, IOC or FOK.",
+        )
+    if request.order_type in PRICED and request.limit_price is None:
+        return "invalid-price", "A limit order needs a limit price."
+    if request.order_type in STOPPED and request.stop_price is None:
+        return "invalid-price", "A stop order needs a stop price."
+    if request.order_type == OrderType.TRAILING_STOP and not (
+        request.trail_distance and request.trail_distance > 0
+    ):
+        return "invalid-price", "A trailing stop needs a trail distance above zero."
+    for name in (
+        "limit_price",
+        "stop_price",
+        "stop_loss",
+        "take_profit",
+        "trail_distance",
+    ):
+        price = getattr(request, name)
+        if price is not None and (
+            price <= 0 or not on_tick(price, instrument.tick_size)
+        ):
+            return (
+                "invalid-price",
+                f"The {name.replace('_', ' ')} {price} is not a positive "
+                f"multiple of the tick {instrument.tick_size}.",
+            )
+    return None
+
+
+def _bracket_error(
+    request: OrderRequest, reference: Decimal | None
+) -> tuple[str, str] | None:
+    entry = request.limit_price or request.stop_price or reference
+    if entry is None:
+        return None
+    below, above = (
+        (request.stop_loss, request.take_profit)
+        if request.side == "buy"
+        else (request.take_profit, request.stop_loss)
+    )
+    if (below is not None and below >= entry) or (above is not None and above <= entry):
+        return (
+            "invalid-bracket",
+            "The stop loss and take profit must sit on either side of the entry price.",
+        )
+    return None
+
+
+@transaction.atomic
+def paper_order_place(
+    *, account: PaperAccount, request: OrderRequest, at: datetime | None = None
+) -> PaperOrder:
+    """Place an order once per client order id; a repeat returns the first order."""
+    now = at or timezone.now()
+    account = PaperAccount.objects.select_for_update().get(pk=account.pk)
     existing = PaperOrder.objects.filter(
         account=account, client_order_id=request.client_order_id
     ).first()
     if existing is not None:
         return existing
+    tif = _default_tif(request)
     order = PaperOrder(
         account=account,
         client_order_id=request.client_order_id,
-        symbol=request.symbol,
+        symbol=request.symbol.upper(),
         side=request.side,
         order_type=request.order_type,
+        time_in_force=tif,
         quantity=request.quantity,
         limit_price=request.limit_price,
         stop_price=request.stop_price,
+        trail_distance=request.trail_distance,
+        stop_loss=request.stop_loss,
+        take_profit=request.take_profit,
+        status=WORKING,
+        strategy=request.strategy[:120],
+        comment=request.comment[:255],
+        created_at=now,
     )
+    try:
+        instrument = instrument_for(order.symbol)
+    except SymbolError as exc:
+        return _reject(order, "unknown-symbol", str(exc))
+    problem = _validation_error(request, instrument, tif) or _bracket_error(
+        request, request.reference_price or last_price(order.symbol)
+    )
+    if problem:
+        return _reject(order, *problem)
     if request.reference_price is not None and request.reference_price > 0:
         quote_record(
-            symbol=request.symbol,
-            last=request.reference_price,
-            source=Quote.Source.ALERT,
+            symbol=order.symbol, last=request.reference_price, source=Quote.Source.ALERT
         )
-    reason = _reject_reason(request)
-    if reason:
-        order.status, order.reject_reason = PaperOrder.Status.REJECTED, reason
-        order.save()
-        return order
-    price = last_price(request.symbol)
-    if price is None:
-        order.status = PaperOrder.Status.REJECTED
-        order.reject_reason = (
-            f"no-price: no price is known for {request.symbol}; "
-            "send the price in the alert."
-        )
-        order.save()
-        return order
+    if not is_open(instrument, now):
+        if tif != TimeInForce.GTC or order.order_type == OrderType.MARKET:
+            opens = next_open(instrument, now)
+            when = f"; it opens {opens:%Y-%m-%d %H:%M} UTC" if opens else ""
+            return _reject(
+                order,
+                "market-closed",
+                f"{order.symbol} is closed now{when}. Use GTC to hold the order.",
+            )
+    elif (problem := _buying_power_error(account, instrument, order, now)) is not None:
+        return _reject(order, *problem)
+    order.trading_day = account_trading_day(now) if tif == TimeInForce.DAY else None
     order.save()
-    _fill(order, request.quantity, price)
+    if account.execution_delay_ms and order.order_type == OrderType.MARKET:
+        time.sleep(account.execution_delay_ms / 1000)  # the simulated venue's latency
+    if is_open(instrument, now):
+        _evaluate(order, instrument, now, placing=True)
     return order
 
 
-def _reject_reason(request: OrderRequest) -> str:
-    if request.quantity <= 0:
-        return "invalid-size: the quantity must be greater than zero."
-    if request.order_type != OrderType.MARKET:
+def _buying_power_error(
+    account: PaperAccount, instrument: Instrument, order: PaperOrder, now: datetime
+) -> tuple[str, str] | None:
+    """Refuse orders that add exposure beyond what the equity can margin."""
+    held = PaperPosition.objects.filter(
+        account=account, symbol=order.symbol
+    ).values_list("quantity", flat=True).first() or Decimal(0)
+    delta = order.quantity if order.side == "buy" else -order.quantity
+    added = abs(held + delta) - abs(held)
+    if added <= 0:
+        return None
+    price = (
+        order.limit_price or order.stop_price or last_price(order.symbol) or Decimal(0)
+    )
+    needed = margin_for(instrument, added, price)
+    available = account_state(account, at=now).buying_power
+    if needed > available:
         return (
-            "unsupported-order-type: the paper venue fills market orders, "
-            f"not {request.order_type}."
+            "insufficient-buying-power",
+            f"The order needs {needed:.2f} {account.currency} of margin; "
+            f"{available:.2f} is available.",
         )
-    return ""
+    return None
 
 
-def _fill(order: PaperOrder, quantity: Decimal, price: Decimal) -> PaperFill:
-    now = timezone.now()
-    fill = PaperFill.objects.create(
-        order=order,
-        account=order.account,
-        symbol=order.symbol,
-        side=order.side,
-        quantity=quantity,
-        price=price,
-        filled_at=now,
+# --- Evaluating -----------------------------------------------------------------------
+
+
+def orders_evaluate(*, symbol: str, at: datetime | None = None) -> list[PaperOrder]:
+    """Evaluate every working order on `symbol` (all accounts) against the book."""
+    now = at or timezone.now()
+    changed = []
+    ids = list(
+        PaperOrder.objects.filter(symbol=symbol, status=WORKING)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
     )
-    position, _ = PaperPosition.objects.select_for_update().get_or_create(
-        account=order.account, symbol=order.symbol
+    accounts = dict(
+        PaperOrder.objects.filter(pk__in=ids).values_list("pk", "account_id")
     )
-    netted = net(position.quantity, position.avg_price, order.side, quantity, price)
-    position.quantity, position.avg_price, position.updated_at = (
-        netted.quantity,
-        netted.avg_price,
+    for order_id in ids:
+        with transaction.atomic():
+            # Lock the account first, then re-read the order: a cancel or a fill
+            # that committed while we waited must be seen, never overwritten.
+            account = PaperAccount.objects.select_for_update().get(
+                pk=accounts[order_id]
+            )
+            order = PaperOrder.objects.filter(pk=order_id, status=WORKING).first()
+            if order is None:
+                continue
+            order.account = account
+            instrument = instrument_for(order.symbol)
+            if _evaluate(order, instrument, now):
+                changed.append(order)
+    return changed
+
+
+def _evaluate(
+    order: PaperOrder, instrument: Instrument, now: datetime, placing: bool = False
+) -> bool:
+    """Fill, trigger, expire or cancel one working order; True when it changed."""
+    if order.trading_day and account_trading_day(now) > order.trading_day:
+        order.status = PaperOrder.Status.EXPIRED
+        order.save(update_fields=["status", "updated_at"])
+        return True
+    if not is_open(instrument, now):
+        return False
+    book = book_for(order.symbol, instrument, order.account.spread_ticks)
+    if book is None:
+        if order.order_type == OrderType.MARKET:
+            _reject(
+                order,
+                "no-price",
+                f"No price is known for {order.symbol}; send the price in the alert.",
+            )
+            return True
+        return False
+    fill = _fill_price(order, instrument, book)
+    if fill is not None:
+        price, slip = fill
+        day_roll(order.account, now)
+        _fill(order, price, slip, now)
+        return True
+    if placing and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        order.status, order.reject_reason = (
+            PaperOrder.Status.CANCELLED,
+            "not-marketable: the price was not available at once.",
+        )
+        order.save(update_fields=["status", "reject_reason", "updated_at"])
+        return True
+    return False
+
+
+def _fill_price(
+    order: PaperOrder, instrument: Instrument, book: Book
+) -> tuple[Decimal, Decimal] | None:
+    tick, account = instrument.tick_size, order.account
+    slippage = Slippage(account.slippage_ticks, account.slippage_per_size)
+    if order.order_type == OrderType.TRAILING_STOP and not order.triggered:
+        assert order.trail_distance is not None
+        order.trail_anchor = trail_anchor(order.side, order.trail_anchor, book.last)
+        order.stop_price = trail_stop_level(
+            order.side, order.trail_anchor, order.trail_distance
+        )
+        order.save(update_fields=["trail_anchor", "stop_price", "updated_at"])
+    if order.order_type in STOPPED | {OrderType.TRAILING_STOP} and not order.triggered:
+        assert order.stop_price is not None
+        if not stop_touched(order.side, order.stop_price, book.last):
+            return None
+        order.triggered = True
+        order.save(update_fields=["triggered", "updated_at"])
+    if order.order_type in (OrderType.MARKET, OrderType.STOP, OrderType.TRAILING_STOP):
+        return market_price(order.side, book, tick, order.quantity, slippage)
+    assert order.limit_price is not None
+    price = limit_fill_price(order.side, order.limit_price, book)
+    return None if price is None else (price, Decimal(0))
+
+
+def _fill(order: PaperOrder, price: Decimal, slippage: Decimal, now: datetime) -> None:
+    fill_apply(
+        order=order, quantity=order.quantity, price=price, slippage=slippage, at=now
+    )
+    order.status, order.filled_quantity, order.avg_fill_price, order.filled_at = (
+        PaperOrder.Status.FILLED,
+        order.quantity,
+        price,
         now,
     )
-    position.save()
-    order.status = PaperOrder.Status.FILLED
-    order.filled_quantity, order.avg_fill_price, order.filled_at = quantity, price, now
     order.save()
-    return fill
+    if order.parent_id:  # one side of an OCO bracket filled: the other goes
+        PaperOrder.objects.filter(parent_id=order.parent_id, status=WORKING).exclude(
+            pk=order.pk
+        ).update(status=PaperOrder.Status.CANCELLED)
+    elif order.stop_loss or order.take_profit:
+        _bracket_open(order, now)
+    position = PaperPosition.objects.filter(
+        account=order.account, symbol=order.symbol
+    ).first()
+    if (
+        position is None or position.quantity == 0
+    ):  # flat: no protective order may reopen it
+        PaperOrder.objects.filter(
+            account=order.account,
+            symbol=order.symbol,
+            status=WORKING,
+            parent__isnull=False,
+        ).update(status=PaperOrder.Status.CANCELLED)
 
 
+def _bracket_open(entry: PaperOrder, now: datetime) -> None:
+    exit_side = "sell" if entry.side == "buy" else "buy"
+    legs = [
+        ("sl", OrderType.STOP, {"stop_price": entry.stop_loss}),
+        ("tp", OrderType.LIMIT, {"limit_price": entry.take_profit}),
+    ]
+    for leg, kind, prices in legs:
+        if next(iter(prices.values())) is None:
+            continue
+        PaperOrder.objects.create(
+            account=entry.account,
+            client_order_id=f"{entry.client_order_id}-{leg}"[:64],
+            symbol=entry.symbol,
+            side=exit_side,
+            order_type=kind,
+            time_in_force=TimeInForce.GTC,
+            quantity=entry.quantity,
+            parent=entry,
+            status=WORKING,
+            strategy=entry.strategy,
+            created_at=now,
+            **prices,
+        )
+
+
+# --- Changing -------------------------------------------------------------------------
+
+
+@transaction.atomic
 def paper_order_cancel(*, account: PaperAccount, order_id: int) -> PaperOrder:
+    PaperAccount.objects.select_for_update().filter(pk=account.pk).first()
     order = PaperOrder.objects.filter(account=account, pk=order_id).first()
     if order is None:
         raise VenueError("order-not-found", f"Order {order_id} does not exist.")
-    PaperOrder.objects.filter(pk=order.pk, status=PaperOrder.Status.WORKING).update(
-        status=PaperOrder.Status.CANCELLED
-    )
-    order.refresh_from_db()
+    if order.status != WORKING:
+        raise VenueError(
+            "order-not-working",
+            f"Order {order_id} is {order.status}: "
+            "only working orders can be cancelled.",
+        )
+    order.status = PaperOrder.Status.CANCELLED
+    order.save(update_fields=["status", "updated_at"])
     return order
 
 
-def paper_account_flatten(*, account: PaperAccount) -> list[PaperOrder]:
-    """Cancel working orders and close every open position at the last price."""
-    PaperOrder.objects.filter(account=account, status=PaperOrder.Status.WORKING).update(
+@transaction.atomic
+def paper_order_modify(
+    *,
+    account: PaperAccount,
+    order_id: int,
+    quantity: Decimal | None = None,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> PaperOrder:
+    """Change a working order's size or prices, checked as a new order would be."""
+    PaperAccount.objects.select_for_update().filter(pk=account.pk).first()
+    order = PaperOrder.objects.filter(
+        account=account, pk=order_id, status=WORKING
+    ).first()
+    if order is None:
+        raise VenueError(
+            "order-not-working", f"Order {order_id} is not a working order."
+        )
+    request = OrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=quantity or order.quantity,
+        limit_price=limit_price or order.limit_price,
+        stop_price=stop_price or order.stop_price,
+        time_in_force=order.time_in_force,
+        trail_distance=order.trail_distance,
+    )
+    problem = _validation_error(
+        request, instrument_for(order.symbol), order.time_in_force
+    )
+    if problem:
+        raise VenueError(*problem)
+    order.quantity, order.limit_price, order.stop_price = (
+        request.quantity,
+        request.limit_price,
+        request.stop_price,
+    )
+    order.save()
+    _evaluate(order, instrument_for(order.symbol), timezone.now())
+    return order
+
+
+@transaction.atomic
+def paper_account_flatten(
+    *, account: PaperAccount, at: datetime | None = None
+) -> list[PaperOrder]:
+    """Cancel every working order, then close every open position at market."""
+    now = at or timezone.now()
+    PaperAccount.objects.select_for_update().filter(pk=account.pk).first()
+    PaperOrder.objects.filter(account=account, status=WORKING).update(
         status=PaperOrder.Status.CANCELLED
     )
     orders = []
+    stamp = now.strftime("%Y%m%d%H%M%S%f")
     for position in PaperPosition.objects.filter(account=account).exclude(quantity=0):
-        side = "sell" if position.quantity > 0 else "buy"
-        stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
         request = OrderRequest(
-            client_order_id=f"flatten-{position.symbol}-{stamp}"[:64],
+            client_order_id=f"flat-{position.symbol}-{stamp}"[:64],
             symbol=position.symbol,
-            side=side,
+            side="sell" if position.quantity > 0 else "buy",
             order_type=OrderType.MARKET,
             quantity=abs(position.quantity),
+            comment="flatten",
         )
-        orders.append(paper_order_place(account=account, request=request))
+        orders.append(
+            paper_order_place(account=account, request=replace(request), at=now)
+        )
     return orders

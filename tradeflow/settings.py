@@ -250,6 +250,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "brokers.tasks.accounts_sync_task",
         "schedule": schedule(env_int("ACCOUNT_SYNC_SECONDS", 30, minimum=1)),
     },
+    **(
+        {
+            "paper-synthetic-feed": {
+                "task": "paperbroker.tasks.paper_feed_task",
+                "schedule": schedule(env_int("PAPER_FEED_SECONDS", 2, minimum=1)),
+            }
+        }
+        if env_bool("PAPER_SYNTHETIC_FEED", True)
+        else {}
+    ),
     "webhooks-sweep-signals": {
         "task": "webhooks.tasks.signals_sweep_task",
         "schedule": schedule(60),

@@ -46,6 +46,7 @@ urlpatterns = [
         name="account-key-new",
     ),
     path("auth/", include("allauth.urls")),
+    path("", include("paperbroker.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/unify/v1/", include(webhook_urls)),

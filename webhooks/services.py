@@ -17,6 +17,7 @@ from accounts.realtime import broadcast
 from billing.selectors import billing_status
 from billing.services import billing_record_trade
 from brokers.adapters.base import OrderRequest
+from brokers.instruments.resolve import ExpiredContract, SymbolError, resolve
 from brokers.models import BrokerAccount, Order
 from brokers.services import broker_account_register, order_record_intent, order_send
 from risk.services import risk_check
@@ -196,11 +197,22 @@ def _admit(
         intent = intent_from_payload(parse_json(raw_body), broker)
     except ParseError as exc:
         raise _IntakeError(exc.code, exc.message, exc.http_status) from None
-    signal.payload = intent.as_payload()
+    signal.payload = {**intent.as_payload(), "contract": _contract(intent.symbol)}
     billing = billing_status(account.workspace_id)
     if not billing.can_trade:
         raise _IntakeError("trial-expired", billing.reason, 402)
     return intent
+
+
+def _contract(symbol: str) -> str:
+    """What the alert's symbol means today: a contract month, a pair, a stock."""
+    try:
+        resolved = resolve(symbol)
+    except ExpiredContract as exc:
+        raise _IntakeError("expired-contract", str(exc), 422) from None
+    except SymbolError as exc:
+        raise _IntakeError("unknown-symbol", str(exc), 422) from None
+    return resolved.contract or resolved.root
 
 
 def _authenticate(token: str) -> ApiKey:
@@ -332,7 +344,7 @@ def _order_request(signal: Signal) -> OrderRequest:
     price = payload.get("price")
     return OrderRequest(
         client_order_id=signal.client_order_id,
-        symbol=payload["symbol"],
+        symbol=payload.get("contract") or payload["symbol"],
         side=payload["side"],
         order_type=payload["order_type"],
         quantity=Decimal(payload["quantity"]),

@@ -60,11 +60,11 @@ def test_sign_up_open_an_account_and_watch_an_alert_fill_live(
     started = time.perf_counter()
     response = httpx.post(
         f"{stack.base_url}/api/unify/v1/webhook/paper/{key}",
-        content='{"ticker":"MES1!","action":"buy","quantity":"3","price":"6010.5"}',
+        content='{"ticker":"ETHUSDT","action":"buy","quantity":"3","price":"3010.5"}',
         headers={"Content-Type": "text/plain"},
     )
     assert response.status_code == 202
-    row = page.locator("tr[data-position$='-MES1!']")
+    row = page.locator("tr[data-position$='-ETHUSDT']")
     expect(row).to_contain_text("3")
     elapsed = time.perf_counter() - started
     expect(page.locator("#signals")).to_contain_text("Filled")
@@ -81,12 +81,12 @@ def test_a_reconnect_re_renders_what_was_missed(transactional_db, stack, page):
     expect(page.locator("#live")).not_to_have_text("live", timeout=20_000)
     httpx.post(
         f"{stack.base_url}/api/unify/v1/webhook/paper",
-        json={"ticker": "M2K1!", "action": "sell", "quantity": 1, "price": 2100},
+        json={"ticker": "SOLUSDT", "action": "sell", "quantity": 1, "price": 2100},
         headers={"Authorization": f"Bearer {key}"},
     )
     time.sleep(1)
     page.context.set_offline(False)
-    expect(page.locator("tr[data-position$='-M2K1!']")).to_contain_text("short")
+    expect(page.locator("tr[data-position$='-SOLUSDT']")).to_contain_text("short")
 
 
 def test_log_out_and_back_in(transactional_db, stack, page):

@@ -36,8 +36,15 @@ class OrderRequest:
     quantity: Decimal
     limit_price: Decimal | None = None
     stop_price: Decimal | None = None
+    time_in_force: str = ""  # DAY | GTC | IOC | FOK; "" = the venue's default
+    trail_distance: Decimal | None = None
+    # Bracket levels, attached to the fill as an OCO pair.
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
     # The price the alert reported, a hint a simulated venue may use.
     reference_price: Decimal | None = None
+    strategy: str = ""
+    comment: str = ""
 
 
 @dataclass(frozen=True)

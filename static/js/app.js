@@ -6,7 +6,15 @@
   var badge = document.getElementById("live");
   if (!badge || !window.WebSocket) return;
 
-  var FRAGMENTS = { "position.update": ["positions"], "signal.update": ["signals"], "account.update": ["accounts"] };
+  var FRAGMENTS = {
+    "position.update": ["positions"],
+    "signal.update": ["signals"],
+    "account.update": ["accounts"],
+    "paper_account_update": ["accounts", "paper-summary", "paper-positions", "paper-orders", "paper-fills", "paper-metrics"],
+    "paper_order_update": ["paper-orders"],
+    "paper_fill_update": ["paper-fills", "paper-positions", "paper-summary", "paper-metrics"]
+  };
+  var ALL = ["accounts", "positions", "signals", "paper-summary", "paper-positions", "paper-orders", "paper-fills", "paper-metrics"];
   var delay = 500;
 
   function refresh(ids) {
@@ -27,7 +35,7 @@
     socket.onopen = function () {
       delay = 500;
       setState(true);
-      refresh(["accounts", "positions", "signals"]);
+      refresh(ALL);
     };
     socket.onmessage = function (message) {
       var event = JSON.parse(message.data);

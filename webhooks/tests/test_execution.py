@@ -20,7 +20,7 @@ URL = "/api/unify/v1/webhook/paper"
 
 
 def send(world, **intent) -> Signal:
-    body = {"action": "buy", "symbol": "MNQ1!", "qty": 1, **intent}
+    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1, **intent}
     response = Client().post(
         URL,
         data=json.dumps(body),
@@ -37,31 +37,31 @@ def execute(signal: Signal) -> Signal:
     return signal
 
 
-def test_a_market_buy_fills_at_the_alerts_price_and_opens_a_position(world):
+def test_a_market_buy_fills_at_the_ask_around_the_alerts_price(world):
     signal = execute(send(world, price="21000.25", qty=2))
     assert signal.status == Signal.Status.FILLED
     order = Order.objects.get()
     assert (order.status, order.filled_quantity, order.avg_fill_price) == (
         Order.Status.FILLED,
         2,
-        Decimal("21000.25"),
+        Decimal("21000.26"),
     )
     assert order.client_order_id == signal.client_order_id
-    position = Position.objects.get(account=world.account, symbol="MNQ1!")
-    assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.25"))
+    position = Position.objects.get(account=world.account, symbol="BTCUSDT")
+    assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.26"))
     assert signal.risk_checked_at <= signal.sent_at <= signal.acknowledged_at
     assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
     assert signal.api_key.last_used_at == signal.received_at
 
 
 def test_without_a_price_the_last_known_price_is_used(world):
-    quote_record(symbol="ES1!", last=Decimal("5000.50"), source="manual")
-    execute(send(world, symbol="ES1!"))
-    assert Fill.objects.get().price == Decimal("5000.50")
+    quote_record(symbol="ETHUSDT", last=Decimal("5000.50"), source="manual")
+    execute(send(world, symbol="ETHUSDT"))
+    assert Fill.objects.get().price == Decimal("5000.51")  # a buy pays the ask
 
 
 def test_with_no_price_at_all_the_signal_fails_with_a_reason_and_no_position(world):
-    signal = execute(send(world, symbol="ZN1!"))
+    signal = execute(send(world, symbol="SOLUSDT"))
     assert (signal.status, signal.error_code) == (
         Signal.Status.FAILED,
         "venue:no-price",
@@ -73,9 +73,9 @@ def test_buys_and_sells_net_into_one_position(world):
     execute(send(world, qty=3, price=100))
     execute(send(world, action="sell", qty=1, price=110))
     execute(send(world, action="sell", qty=4, price=120))
-    position = Position.objects.get(symbol="MNQ1!")
+    position = Position.objects.get(symbol="BTCUSDT")
     assert (position.quantity, position.avg_price) == (Decimal(-2), Decimal(120))
-    venue = PaperPosition.objects.get(symbol="MNQ1!")
+    venue = PaperPosition.objects.get(symbol="BTCUSDT")
     assert (venue.quantity, venue.avg_price) == (position.quantity, position.avg_price)
 
 
@@ -108,11 +108,11 @@ def test_a_claimed_signal_is_not_executed_by_a_second_worker(world):
     ],
 )
 def test_risk_limits_stop_an_order_before_it_reaches_the_venue(world, limits, rule):
-    execute(send(world, symbol="ES1!", qty=2, price=10))
+    execute(send(world, symbol="ETHUSDT", qty=2, price=10))
     RiskConfig.objects.create(account=world.account, **limits)
     signal = execute(send(world, qty=4, price=100))
     assert (signal.status, signal.error_code) == (Signal.Status.FAILED, rule)
-    assert not PaperOrder.objects.filter(symbol="MNQ1!").exists()
+    assert not PaperOrder.objects.filter(symbol="BTCUSDT").exists()
 
 
 def test_an_exit_is_allowed_even_over_the_limits(world):

@@ -59,6 +59,7 @@ def test_a_good_alert_is_accepted_at_once_and_queued(
     assert signal.workspace == world.workspace and signal.account == world.account
     assert signal.source_ip == "52.89.214.238"
     assert signal.payload["symbol"] == "MNQ1!"
+    assert signal.payload["contract"].startswith("MNQ")  # the front month today
     assert len(callbacks) == 1  # the execution task is enqueued only after commit
     assert not Order.objects.exists()  # no broker work on the request path
 
@@ -165,7 +166,7 @@ def test_get_on_the_webhook_is_405_not_a_crash():
 
 
 def test_the_same_sender_id_twice_executes_once(world):
-    body = {"action": "buy", "symbol": "ES", "qty": 1, "id": "tv-123"}
+    body = {"action": "buy", "symbol": "ES1!", "qty": 1, "id": "tv-123"}
     first, second = post(body, key=world.api_key), post(body, key=world.api_key)
     assert first.status_code == 202
     assert second.status_code == 200 and second.json()["code"] == "duplicate"
@@ -215,3 +216,12 @@ def test_a_venue_without_a_configured_adapter_is_unknown(world):
         "/api/unify/v1/webhook/projectx", data="{}", content_type="application/json"
     )
     assert (response.status_code, response.json()["code"]) == (404, "unknown-broker")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "code"), [("NOPE1!", "unknown-symbol"), ("MNQH24", "expired-contract")]
+)
+def test_symbols_are_resolved_at_intake(world, symbol, code):
+    response = post({"action": "buy", "symbol": symbol, "qty": 1}, key=world.api_key)
+    assert (response.status_code, response.json()["code"]) == (422, code)
+    assert symbol.split("1")[0][:3] in response.json()["detail"]

@@ -30,7 +30,12 @@ async def _alert_and_wait_for_position(
             response = await client.post(
                 stack.base_url + "/api/unify/v1/webhook/paper",
                 content=json.dumps(
-                    {"action": "buy", "symbol": "MNQ1!", "qty": 2, "price": "21000.25"}
+                    {
+                        "action": "buy",
+                        "symbol": "BTCUSDT",
+                        "qty": 2,
+                        "price": "21000.25",
+                    }
                 ),
                 headers={
                     "Authorization": f"Bearer {api_key}",
@@ -53,9 +58,9 @@ def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socke
     event, elapsed = asyncio.run(
         _alert_and_wait_for_position(stack, cookie, world.api_key)
     )
-    assert event["symbol"] == "MNQ1!" and event["quantity"] == "2.00000000"
+    assert event["symbol"] == "BTCUSDT" and event["quantity"] == "2.00000000"
     assert event["workspace_id"] == world.workspace.pk
-    position = Position.objects.get(account=world.account, symbol="MNQ1!")
+    position = Position.objects.get(account=world.account, symbol="BTCUSDT")
     assert position.quantity == 2
     assert Fill.objects.filter(account=world.account).count() == 1
     assert elapsed < 10
@@ -90,11 +95,16 @@ def test_an_outsider_socket_hears_nothing_of_another_workspace(
             async with httpx.AsyncClient() as http:
                 await http.post(
                     stack.base_url + "/api/unify/v1/webhook/paper",
-                    json={"action": "buy", "symbol": "ES1!", "qty": 1, "price": 5000},
+                    json={
+                        "action": "buy",
+                        "symbol": "ETHUSDT",
+                        "qty": 1,
+                        "price": 5000,
+                    },
                     headers={"Authorization": f"Bearer {world.api_key}"},
                 )
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(socket.recv(), 2)
 
     asyncio.run(listen_while_owner_trades())
-    assert Position.objects.filter(account=world.account, symbol="ES1!").exists()
+    assert Position.objects.filter(account=world.account, symbol="ETHUSDT").exists()

@@ -16,16 +16,24 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_ensure_workspace
+from brokers.instruments.resolve import resolve
+from brokers.instruments.sessions import is_open
 from brokers.models import BrokerAccount
 from paperbroker.services import quote_record
 from webhooks.models import ApiKey
 from webhooks.services import account_register, api_key_issue, api_key_revoke
 
 DEMO_EMAIL = "demo@tradeflow.local"
-DEMO_PRICES = {"MNQ1!": "21000.25", "ES1!": "6000.50", "EURUSD": "1.08450"}
+DEMO_PRICES = {
+    "MNQ1!": "21000.25",
+    "ES1!": "6000.50",
+    "EURUSD": "1.08450",
+    "BTCUSDT": "95000.00",
+}
 
 
 class Command(BaseCommand):
@@ -63,7 +71,9 @@ class Command(BaseCommand):
                 api_key_revoke(api_key=old)
             _, key = api_key_issue(account=account, created_by=user, name="Demo")
         for symbol, price in DEMO_PRICES.items():
-            quote_record(symbol=symbol, last=Decimal(price), source="manual")
+            resolved = resolve(symbol)
+            contract = resolved.contract or resolved.root
+            quote_record(symbol=contract, last=Decimal(price), source="manual")
         self._print(
             options["base_url"].rstrip("/"),
             password,
@@ -81,6 +91,12 @@ class Command(BaseCommand):
         json_file: str | None,
     ) -> None:
         url = base + reverse("webhook", kwargs={"broker": "paper"})
+        # Futures trade in sessions: outside them, the demo alert is on a coin.
+        futures_open = is_open(resolve("MNQ1!").instrument, timezone.now())
+        # (a tenth of a coin: a whole one would need more than the demo's margin)
+        symbol, qty, price = (
+            ("MNQ1!", 1, 21000.25) if futures_open else ("BTCUSDT", 0.1, 95000)
+        )
         body = json.dumps(
             {
                 "version": "unify.v1",
@@ -88,9 +104,9 @@ class Command(BaseCommand):
                     "broker": "paper",
                     "side": "buy",
                     "type": "market",
-                    "symbol": "MNQ1!",
-                    "qty": 1,
-                    "price": 21000.25,
+                    "symbol": symbol,
+                    "qty": qty,
+                    "price": price,
                 },
             }
         )
