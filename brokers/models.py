@@ -61,6 +61,11 @@ class BrokerAccount(models.Model):
         max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     credentials = EncryptedTextField(blank=True, default="")
+    symbol_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Futures roots to trade instead of the alert\'s: {"NQ": "MNQ"}.',
+    )
     balance = MoneyField(null=True, blank=True)
     equity = MoneyField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokers.adapters.base import OrderRequest, VenueError
-from brokers.instruments.resolve import SymbolError
+from brokers.instruments.resolve import SymbolError, resolve
 from brokers.instruments.sessions import is_open, next_open
 from brokers.instruments.specs import AssetClass, Instrument
 from brokers.models import BrokerAccount, OrderType
@@ -260,9 +260,11 @@ def paper_order_place(
         created_at=now,
     )
     try:
-        instrument = instrument_for(order.symbol)
+        resolved = resolve(order.symbol)
     except SymbolError as exc:
         return _reject(order, "unknown-symbol", str(exc))
+    # Books are kept per concrete contract: "ES" and "ES1!" both trade ESZ26.
+    order.symbol, instrument = resolved.contract or resolved.root, resolved.instrument
     problem = _validation_error(request, instrument, tif) or _bracket_error(
         request, request.reference_price or last_price(order.symbol)
     )

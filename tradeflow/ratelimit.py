@@ -24,6 +24,22 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
 
 
+def _key(bucket: str, window: int) -> tuple[str, int]:
+    now = int(time.time())
+    window_start = now - now % window
+    return f"rl:{bucket}:{window_start}", window_start + window - now
+
+
+def rate_peek(bucket: str, limit: int, window: int = 60) -> RateResult:
+    """Whether `bucket` is still under `limit`, without counting a hit."""
+    key, left = _key(bucket, window)
+    try:
+        count = int(_client().get(key) or 0)
+    except redis.RedisError:
+        return RateResult(True, 0)
+    return RateResult(count < limit, 0 if count < limit else left)
+
+
 def rate_hit(bucket: str, limit: int, window: int = 60) -> RateResult:
     """Count one hit in `bucket`; refuse past `limit` per `window` seconds.
 

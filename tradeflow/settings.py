@@ -212,6 +212,7 @@ USE_TZ = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "accounts.authentication.ThrottledBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -278,6 +279,9 @@ CHANNEL_LAYERS = {
 BROKER_ADAPTERS = {
     "paper": "paperbroker.adapter.PaperAdapter",
 }
+API_BASIC_AUTH_FAILURES_PER_MINUTE = env_int(
+    "API_BASIC_AUTH_FAILURES_PER_MINUTE", 10, minimum=1
+)
 WEBHOOK_RATE_LIMIT_PER_MINUTE = env_int("WEBHOOK_RATE_LIMIT_PER_MINUTE", 100, minimum=1)
 WEBHOOK_MAX_BODY_BYTES = 64 * 1024
 # Requests without a valid key, per source address and minute, before they are

@@ -17,7 +17,12 @@ from accounts.realtime import broadcast
 from billing.selectors import billing_status
 from billing.services import billing_record_trade
 from brokers.adapters.base import OrderRequest
-from brokers.instruments.resolve import ExpiredContract, SymbolError, resolve
+from brokers.instruments.resolve import (
+    ExpiredContract,
+    SymbolError,
+    apply_root_override,
+    resolve,
+)
 from brokers.models import BrokerAccount, Order
 from brokers.services import broker_account_register, order_record_intent, order_send
 from risk.services import risk_check
@@ -197,11 +202,22 @@ def _admit(
         intent = intent_from_payload(parse_json(raw_body), broker)
     except ParseError as exc:
         raise _IntakeError(exc.code, exc.message, exc.http_status) from None
-    signal.payload = {**intent.as_payload(), "contract": _contract(intent.symbol)}
+    traded = _apply_overrides(intent.symbol, account.symbol_overrides)
+    signal.payload = {**intent.as_payload(), "contract": _contract(traded)}
     billing = billing_status(account.workspace_id)
     if not billing.can_trade:
         raise _IntakeError("trial-expired", billing.reason, 402)
     return intent
+
+
+def _apply_overrides(symbol: str, overrides: dict[str, str]) -> str:
+    """The account's root mapping (alert on NQ, trade MNQ), if any applies."""
+    if not overrides:
+        return symbol
+    try:
+        return apply_root_override(symbol, overrides)
+    except SymbolError as exc:
+        raise _IntakeError("invalid-override", str(exc), 422) from None
 
 
 def _contract(symbol: str) -> str:

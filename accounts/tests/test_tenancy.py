@@ -217,3 +217,32 @@ def test_a_user_without_a_workspace_gets_one_on_the_dashboard(db):
     )
     assert client_for(staff).get("/").status_code == 200
     assert Membership.objects.filter(user=staff, role=Role.ADMIN).exists()
+
+
+def test_api_clients_can_use_basic_auth_and_wrong_passwords_are_limited(
+    world, settings
+):
+    import base64
+
+    settings.API_BASIC_AUTH_FAILURES_PER_MINUTE = 3
+
+    def basic(password: str) -> str:
+        raw = f"owner@example.com:{password}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+    ok = Client().get(
+        "/api/user/brokers", HTTP_AUTHORIZATION=basic("a-Strong-pass-4242")
+    )
+    assert ok.status_code == 200 and ok.json()[0]["name"] == "Paper 50K"
+    wrong = [
+        Client().get("/api/user/brokers", HTTP_AUTHORIZATION=basic("guess")).status_code
+        for _ in range(4)
+    ]
+    assert wrong == [403, 403, 403, 429]  # 403: no browser password prompt
+    # Even the right password waits once the address is over the limit.
+    assert (
+        Client()
+        .get("/api/user/brokers", HTTP_AUTHORIZATION=basic("a-Strong-pass-4242"))
+        .status_code
+        == 429
+    )

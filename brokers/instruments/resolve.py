@@ -90,8 +90,8 @@ def _parse_future(symbol: str, body: str) -> _Parsed:
         if match := _CONTRACT.fullmatch(suffix):
             return _Parsed(root, suffix, None, match["code"], match["year"])
     if body in futures_roots():
-        reason = f"name a contract: {body}1! for the front, or e.g. {body}Z2025"
-        raise UnknownSymbol(symbol, reason)
+        # A bare root ("ES", as seed 003's examples send) means the front contract.
+        return _Parsed(body, "", index=1)
     raise UnknownSymbol(symbol)
 
 

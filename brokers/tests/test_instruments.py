@@ -265,7 +265,7 @@ def test_an_expired_contract_is_refused_with_the_front_contract_named():
 
 @pytest.mark.parametrize(
     "symbol",
-    ["XYZ1!", "ES", "", "ESF26", "ES0!", "BINANCE:DOGEUSDT", "MNQZ202", "M1!"],
+    ["XYZ1!", "", "ESF26", "ES0!", "BINANCE:DOGEUSDT", "MNQZ202", "M1!"],
 )
 def test_unknown_symbols_raise_a_readable_error(symbol):
     with pytest.raises(UnknownSymbol) as raised:
@@ -452,3 +452,7 @@ def test_every_roots_front_contract_has_not_rolled_yet(day, root):
     front = front_contract(root, day)
     assert front.roll_date > day
     assert front.expiry > day
+
+
+def test_a_bare_futures_root_means_the_front_contract_as_seed_003_sends_it():
+    assert resolve("ES", DEC_10).contract == resolve("ES1!", DEC_10).contract == "ESZ25"

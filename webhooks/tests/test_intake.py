@@ -225,3 +225,17 @@ def test_symbols_are_resolved_at_intake(world, symbol, code):
     response = post({"action": "buy", "symbol": symbol, "qty": 1}, key=world.api_key)
     assert (response.status_code, response.json()["code"]) == (422, code)
     assert symbol.split("1")[0][:3] in response.json()["detail"]
+
+
+def test_an_accounts_root_override_trades_the_micro_for_an_alert_on_the_mini(world):
+    BrokerAccount.objects.filter(pk=world.account.pk).update(
+        symbol_overrides={"NQ": "MNQ"}
+    )
+    response = post(
+        {"action": "buy", "symbol": "CME_MINI:NQ1!", "qty": 1}, key=world.api_key
+    )
+    assert response.status_code == 202
+    payload = Signal.objects.get().payload
+    assert payload["symbol"] == "CME_MINI:NQ1!" and payload["contract"].startswith(
+        "MNQ"
+    )
