@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
@@ -29,3 +30,13 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         except AuthenticationFailed:
             rate_hit(bucket, limit)
             raise
+
+
+class ThrottledBasicScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI schema says the API takes HTTP Basic (defining it registers it)."""
+
+    target_class = "accounts.authentication.ThrottledBasicAuthentication"
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "basic"}
