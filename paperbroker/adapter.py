@@ -17,6 +17,7 @@ from brokers.adapters.base import (
 from brokers.models import BrokerAccount, Order
 from paperbroker.accounting import account_state
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
+from paperbroker.realtime import notify
 from paperbroker.services import (
     paper_account_flatten,
     paper_account_open,
@@ -98,7 +99,10 @@ class PaperAdapter(VenueAdapter):
         return [_report(order) for order in orders]
 
     def place_order(self, request: OrderRequest) -> OrderReport:
-        return _report(paper_order_place(account=self.paper, request=request))
+        paper = self.paper
+        order = paper_order_place(account=paper, request=request)
+        notify(paper, [order], account_changed=True)
+        return _report(order)
 
     def find_order(self, client_order_id: str) -> OrderReport | None:
         order = PaperOrder.objects.filter(

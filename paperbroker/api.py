@@ -7,13 +7,10 @@ use TradeFlow's one error shape (tradeflow/api.py).
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -21,25 +18,22 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from accounts.permissions import Perm
-from accounts.realtime import (
-    PaperAccountEvent,
-    PaperFillEvent,
-    PaperOrderEvent,
-    broadcast,
-)
 from brokers.adapters.base import OrderRequest, VenueError
-from brokers.instruments.resolve import SymbolError
 from brokers.instruments.sessions import is_open
 from brokers.models import OrderType, Side
-from paperbroker.accounting import PositionState, account_state, instrument_for
-from paperbroker.models import PaperAccount, PaperFill, PaperOrder
+from paperbroker.accounting import instrument_for
+from paperbroker.models import PaperAccount, PaperOrder
+from paperbroker.payloads import ENGINE, FillOut, OrderOut, account_body
+from paperbroker.realtime import (
+    cancel_and_notify,
+    flatten_and_notify,
+    notify,
+    reset_and_notify,
+)
 from paperbroker.selectors import (
-    account_last_updated,
-    cents,
     fills_for_account,
     metrics,
     orders_for_account,
@@ -49,17 +43,10 @@ from paperbroker.selectors import (
     paper_totals_for_user,
     public_account_id,
     public_order_id,
-    working_orders_for_account,
 )
-from paperbroker.services import (
-    paper_account_flatten,
-    paper_account_reset,
-    paper_order_cancel,
-    paper_order_place,
-)
+from paperbroker.services import paper_order_place
 from tradeflow.ratelimit import rate_hit
 
-ENGINE = "simulator"
 ENGINES = [ENGINE]  # only what this server really runs
 # Seed 003's broker sandboxes: named so that an alert routed there is told why not.
 SANDBOX_ENGINES = {
@@ -94,192 +81,6 @@ def _query_throttle(request: Request) -> None:
     _throttle(
         f"paper-query:{request.user.pk}", QUERY_RATE_PER_MINUTE, "account queries"
     )
-
-
-# --- Output ---------------------------------------------------------------------------
-
-
-def _asset_type(symbol: str) -> str:
-    try:
-        return str(instrument_for(symbol).asset_class)
-    except SymbolError:
-        return "unknown"
-
-
-def _position_body(position: PositionState) -> dict[str, Any]:
-    return {
-        "symbol": position.symbol,
-        "asset_type": position.asset_type,
-        "quantity": position.quantity,
-        "avg_price": position.avg_price,
-        "market_price": position.market_price,
-        "unrealized_pnl": cents(position.unrealized_pnl),
-        "multiplier": position.multiplier,
-    }
-
-
-def account_body(account: PaperAccount) -> dict[str, Any]:
-    state = account_state(account)
-    return {
-        "id": public_account_id(account),
-        "name": account.broker_account.name,
-        "broker": ENGINE,
-        "mode": ENGINE,
-        "currency": account.currency,
-        "initial_balance": cents(account.initial_balance),
-        "current_balance": cents(state.cash),
-        "equity": cents(state.equity),
-        "day_pnl": cents(state.day_pnl),
-        "total_pnl": cents(state.total_pnl),
-        "buying_power": cents(state.buying_power),
-        "positions": {p.symbol: _position_body(p) for p in state.positions},
-        "created_at": account.created_at,
-        "last_updated": account_last_updated(account),
-    }
-
-
-class OrderOut(serializers.ModelSerializer[PaperOrder]):
-    id = serializers.SerializerMethodField()
-    account_id = serializers.SerializerMethodField()
-    asset_type = serializers.SerializerMethodField()
-    action = serializers.CharField(source="side")
-    price = serializers.SerializerMethodField()
-    broker = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PaperOrder
-        fields = [
-            "id",
-            "account_id",
-            "symbol",
-            "asset_type",
-            "action",
-            "order_type",
-            "quantity",
-            "price",
-            "filled_quantity",
-            "avg_fill_price",
-            "status",
-            "broker",
-            "strategy",
-            "comment",
-            "created_at",
-            "filled_at",
-            "time_in_force",
-            "stop_price",
-            "reject_reason",
-        ]
-
-    def get_id(self, order: PaperOrder) -> str:
-        return public_order_id(order)
-
-    def get_account_id(self, order: PaperOrder) -> str:
-        return public_account_id(order.account)
-
-    def get_asset_type(self, order: PaperOrder) -> str:
-        return _asset_type(order.symbol)
-
-    def get_price(self, order: PaperOrder) -> Decimal | None:
-        return order.limit_price if order.limit_price is not None else order.stop_price
-
-    def get_broker(self, order: PaperOrder) -> str:
-        return ENGINE
-
-
-class FillOut(serializers.ModelSerializer[PaperFill]):
-    id = serializers.SerializerMethodField()
-    order_id = serializers.SerializerMethodField()
-    account_id = serializers.SerializerMethodField()
-    side = serializers.CharField()  # one enum name for buy/sell: the alert's action
-    timestamp = serializers.DateTimeField(source="filled_at")
-    broker = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PaperFill
-        fields = [
-            "id",
-            "order_id",
-            "account_id",
-            "symbol",
-            "side",
-            "quantity",
-            "price",
-            "commission",
-            "fees",
-            "slippage",
-            "timestamp",
-            "broker",
-        ]
-
-    def get_id(self, fill: PaperFill) -> str:
-        return f"fill_{fill.pk}"
-
-    def get_order_id(self, fill: PaperFill) -> str:
-        return public_order_id(fill.order)
-
-    def get_account_id(self, fill: PaperFill) -> str:
-        return public_account_id(fill.account)
-
-    def get_broker(self, fill: PaperFill) -> str:
-        return ENGINE
-
-
-# --- Realtime -------------------------------------------------------------------------
-
-
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """Decimals and datetimes as JSON numbers and strings, as the API renders them."""
-    plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
-    return plain
-
-
-def notify(
-    account: PaperAccount, orders: Iterable[PaperOrder], *, account_changed: bool
-) -> None:
-    """Seed 003's realtime messages on the workspace group, sent after commit."""
-    workspace_id = account.broker_account.workspace_id
-    for order in orders:
-        order.account = account
-        body = _plain(dict(OrderOut(order).data))
-        broadcast(workspace_id, PaperOrderEvent(type="paper_order_update", data=body))
-        for fill in order.fills.select_related("order", "account"):
-            data = _plain(dict(FillOut(fill).data))
-            broadcast(workspace_id, PaperFillEvent(type="paper_fill_update", data=data))
-    if account_changed:
-        account.refresh_from_db()  # the services changed their own locked copy
-        data = _plain(account_body(account))
-        broadcast(
-            workspace_id, PaperAccountEvent(type="paper_account_update", data=data)
-        )
-
-
-# The API and the pages change accounts through these: the service, then the news.
-
-
-def reset_and_notify(*, account: PaperAccount) -> PaperAccount:
-    account = paper_account_reset(account=account)
-    notify(account, [], account_changed=True)
-    return account
-
-
-@transaction.atomic
-def flatten_and_notify(*, account: PaperAccount) -> list[PaperOrder]:
-    """Flatten; announce the cancelled working orders and the closing orders."""
-    # Lock first, as the order services do, so no evaluation fills what we cancel.
-    PaperAccount.objects.select_for_update().filter(pk=account.pk).first()
-    working = list(working_orders_for_account(account))
-    closing = paper_account_flatten(account=account)
-    for order in working:
-        order.refresh_from_db()
-    notify(account, working + closing, account_changed=True)
-    return closing
-
-
-def cancel_and_notify(*, account: PaperAccount, order_id: int) -> PaperOrder:
-    """Raises VenueError when the order is no longer working."""
-    order = paper_order_cancel(account=account, order_id=order_id)
-    notify(account, [order], account_changed=False)
-    return order
 
 
 # --- Accounts -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from brokers.instruments.sessions import is_open
 from brokers.instruments.specs import AssetClass
 from paperbroker.accounting import instrument_for
 from paperbroker.models import PaperOrder, PaperPosition, Quote
+from paperbroker.realtime import notify_orders
 from paperbroker.services import price_update
 
 # Standard deviation of one step, in ticks.
@@ -61,6 +62,8 @@ def feed_step(*, rng: random.Random | None = None) -> int:
             continue
         step = STEP_TICKS.get(instrument.asset_class, 2)
         price = next_price(last, instrument.tick_size, step, rng)
-        price_update(symbol=symbol, last=price, source=Quote.Source.SYNTHETIC)
+        notify_orders(
+            price_update(symbol=symbol, last=price, source=Quote.Source.SYNTHETIC)
+        )
         moved += 1
     return moved

@@ -16,8 +16,8 @@ from accounts.permissions import Perm
 from accounts.scoping import user_can
 from brokers.adapters.base import VenueError
 from paperbroker.accounting import account_state
-from paperbroker.api import cancel_and_notify, flatten_and_notify, reset_and_notify
 from paperbroker.models import PaperAccount
+from paperbroker.realtime import cancel_and_notify, flatten_and_notify, reset_and_notify
 from paperbroker.selectors import (
     fills_for_account,
     metrics,

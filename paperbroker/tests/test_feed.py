@@ -29,3 +29,23 @@ def test_the_feed_moves_symbols_with_working_orders_and_can_fill_them(world):
         steps += 1
     assert limit.status == PaperOrder.Status.FILLED
     assert Quote.objects.get(symbol="BTCUSDT").source == "synthetic"
+
+
+def test_fills_made_by_the_feed_are_announced_on_the_workspace_group(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(
+        "paperbroker.realtime.broadcast",
+        lambda ws, event: sent.append((ws, event["type"])),
+    )
+    paper = PaperAccount.objects.get(broker_account=world.account)
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    limit = order(paper, kind="limit", limit_price="99.00", time_in_force="GTC")
+    rng = random.Random(3)
+    while limit.status == PaperOrder.Status.WORKING:
+        feed_step(rng=rng)
+        limit.refresh_from_db()
+    kinds = {kind for _, kind in sent}
+    assert {"paper_order_update", "paper_fill_update", "paper_account_update"} <= kinds
+    assert {ws for ws, _ in sent} == {world.workspace.pk}
