@@ -86,8 +86,7 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
                 )
 
         wait_until(filled, 15, "the demo alert filling")
-        login_page = httpx.get(base + "/auth/login/")
-        assert login_page.status_code == 200 and "Sign" in login_page.text
+        _browser_sees_the_demo(base, credentials, tmp_path)
     finally:
         os.killpg(run.pid, signal.SIGINT) if run.poll() is None else None
         started = time.monotonic()
@@ -95,6 +94,34 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
         log.close()
     assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
     assert time.monotonic() - started < 30
+
+
+def _browser_sees_the_demo(base: str, credentials: dict, tmp_path) -> None:
+    """Log in with the printed password and sign a newcomer up, in Chromium."""
+    from playwright.sync_api import expect, sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=args
+        )
+        page = browser.new_page(base_url=base)
+        page.set_default_timeout(15_000)
+        page.goto("/auth/login/")
+        page.fill("input[name=login]", credentials["email"])
+        page.fill("input[name=password]", credentials["password"])
+        page.click("main form button[type=submit]")
+        expect(page.locator("#live")).to_have_text("live")
+        expect(page.locator("#positions tbody tr")).to_have_count(1)
+        page.screenshot(path=str(tmp_path / "make-run-dashboard.png"), full_page=True)
+        page.click("text=Log out")
+        page.goto("/auth/signup/")
+        page.fill("input[name=email]", "newcomer@example.com")
+        page.fill("input[name=password1]", "Correct-Horse-42")
+        page.fill("input[name=password2]", "Correct-Horse-42")
+        page.click("main form button[type=submit]")
+        expect(page.locator("h1")).to_contain_text("newcomer@example.com")
+        browser.close()
 
 
 def test_make_run_stops_with_a_sentence_when_redis_is_not_there(tmp_path):
