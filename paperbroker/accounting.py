@@ -71,7 +71,34 @@ def costs_for(
     ), ZERO
 
 
+USD_LIKE = frozenset({"USD", "USDT", "USDC"})
+
+
+def in_account_currency(
+    amount: Decimal, instrument: Instrument, price: Decimal, currency: str
+) -> Decimal:
+    """An amount in the instrument's currency, converted to the account's.
+
+    USDJPY's P&L is in yen: on a USD account it is divided by the rate itself. Other
+    pairs use the last quote of the currency pair when one is known; without one the
+    amount is kept as is (and the account is then only as right as its currency).
+    """
+    quote = instrument.currency
+    if quote == currency or {quote, currency} <= USD_LIKE or not amount:
+        return amount
+    if getattr(instrument, "base", None) == currency and price:
+        return amount / price
+    for symbol, invert in ((f"{quote}{currency}", False), (f"{currency}{quote}", True)):
+        rate = (
+            Quote.objects.filter(symbol=symbol).values_list("last", flat=True).first()
+        )
+        if rate:
+            return amount / rate if invert else amount * rate
+    return amount
+
+
 def margin_for(instrument: Instrument, quantity: Decimal, price: Decimal) -> Decimal:
+    """Margin in the instrument's currency (convert with `in_account_currency`)."""
     if isinstance(instrument, FutureSpec):
         return abs(quantity) * instrument.margin.intraday
     return (
@@ -115,7 +142,12 @@ def fill_apply(
     )
     before_qty, before_avg = position.quantity, position.avg_price
     netted = net(before_qty, before_avg, order.side, quantity, price)
-    gross = netted.realized_points * instrument.point_value
+    gross = in_account_currency(
+        netted.realized_points * instrument.point_value,
+        instrument,
+        price,
+        account.currency,
+    ).quantize(CENT)
     if netted.closed_quantity:
         share = netted.closed_quantity / abs(before_qty)
         entry_costs = (position.entry_costs * share).quantize(CENT)
@@ -181,7 +213,7 @@ class AccountState:
 
 
 def _position_state(
-    position: PaperPosition, marks: dict[str, Decimal]
+    position: PaperPosition, marks: dict[str, Decimal], currency: str
 ) -> PositionState:
     try:
         instrument = instrument_for(position.symbol)
@@ -190,13 +222,17 @@ def _position_state(
         instrument, multiplier, asset = None, Decimal(1), "unknown"
     mark = marks.get(position.symbol, position.avg_price)
     unrealized = (
-        ((mark - position.avg_price) * position.quantity * multiplier).quantize(CENT)
+        (mark - position.avg_price) * position.quantity * multiplier
         if mark is not None and position.avg_price is not None
         else ZERO
     )
     margin = (
         margin_for(instrument, position.quantity, mark or ZERO) if instrument else ZERO
     )
+    if instrument is not None and mark:
+        unrealized = in_account_currency(unrealized, instrument, mark, currency)
+        margin = in_account_currency(margin, instrument, mark, currency)
+    unrealized = unrealized.quantize(CENT)
     return PositionState(
         position.symbol,
         asset,
@@ -217,7 +253,7 @@ def account_state(account: PaperAccount, *, at: datetime | None = None) -> Accou
             "symbol", "last"
         )
     )
-    states = tuple(_position_state(p, marks) for p in positions)
+    states = tuple(_position_state(p, marks, account.currency) for p in positions)
     unrealized = sum((s.unrealized_pnl for s in states), ZERO)
     equity = account.cash_balance + unrealized
     margin = sum((s.margin for s in states), ZERO)

@@ -26,6 +26,7 @@ from paperbroker.accounting import (
     account_trading_day,
     day_roll,
     fill_apply,
+    in_account_currency,
     instrument_for,
     margin_for,
 )
@@ -308,7 +309,9 @@ def _buying_power_error(
     price = (
         order.limit_price or order.stop_price or last_price(order.symbol) or Decimal(0)
     )
-    needed = margin_for(instrument, added, price)
+    needed = in_account_currency(
+        margin_for(instrument, added, price), instrument, price, account.currency
+    )
     available = account_state(account, at=now).buying_power
     if needed > available:
         return (

@@ -231,3 +231,21 @@ def test_equity_is_cash_plus_open_pnl_and_buying_power_subtracts_margin(paper):
     assert state.unrealized_pnl == Decimal("99.90")  # (110 - 100.01) x 10
     assert state.equity == paper.cash_balance + state.unrealized_pnl
     assert state.buying_power == state.equity - Decimal(1100)  # crypto: fully paid
+
+
+def test_forex_pnl_in_yen_is_converted_to_the_accounts_dollars(paper):
+    quote_record(symbol="USDJPY", last=Decimal("150.000"), source="manual")
+    order(paper, symbol="USDJPY", qty="1", at=MONDAY_OPEN)  # buys 1 lot at 150.001
+    price_update(symbol="USDJPY", last=Decimal("151.000"), source="manual")
+    order(paper, side="sell", symbol="USDJPY", qty="1", at=MONDAY_OPEN)  # at 151.000
+    trade = PaperTrade.objects.get(symbol="USDJPY")
+    # 0.999 yen x 100,000 = 99,900 yen, at 151 yen a dollar.
+    assert trade.gross_pnl == Decimal("661.59")
+
+
+def test_forex_pnl_in_dollars_needs_no_conversion(paper):
+    quote_record(symbol="EURUSD", last=Decimal("1.08000"), source="manual")
+    order(paper, symbol="EURUSD", qty="1", at=MONDAY_OPEN)  # 1.08001
+    price_update(symbol="EURUSD", last=Decimal("1.08101"), source="manual")
+    order(paper, side="sell", symbol="EURUSD", qty="1", at=MONDAY_OPEN)  # 1.08101
+    assert PaperTrade.objects.get(symbol="EURUSD").gross_pnl == Decimal("100.00")
