@@ -328,13 +328,33 @@ def signal_execute(*, signal_id: int) -> Signal | None:
     if not claimed:
         return None
     signal = Signal.objects.select_related("account").get(pk=signal_id)
-    assert signal.account is not None and signal.payload is not None
+    if signal.account is None or signal.payload is None:
+        return _finish(
+            signal, Signal.Status.FAILED, "account-gone", "The account was deleted."
+        )
     # Off the request path on purpose: the intake does one read for the key.
     if signal.api_key_id is not None:
         ApiKey.objects.filter(pk=signal.api_key_id).update(
             last_used_at=signal.received_at
         )
     request = _order_request(signal)
+    # A retry after a crash finds its order recorded: it passed the check and may be
+    # at the venue already (its fill then counts against the limits), so it is sent
+    # again, which the venue answers with the first order, instead of judged anew.
+    order = Order.objects.filter(
+        account_id=signal.account.pk, client_order_id=request.client_order_id
+    ).first() or _judge_and_record(signal, request)
+    if order is None:
+        return signal
+    signal.sent_at = timezone.now()
+    order = order_send(order=order, request=request)
+    signal.acknowledged_at = timezone.now()
+    return _finish_from_order(signal, order)
+
+
+def _judge_and_record(signal: Signal, request: OrderRequest) -> Order | None:
+    """Risk-check under the account lock and record the order, or fail the signal."""
+    assert signal.account is not None
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=signal.account.pk)
         decision = risk_check(
@@ -345,14 +365,12 @@ def signal_execute(*, signal_id: int) -> Signal | None:
         )
         signal.risk_checked_at = timezone.now()
         if not decision.allowed:
-            return _finish(signal, Signal.Status.FAILED, decision.code, decision.detail)
+            _finish(signal, Signal.Status.FAILED, decision.code, decision.detail)
+            return None
         order = order_record_intent(account=account, request=request)
         signal.order = order
         signal.save(update_fields=["risk_checked_at", "order"])
-    signal.sent_at = timezone.now()
-    order = order_send(order=order, request=request)
-    signal.acknowledged_at = timezone.now()
-    return _finish_from_order(signal, order)
+    return order
 
 
 def _order_request(signal: Signal) -> OrderRequest:

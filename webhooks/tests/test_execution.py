@@ -123,3 +123,15 @@ def test_an_exit_is_allowed_even_over_the_limits(world):
     signal = execute(send(world, action="sell", qty=3, price=101))
     assert signal.status == Signal.Status.FILLED
     assert Position.objects.get().quantity == 0
+
+
+def test_a_retry_after_the_order_reached_the_venue_is_not_judged_again(world):
+    """The first attempt filled, then the worker died before marking the signal."""
+    RiskConfig.objects.create(account=world.account, max_position_per_symbol=2)
+    signal = send(world, qty=2, price=100)
+    execute(signal)
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.QUEUED)
+    again = execute(signal)
+    # Judged anew, the filled position (2) plus 2 would break the limit of 2.
+    assert again.status == Signal.Status.FILLED and not again.error_code
+    assert Order.objects.count() == PaperOrder.objects.count() == 1
