@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils import timezone
 
 from brokers.instruments.resolve import SymbolError, resolve
@@ -90,7 +91,9 @@ def in_account_currency(
         return amount / price
     for symbol, invert in ((f"{quote}{currency}", False), (f"{currency}{quote}", True)):
         rate = (
-            Quote.objects.filter(symbol=symbol).values_list("last", flat=True).first()
+            Quote.objects.filter(symbol=symbol, account__isnull=True)
+            .values_list("last", flat=True)
+            .first()
         )
         if rate:
             return amount / rate if invert else amount * rate
@@ -248,10 +251,14 @@ def _position_state(
 def account_state(account: PaperAccount, *, at: datetime | None = None) -> AccountState:
     """Cash, open P&L, equity, day P&L, margin and buying power, at the last prices."""
     positions = list(PaperPosition.objects.filter(account=account).exclude(quantity=0))
+    # Oldest first, so the newest of the global and the account's own price wins.
     marks = dict(
-        Quote.objects.filter(symbol__in=[p.symbol for p in positions]).values_list(
-            "symbol", "last"
+        Quote.objects.filter(
+            Q(account__isnull=True) | Q(account=account),
+            symbol__in=[p.symbol for p in positions],
         )
+        .order_by("updated_at")
+        .values_list("symbol", "last")
     )
     states = tuple(_position_state(p, marks, account.currency) for p in positions)
     unrealized = sum((s.unrealized_pnl for s in states), ZERO)

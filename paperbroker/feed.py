@@ -50,7 +50,9 @@ def feed_step(*, rng: random.Random | None = None) -> int:
     rng = rng or random.Random()  # noqa: S311 (a simulation, not a secret)
     now = timezone.now()
     quotes = dict(
-        Quote.objects.filter(symbol__in=active_symbols()).values_list("symbol", "last")
+        Quote.objects.filter(
+            symbol__in=active_symbols(), account__isnull=True
+        ).values_list("symbol", "last")
     )
     moved = 0
     for symbol, last in quotes.items():

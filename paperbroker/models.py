@@ -188,7 +188,11 @@ class PaperTrade(models.Model):
 
 
 class Quote(models.Model):
-    """The last known price of a symbol, whoever reported it."""
+    """The last known price of a symbol.
+
+    Feed and broker prices are global (`account` empty). A price an alert reports is
+    kept for that account only: one trader's alert never moves another's market.
+    """
 
     class Source(models.TextChoices):
         ALERT = "alert", "Alert"
@@ -196,12 +200,29 @@ class Quote(models.Model):
         SYNTHETIC = "synthetic", "Synthetic"
         MANUAL = "manual", "Manual"
 
-    symbol = models.CharField(max_length=32, unique=True)
+    symbol = models.CharField(max_length=32)
+    account = models.ForeignKey(
+        PaperAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     last = MoneyField()
     bid = MoneyField(null=True, blank=True)
     ask = MoneyField(null=True, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol"],
+                condition=models.Q(account__isnull=True),
+                name="quote_global_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["symbol", "account"],
+                condition=models.Q(account__isnull=False),
+                name="quote_account_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.last}"

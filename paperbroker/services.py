@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import OrderRequest, VenueError
@@ -107,9 +108,12 @@ def quote_record(
     source: str,
     bid: Decimal | None = None,
     ask: Decimal | None = None,
+    account: PaperAccount | None = None,
 ) -> Quote:
+    """Record a price: global, or for one account only (an alert's own price)."""
     quote, _ = Quote.objects.update_or_create(
         symbol=symbol,
+        account=account,
         defaults={
             "last": last,
             "bid": bid,
@@ -121,12 +125,20 @@ def quote_record(
     return quote
 
 
-def last_price(symbol: str) -> Decimal | None:
-    return Quote.objects.filter(symbol=symbol).values_list("last", flat=True).first()
+def quote_for(symbol: str, account: PaperAccount | None = None) -> Quote | None:
+    """The newest price an account sees: the global one or its own alert's."""
+    seen = Q(account__isnull=True) | Q(account=account) if account else Q(account=None)
+    return Quote.objects.filter(seen, symbol=symbol).order_by("-updated_at").first()
 
 
-def book_for(symbol: str, instrument: Instrument, spread_ticks: int) -> Book | None:
-    quote = Quote.objects.filter(symbol=symbol).first()
+def last_price(symbol: str, account: PaperAccount | None = None) -> Decimal | None:
+    quote = quote_for(symbol, account)
+    return None if quote is None else quote.last
+
+
+def book_for(symbol: str, instrument: Instrument, account: PaperAccount) -> Book | None:
+    quote = quote_for(symbol, account)
+    spread_ticks = account.spread_ticks
     if quote is None:
         return None
     if quote.bid is not None and quote.ask is not None and quote.bid < quote.ask:
@@ -229,11 +241,23 @@ def _bracket_error(
     return None
 
 
-@transaction.atomic
 def paper_order_place(
     *, account: PaperAccount, request: OrderRequest, at: datetime | None = None
 ) -> PaperOrder:
-    """Place an order once per client order id; a repeat returns the first order."""
+    """Place an order once per client order id; a repeat returns the first order.
+
+    The simulated venue latency (`execution_delay_ms`) passes before the account is
+    locked, so a slow venue never holds up prices, cancels or flattens.
+    """
+    if account.execution_delay_ms and request.order_type == OrderType.MARKET:
+        time.sleep(account.execution_delay_ms / 1000)
+    return _place(account=account, request=request, at=at)
+
+
+@transaction.atomic
+def _place(
+    *, account: PaperAccount, request: OrderRequest, at: datetime | None
+) -> PaperOrder:
     now = at or timezone.now()
     account = PaperAccount.objects.select_for_update().get(pk=account.pk)
     existing = PaperOrder.objects.filter(
@@ -267,29 +291,31 @@ def paper_order_place(
     # Books are kept per concrete contract: "ES" and "ES1!" both trade ESZ26.
     order.symbol, instrument = resolved.contract or resolved.root, resolved.instrument
     problem = _validation_error(request, instrument, tif) or _bracket_error(
-        request, request.reference_price or last_price(order.symbol)
+        request, request.reference_price or last_price(order.symbol, account)
     )
     if problem:
         return _reject(order, *problem)
     if request.reference_price is not None and request.reference_price > 0:
         quote_record(
-            symbol=order.symbol, last=request.reference_price, source=Quote.Source.ALERT
+            symbol=order.symbol,
+            last=request.reference_price,
+            source=Quote.Source.ALERT,
+            account=account,
         )
-    if not is_open(instrument, now):
-        if tif != TimeInForce.GTC or order.order_type == OrderType.MARKET:
-            opens = next_open(instrument, now)
-            when = f"; it opens {opens:%Y-%m-%d %H:%M} UTC" if opens else ""
-            return _reject(
-                order,
-                "market-closed",
-                f"{order.symbol} is closed now{when}. Use GTC to hold the order.",
-            )
-    elif (problem := _buying_power_error(account, instrument, order, now)) is not None:
+    holdable = tif == TimeInForce.GTC and order.order_type != OrderType.MARKET
+    if not holdable and not is_open(instrument, now):
+        opens = next_open(instrument, now)
+        when = f"; it opens {opens:%Y-%m-%d %H:%M} UTC" if opens else ""
+        return _reject(
+            order,
+            "market-closed",
+            f"{order.symbol} is closed now{when}. Use GTC to hold the order.",
+        )
+    # Held orders are margined now too: they may fill the moment the session opens.
+    if (problem := _buying_power_error(account, instrument, order, now)) is not None:
         return _reject(order, *problem)
     order.trading_day = account_trading_day(now) if tif == TimeInForce.DAY else None
     order.save()
-    if account.execution_delay_ms and order.order_type == OrderType.MARKET:
-        time.sleep(account.execution_delay_ms / 1000)  # the simulated venue's latency
     if is_open(instrument, now):
         _evaluate(order, instrument, now, placing=True)
     return order
@@ -307,7 +333,10 @@ def _buying_power_error(
     if added <= 0:
         return None
     price = (
-        order.limit_price or order.stop_price or last_price(order.symbol) or Decimal(0)
+        order.limit_price
+        or order.stop_price
+        or last_price(order.symbol, account)
+        or Decimal(0)
     )
     needed = in_account_currency(
         margin_for(instrument, added, price), instrument, price, account.currency
@@ -348,7 +377,13 @@ def orders_evaluate(*, symbol: str, at: datetime | None = None) -> list[PaperOrd
             if order is None:
                 continue
             order.account = account
-            instrument = instrument_for(order.symbol)
+            try:
+                instrument = instrument_for(order.symbol)
+            except SymbolError:  # the contract expired while the order waited
+                order.status = PaperOrder.Status.EXPIRED
+                order.save(update_fields=["status", "updated_at"])
+                changed.append(order)
+                continue
             if _evaluate(order, instrument, now):
                 changed.append(order)
     return changed
@@ -364,7 +399,7 @@ def _evaluate(
         return True
     if not is_open(instrument, now):
         return False
-    book = book_for(order.symbol, instrument, order.account.spread_ticks)
+    book = book_for(order.symbol, instrument, order.account)
     if book is None:
         if order.order_type == OrderType.MARKET:
             _reject(
@@ -514,15 +549,24 @@ def paper_order_modify(
         symbol=order.symbol,
         side=order.side,
         order_type=order.order_type,
-        quantity=quantity or order.quantity,
-        limit_price=limit_price or order.limit_price,
-        stop_price=stop_price or order.stop_price,
+        quantity=order.quantity if quantity is None else quantity,
+        limit_price=order.limit_price if limit_price is None else limit_price,
+        stop_price=order.stop_price if stop_price is None else stop_price,
         time_in_force=order.time_in_force,
         trail_distance=order.trail_distance,
     )
-    problem = _validation_error(
-        request, instrument_for(order.symbol), order.time_in_force
-    )
+    instrument = instrument_for(order.symbol)
+    problem = _validation_error(request, instrument, order.time_in_force)
+    if problem is None and request.quantity > order.quantity:
+        bigger = PaperOrder(
+            account=account,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+        )
+        problem = _buying_power_error(account, instrument, bigger, timezone.now())
     if problem:
         raise VenueError(*problem)
     order.quantity, order.limit_price, order.stop_price = (

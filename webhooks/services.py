@@ -357,6 +357,9 @@ def _judge_and_record(signal: Signal, request: OrderRequest) -> Order | None:
     assert signal.account is not None
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=signal.account.pk)
+        if not account.enabled:  # switched off after the alert was queued
+            _finish(signal, Signal.Status.FAILED, "account-disabled", "Disabled.")
+            return None
         decision = risk_check(
             account=account,
             symbol=request.symbol,

@@ -249,3 +249,60 @@ def test_forex_pnl_in_dollars_needs_no_conversion(paper):
     price_update(symbol="EURUSD", last=Decimal("1.08101"), source="manual")
     order(paper, side="sell", symbol="EURUSD", qty="1", at=MONDAY_OPEN)  # 1.08101
     assert PaperTrade.objects.get(symbol="EURUSD").gross_pnl == Decimal("100.00")
+
+
+def test_one_traders_alert_price_never_moves_another_traders_market(world):
+    from accounts.services import workspace_create
+    from conftest import make_user
+    from webhooks.services import account_register
+
+    mine = PaperAccount.objects.get(broker_account=world.account)
+    stranger_user = make_user("stranger@example.com")
+    stranger_account, _ = account_register(
+        workspace=workspace_create(owner=stranger_user),
+        user=stranger_user,
+        venue="paper",
+        name="Stranger",
+        options={"initial_balance": Decimal(50000)},
+    )
+    stranger = PaperAccount.objects.get(broker_account=stranger_account)
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    order(stranger, qty="1", reference_price="1.00")  # the stranger claims BTC is $1
+    assert order(mine, qty="1").avg_fill_price == Decimal("100.01")
+    paper_stranger = PaperAccount.objects.get(pk=stranger.pk)
+    assert account_state(paper_stranger).positions[0].market_price == Decimal("1.00")
+    assert account_state(PaperAccount.objects.get(pk=mine.pk)).positions[
+        0
+    ].market_price == Decimal(100)
+
+
+def test_a_modify_is_checked_like_a_new_order(paper):
+    from brokers.adapters.base import VenueError
+
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    working = order(paper, kind="limit", limit_price="50.00", time_in_force="GTC")
+    with pytest.raises(VenueError) as zero:
+        paper_order_modify(account=paper, order_id=working.pk, quantity=Decimal(0))
+    with pytest.raises(VenueError) as huge:
+        paper_order_modify(account=paper, order_id=working.pk, quantity=Decimal(5000))
+    assert (zero.value.code, huge.value.code) == (
+        "invalid-size",
+        "insufficient-buying-power",
+    )
+    working.refresh_from_db()
+    assert working.quantity == 1 and working.status == PaperOrder.Status.WORKING
+
+
+def test_a_gtc_order_held_while_closed_is_margined_at_once(paper):
+    contract = resolve("MES1!").contract  # $50 intraday margin a contract
+    quote_record(symbol=contract, last=Decimal(6000), source="manual")
+    held = order(
+        paper,
+        symbol=contract,
+        qty="2000",
+        kind="limit",
+        limit_price="6000.00",
+        time_in_force="GTC",
+        at=SATURDAY,
+    )
+    assert reason(held) == "insufficient-buying-power"

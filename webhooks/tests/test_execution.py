@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.models import BillingAccount
-from brokers.models import Fill, Order, Position
+from brokers.models import BrokerAccount, Fill, Order, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
@@ -135,3 +135,10 @@ def test_a_retry_after_the_order_reached_the_venue_is_not_judged_again(world):
     # Judged anew, the filled position (2) plus 2 would break the limit of 2.
     assert again.status == Signal.Status.FILLED and not again.error_code
     assert Order.objects.count() == PaperOrder.objects.count() == 1
+
+
+def test_an_account_disabled_after_the_alert_was_queued_does_not_trade(world):
+    signal = send(world, price=100)
+    BrokerAccount.objects.filter(pk=world.account.pk).update(enabled=False)
+    assert execute(signal).error_code == "account-disabled"
+    assert not Order.objects.exists()
