@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +21,7 @@ from brokers.models import BrokerAccount
 from brokers.selectors import accounts_for_user, open_positions_for_user
 from tradeflow.api import error_response
 from tradeflow.http import bearer_token, client_ip
+from webhooks.examples import example_curl
 from webhooks.forms import PaperAccountForm
 from webhooks.models import ApiKey
 from webhooks.selectors import recent_signals_for_user
@@ -103,26 +102,12 @@ def _key_context(
 ) -> dict[str, object]:
     base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
     url = base + reverse("webhook", kwargs={"broker": account.venue})
-    body = {
-        "version": "unify.v1",
-        "intent": {
-            "broker": account.venue,
-            "side": "buy",
-            "type": "market",
-            "symbol": "MNQ1!",
-            "qty": 1,
-            "price": 21000.25,
-        },
-    }
     return {
         "account": account,
         "api_key": plain_key,
         "webhook_url": url,
         "tradingview_url": f"{url}/{plain_key}",
-        "curl": (
-            f"curl -X POST {url} -H 'Authorization: Bearer {plain_key}' "
-            f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"
-        ),
+        "curl": example_curl(url=url, key=plain_key, venue=account.venue),
     }
 
 

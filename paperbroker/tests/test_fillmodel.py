@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperbroker.fillmodel import (
-    Book,
     Slippage,
     book_from_last,
     limit_fill_price,
@@ -72,4 +71,3 @@ def test_a_trailing_sell_stop_follows_the_high_and_never_moves_down():
         anchor = trail_anchor("sell", anchor, last)
     assert anchor == Decimal(105)
     assert trail_stop_level("sell", anchor, Decimal(2)) == Decimal(103)
-    assert Book(Decimal(1), Decimal(2), Decimal(1)).ask == 2

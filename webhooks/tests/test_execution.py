@@ -142,3 +142,22 @@ def test_an_account_disabled_after_the_alert_was_queued_does_not_trade(world):
     BrokerAccount.objects.filter(pk=world.account.pk).update(enabled=False)
     assert execute(signal).error_code == "account-disabled"
     assert not Order.objects.exists()
+
+
+def test_the_printed_example_alert_fills_whatever_the_day(world):
+    import shlex
+
+    from webhooks.examples import example_curl
+
+    curl = shlex.split(example_curl(url="http://x", key=world.api_key, venue="paper"))
+    body = curl[curl.index("-d") + 1]
+    response = Client().post(
+        URL,
+        data=body,
+        content_type="text/plain",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
+    )
+    assert (
+        execute(Signal.objects.get(pk=response.json()["signal_id"])).status
+        == Signal.Status.FILLED
+    )

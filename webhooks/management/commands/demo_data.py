@@ -16,14 +16,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_ensure_workspace
 from brokers.instruments.resolve import resolve
-from brokers.instruments.sessions import is_open
 from brokers.models import BrokerAccount
 from paperbroker.services import quote_record
+from webhooks.examples import example_curl
 from webhooks.models import ApiKey
 from webhooks.services import account_register, api_key_issue, api_key_revoke
 
@@ -91,29 +90,7 @@ class Command(BaseCommand):
         json_file: str | None,
     ) -> None:
         url = base + reverse("webhook", kwargs={"broker": "paper"})
-        # Futures trade in sessions: outside them, the demo alert is on a coin.
-        futures_open = is_open(resolve("MNQ1!").instrument, timezone.now())
-        # (a tenth of a coin: a whole one would need more than the demo's margin)
-        symbol, qty, price = (
-            ("MNQ1!", 1, 21000.25) if futures_open else ("BTCUSDT", 0.1, 95000)
-        )
-        body = json.dumps(
-            {
-                "version": "unify.v1",
-                "intent": {
-                    "broker": "paper",
-                    "side": "buy",
-                    "type": "market",
-                    "symbol": symbol,
-                    "qty": qty,
-                    "price": price,
-                },
-            }
-        )
-        curl = (
-            f"curl -X POST {url} -H 'Authorization: Bearer {key}' "
-            f"-H 'Content-Type: application/json' -d '{body}'"
-        )
+        curl = example_curl(url=url, key=key, venue="paper")
         lines = [
             "",
             "TradeFlow demo data is ready.",
