@@ -35,6 +35,23 @@ class SignalEvent(TypedDict):
     error_code: str
 
 
+class ExecutionEvent(TypedDict):
+    type: Literal["execution.update"]
+    signal_id: int
+    account_id: int
+    status: str
+    error_code: str
+
+
+class StrategyEvent(TypedDict):
+    """A strategy's alerts stopped arriving (heartbeat missed)."""
+
+    type: Literal["strategy.heartbeat"]
+    strategy_id: int
+    name: str
+    last_signal_at: str | None
+
+
 class AccountEvent(TypedDict):
     type: Literal["account.update"]
     account_id: int
@@ -61,6 +78,8 @@ class PaperFillEvent(TypedDict):
 Event = (
     PositionEvent
     | SignalEvent
+    | ExecutionEvent
+    | StrategyEvent
     | AccountEvent
     | PaperAccountEvent
     | PaperOrderEvent

@@ -54,6 +54,7 @@ def _report(order: PaperOrder) -> OrderReport:
         avg_fill_price=order.avg_fill_price,
         reject_reason=reason,
         fills=fills,
+        symbol=order.symbol,
     )
 
 

@@ -59,3 +59,35 @@ def rate_hit(bucket: str, limit: int, window: int = 60) -> RateResult:
     if count > limit:
         return RateResult(False, window_start + window - now)
     return RateResult(True, 0)
+
+
+def first_within(bucket: str, seconds: int) -> str | None:
+    """Mark `bucket` seen for `seconds`; None the first time, else what was noted.
+
+    Atomic (SET NX), so of many concurrent callers exactly one sees None. Fails open
+    when Redis is unreachable.
+    """
+    key = f"rl:once:{bucket}"
+    try:
+        client = _client()
+        if client.set(key, "", nx=True, ex=seconds):
+            return None
+        seen = client.get(key)
+    except redis.RedisError:
+        log.warning("dedupe store unavailable; accepting %s", bucket)
+        return None
+    return (
+        ""
+        if seen is None
+        else str(seen, "utf-8")
+        if isinstance(seen, bytes)
+        else str(seen)
+    )
+
+
+def note_within(bucket: str, value: str) -> None:
+    """Attach `value` to a `first_within` mark, keeping its expiry."""
+    try:
+        _client().set(f"rl:once:{bucket}", value, xx=True, keepttl=True)
+    except redis.RedisError:
+        log.warning("dedupe store unavailable; %s not noted", bucket)

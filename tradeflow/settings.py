@@ -263,6 +263,10 @@ CELERY_BEAT_SCHEDULE = {
     ),
     "webhooks-sweep-signals": {
         "task": "webhooks.tasks.signals_sweep_task",
+        "schedule": schedule(env_int("SIGNAL_SWEEP_SECONDS", 15, minimum=1)),
+    },
+    "webhooks-strategy-heartbeats": {
+        "task": "webhooks.tasks.strategies_heartbeat_task",
         "schedule": schedule(60),
     },
 }
@@ -295,8 +299,26 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     # Only behind a proxy that sets it may a request claim to have arrived over TLS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# A signal still queued after this many seconds is re-enqueued by the sweeper.
-SIGNAL_STUCK_SECONDS = env_int("SIGNAL_STUCK_SECONDS", 120, minimum=10)
+# A signal or execution still queued after this many seconds is enqueued again by
+# the sweeper (a lost message; a dead worker's claim is resumed as soon as its
+# PostgreSQL session lock is gone). Enqueuing twice is harmless: claims are guarded.
+SIGNAL_STUCK_SECONDS = env_int("SIGNAL_STUCK_SECONDS", 30, minimum=5)
+SIGNAL_SWEEP_SECONDS = env_int("SIGNAL_SWEEP_SECONDS", 15, minimum=1)
+# Identical bodies from one key within this window are one alert. TradingView gives
+# up after 3 s and third parties report it resending on errors within seconds; a
+# strategy firing the same message twice in 10 s would be a bug, and alerts that
+# carry {{timenow}} differ from one second to the next anyway.
+WEBHOOK_DEDUPE_SECONDS = env_int("WEBHOOK_DEDUPE_SECONDS", 10, minimum=1)
+# An explicit "id" is unique per key for this long.
+WEBHOOK_ID_DEDUPE_HOURS = env_int("WEBHOOK_ID_DEDUPE_HOURS", 24, minimum=1)
+# Alerts whose time/timenow is older than this are refused as stale-signal (0: off);
+# the clock skew tolerance is added, and is how far ahead a sender's clock may be.
+WEBHOOK_MAX_SIGNAL_AGE_SECONDS = env_int("WEBHOOK_MAX_SIGNAL_AGE_SECONDS", 60)
+WEBHOOK_CLOCK_SKEW_SECONDS = env_int("WEBHOOK_CLOCK_SKEW_SECONDS", 5)
+# How long an execution waits for another one on the same account to finish.
+EXECUTION_ACCOUNT_WAIT_SECONDS = env_int("EXECUTION_ACCOUNT_WAIT_SECONDS", 5)
+# Signals of a strategy in approval mode expire unapproved after this long.
+SIGNAL_APPROVAL_MINUTES = env_int("SIGNAL_APPROVAL_MINUTES", 15, minimum=1)
 
 # --- Billing (Stripe, optional: on when the keys are set) ----------------------
 STRIPE_LIVE_SECRET_KEY = env_str("STRIPE_LIVE_SECRET_KEY", "")

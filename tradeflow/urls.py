@@ -49,6 +49,13 @@ urlpatterns = [
     path("", include("paperbroker.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("webhook/tradingview", webhook_views.webhook, name="webhook-tradingview"),
+    path("webhook/tradingview/test", webhook_views.webhook_test),
+    path(
+        "webhook/tradingview/<str:token>",
+        webhook_views.webhook,
+        name="webhook-tradingview-token",
+    ),
     path("api/unify/v1/", include(webhook_urls)),
     path("register/<str:broker>", RegisterView.as_view(), name="register"),
     path("api/user/brokers", BrokerAccountList.as_view(), name="api-brokers"),

@@ -2,27 +2,175 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.scoping import WorkspaceScopedQuerySet
+from brokers.fields import EncryptedTextField, QuantityField
 from brokers.models import BrokerAccount, Order
+
+# TradingView's webhook senders (shared/reference/tradingview.md): a preset.
+TRADINGVIEW_IPS = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
+
+
+class Strategy(models.Model):
+    """A named signal source (seed 004 "bot"): one URL, many subscribed accounts."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"  # alerts are logged and refused
+        STOPPED = "stopped", "Stopped"
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="strategies"
+    )
+    name = models.CharField(
+        max_length=64, help_text="The bot name alerts use (`botname`, `strategy`)."
+    )
+    description = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.ACTIVE
+    )
+    manual_approval = models.BooleanField(
+        default=False, help_text="Signals wait on the dashboard for approve or reject."
+    )
+    heartbeat_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Expect an alert at least this often."
+    )
+    signing_secret = EncryptedTextField(
+        blank=True, help_text="Verifies X-TradingView-Signature (HMAC-SHA256)."
+    )
+    last_signal_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_missed_at = models.DateTimeField(null=True, blank=True)
+    accounts: models.ManyToManyField[BrokerAccount, Subscription] = (
+        models.ManyToManyField(
+            BrokerAccount, through="Subscription", related_name="strategies"
+        )
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "strategies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"], name="strategy_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """An account following a strategy, with its own overrides (copy trading)."""
+
+    class Sides(models.TextChoices):
+        BOTH = "both", "Long and short"
+        LONG = "long", "Long only"
+        SHORT = "short", "Short only"
+
+    strategy = models.ForeignKey(
+        Strategy, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    enabled = models.BooleanField(default=True)
+    multiplier = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(1)
+    )
+    max_quantity = QuantityField(null=True, blank=True)
+    allowed_sides = models.CharField(
+        max_length=5, choices=Sides.choices, default=Sides.BOTH
+    )
+    symbol_map = models.JSONField(
+        default=dict, blank=True, help_text='Root mapping, e.g. {"NQ": "MNQ"}.'
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["strategy", "account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["strategy", "account"], name="subscription_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} follows {self.strategy}"
+
+
+class AccountGroup(models.Model):
+    """A named set of accounts (seed 004 "group"), usable as a signal target."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="account_groups"
+    )
+    name = models.CharField(max_length=64)
+    description = models.CharField(max_length=255, blank=True)
+    accounts = models.ManyToManyField(
+        BrokerAccount, blank=True, related_name="account_groups"
+    )
+    signing_secret = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "name"], name="account_group_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ApiKey(models.Model):
-    """A webhook ingest key: submits signals to one account, nothing else.
+    """A webhook ingest key: submits signals to one target, nothing else.
 
-    Only a SHA-256 of the key is stored (the key has 256 bits of entropy, so a fast
-    hash is enough); the key itself is shown once, when it is issued.
+    The target is one account, one strategy or one account group. Only a SHA-256 of
+    the key is stored (the key has 256 bits of entropy, so a fast hash is enough);
+    the key itself is shown once, when it is issued.
     """
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="api_keys"
     )
     account = models.ForeignKey(
-        BrokerAccount, on_delete=models.CASCADE, related_name="api_keys"
+        BrokerAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    strategy = models.ForeignKey(
+        Strategy,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    group = models.ForeignKey(
+        AccountGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+    )
+    allowed_ips = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Addresses or networks allowed to use the key; empty: any.",
     )
     name = models.CharField(max_length=120, blank=True)
     prefix = models.CharField(
@@ -40,13 +188,41 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        account__isnull=False,
+                        strategy__isnull=True,
+                        group__isnull=True,
+                    )
+                    | models.Q(
+                        account__isnull=True,
+                        strategy__isnull=False,
+                        group__isnull=True,
+                    )
+                    | models.Q(
+                        account__isnull=True,
+                        strategy__isnull=True,
+                        group__isnull=False,
+                    )
+                ),
+                name="api_key_one_target",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.account})"
+        return f"{self.prefix}… ({self.target})"
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def target(self) -> BrokerAccount | Strategy | AccountGroup:
+        target = self.account or self.strategy or self.group
+        assert target is not None
+        return target
 
 
 class Signal(models.Model):
@@ -61,11 +237,23 @@ class Signal(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         QUEUED = "queued", "Queued"
         EXECUTING = "executing", "Executing"
+        AWAITING = "awaiting", "Awaiting approval"
         FILLED = "filled", "Filled"
         WORKING = "working", "Working at venue"
+        DONE = "done", "Done"  # nothing to fill: cancelled, already flat, at target
+        PARTIAL = "partial", "Partly executed"
         FAILED = "failed", "Failed"
 
-    FINAL = frozenset({Status.REJECTED, Status.DUPLICATE, Status.FILLED, Status.FAILED})
+    FINAL = frozenset(
+        {
+            Status.REJECTED,
+            Status.DUPLICATE,
+            Status.FILLED,
+            Status.DONE,
+            Status.PARTIAL,
+            Status.FAILED,
+        }
+    )
 
     workspace = models.ForeignKey(
         Workspace,
@@ -84,8 +272,19 @@ class Signal(models.Model):
         on_delete=models.SET_NULL,
         related_name="signals",
     )
-    order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="signals"
+    strategy = models.ForeignKey(
+        Strategy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="signals",
+    )
+    group = models.ForeignKey(
+        AccountGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="signals",
     )
     broker = models.CharField(
         max_length=16, blank=True, help_text="The venue named in the URL."
@@ -102,10 +301,7 @@ class Signal(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    risk_checked_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    filled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = WorkspaceScopedQuerySet.as_manager()
 
@@ -119,6 +315,78 @@ class Signal(models.Model):
         return f"signal {self.pk} ({self.status})"
 
     @property
-    def client_order_id(self) -> str:
+    def target_label(self) -> str:
+        if self.strategy_id:
+            return f"strategy {self.strategy}"
+        if self.group_id:
+            return f"group {self.group}"
+        return str(self.account or "")
+
+
+class Execution(models.Model):
+    """What one signal did on one target account: its legs, outcome and timings.
+
+    The orders it records before any venue call are the order intents: each has a
+    client order id derived from (signal, account, leg), unique per account, so a
+    retried execution finds them instead of placing new ones.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AWAITING = "awaiting", "Awaiting approval"
+        EXECUTING = "executing", "Executing"
+        FILLED = "filled", "Filled"
+        WORKING = "working", "Working at venue"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    OPEN = frozenset({Status.PENDING, Status.AWAITING, Status.EXECUTING})
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="executions"
+    )
+    signal = models.ForeignKey(
+        Signal, on_delete=models.CASCADE, related_name="executions"
+    )
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="executions"
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    plan = models.JSONField(default=list, blank=True, help_text="The legs, in order.")
+    orders = models.ManyToManyField(Order, blank=True, related_name="executions")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    risk_checked_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WorkspaceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["signal", "account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signal", "account"], name="execution_unique"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="execution_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"signal {self.signal_id} on {self.account_id} ({self.status})"
+
+    def client_order_id(self, leg: int) -> str:
         """Deterministic per (signal, account, leg): a retry finds the same order."""
-        return f"tf-{self.pk}-{self.account_id}-0"
+        return f"tf-{self.signal_id}-{self.account_id}-{leg}"

@@ -1,20 +1,115 @@
-"""Turning a webhook body into one internal intent, or a reason a trader can fix."""
+"""Turning a webhook body into one internal intent, or a reason a trader can fix.
+
+Accepted spellings (all become one `Intent`):
+- unify.v1 (seed 002): `{"version": "unify.v1", "intent": {...}}`;
+- TradingView flat JSON: `ticker`/`symbol`, `action`, `sentiment`, `quantity` with
+  `quantity_type`, `order_type`, `price`, `stop_loss`/`take_profit`, `trailing_stop`,
+  `time`/`timenow`, `id`, `comment`, `extras`;
+- the seed-003 alert (`accountGroup`, `orderType`, `strategy`) and the seed-004 body
+  (`botname`, `side`, `size`, `takeprofit`, `leverage`);
+- plain text for traders who do not write JSON, e.g. `buy MNQ1! 2 sl=20t tp=40t`
+  (see `docs/signals.md`).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+import shlex
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9_.:!/\-]{1,32}$")
 MAX_QUANTITY = Decimal(1_000_000)
-SIDES = {"buy": "buy", "sell": "sell", "long": "buy", "short": "sell"}
-# Actions TradingView users send that this version does not execute yet.
-LATER_ACTIONS = {"exit", "flatten", "close_all", "cancel", "reverse", "add"}
-ORDER_TYPES = {"market"}
-LATER_ORDER_TYPES = {"limit", "stop", "stop_limit", "stoplimit", "trailing_stop"}
+ACTIONS = {
+    "buy": "buy",
+    "long": "buy",
+    "sell": "sell",
+    "short": "sell",
+    "exit": "exit",
+    "close": "exit",
+    "flatten": "flatten",
+    "close_all": "flatten",
+    "closeall": "flatten",
+    "flat": "flatten",
+    "cancel": "cancel",
+    "cancel_all": "cancel",
+    "reverse": "reverse",
+    "flip": "reverse",
+    "add": "add",
+}
+SENTIMENTS = {
+    "long": "long",
+    "bullish": "long",
+    "short": "short",
+    "bearish": "short",
+    "flat": "flat",
+    "neutral": "flat",
+}
+# Which sentiments each action may carry (the position wanted after the signal).
+ACTION_SENTIMENTS = {
+    "buy": {"long", "flat"},
+    "sell": {"short", "flat"},
+    "exit": {"flat"},
+    "flatten": {"flat"},
+}
+ORDER_TYPES = {
+    "market": "market",
+    "mkt": "market",
+    "limit": "limit",
+    "lmt": "limit",
+    "stop": "stop",
+    "stop_market": "stop",
+    "stop_limit": "stop_limit",
+    "stoplimit": "stop_limit",
+    "trailing_stop": "trailing_stop",
+    "trailing": "trailing_stop",
+}
+QUANTITY_TYPES = {
+    "fixed",
+    "percent_of_equity",
+    "dollar_amount",
+    "risk_dollars",
+    "risk_percent",
+    "percent_of_position",
+}
+TIME_IN_FORCE = {"day": "DAY", "gtc": "GTC", "ioc": "IOC", "fok": "FOK"}
+OFFSET_UNITS = {
+    "": "price",
+    "price": "price",
+    "t": "ticks",
+    "tick": "ticks",
+    "ticks": "ticks",
+    "pt": "points",
+    "pts": "points",
+    "point": "points",
+    "points": "points",
+    "%": "percent",
+    "pct": "percent",
+    "percent": "percent",
+    "$": "dollars",
+    "usd": "dollars",
+    "dollar": "dollars",
+    "dollars": "dollars",
+}
+OFFSET_RE = re.compile(r"^\s*(\$)?\s*([0-9]*\.?[0-9]+)\s*([a-z%$]*)\s*$", re.IGNORECASE)
+# Where a key may travel in the body (TradingView cannot send headers).
+KEY_FIELDS = ("key", "api_key", "apikey", "token", "secret", "passphrase")
+# Plain-text `name=value` spellings and the JSON field each one means.
+TEXT_ALIASES = {
+    "qty": "quantity",
+    "size": "quantity",
+    "type": "order_type",
+    "sl": "stop_loss",
+    "tp": "take_profit",
+    "trail": "trailing_stop",
+    "tif": "time_in_force",
+    "bot": "botname",
+    "group": "account_group",
+    "qty_type": "quantity_type",
+}
 
 
 class ParseError(Exception):
@@ -26,31 +121,114 @@ class ParseError(Exception):
 
 
 @dataclass(frozen=True)
+class Offset:
+    """A stop-loss, take-profit or trail distance: a price, or a distance in a unit."""
+
+    value: Decimal
+    unit: str  # price | ticks | points | percent | dollars
+
+    def as_payload(self) -> dict[str, str]:
+        return {"value": str(self.value), "unit": self.unit}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, str] | None) -> Offset | None:
+        return None if data is None else cls(Decimal(data["value"]), data["unit"])
+
+
+@dataclass(frozen=True)
 class Intent:
-    side: str
-    symbol: str
-    quantity: Decimal
-    order_type: str
-    price: Decimal | None
-    sender_id: str | None
+    action: str  # buy | sell | exit | flatten | cancel | reverse | add
+    symbol: str | None
+    quantity: Decimal | None = None
+    quantity_type: str = "fixed"
+    sentiment: str | None = None  # long | short | flat: the position wanted after
+    target_size: Decimal | None = None  # signed position wanted after, if stated
+    order_type: str = "market"
+    price: Decimal | None = None  # the alert's price ({{close}}), for sizing
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trailing_stop: Offset | None = None
+    stop_loss: Offset | None = None
+    take_profit: Offset | None = None
+    time_in_force: str = ""
+    cancel_orders: bool = False
+    sender_id: str | None = None
+    sent_at: datetime | None = None
+    comment: str = ""
+    strategy: str | None = None  # botname / strategy named in the body
+    group: str | None = None  # account_group / accountGroup named in the body
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def side(self) -> str | None:
+        return self.action if self.action in ("buy", "sell") else None
 
     def as_payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["quantity"] = str(self.quantity)
-        data["price"] = None if self.price is None else str(self.price)
+        """JSON-safe: Decimals as strings, times as ISO-8601."""
+        data: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Decimal):
+                value = str(value)
+            elif isinstance(value, Offset):
+                value = value.as_payload()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            data[name] = value
         return data
 
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Intent:
+        def dec(name: str) -> Decimal | None:
+            raw = data.get(name)
+            return None if raw is None else Decimal(raw)
 
-def parse_json(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, whatever the content type said."""
+        sent_at = data.get("sent_at")
+        return cls(
+            action=data["action"],
+            symbol=data.get("symbol"),
+            quantity=dec("quantity"),
+            quantity_type=data.get("quantity_type", "fixed"),
+            sentiment=data.get("sentiment"),
+            target_size=dec("target_size"),
+            order_type=data.get("order_type", "market"),
+            price=dec("price"),
+            limit_price=dec("limit_price"),
+            stop_price=dec("stop_price"),
+            trailing_stop=Offset.from_payload(data.get("trailing_stop")),
+            stop_loss=Offset.from_payload(data.get("stop_loss")),
+            take_profit=Offset.from_payload(data.get("take_profit")),
+            time_in_force=data.get("time_in_force", ""),
+            cancel_orders=bool(data.get("cancel_orders")),
+            sender_id=data.get("sender_id"),
+            sent_at=None if sent_at is None else datetime.fromisoformat(sent_at),
+            comment=data.get("comment", ""),
+            strategy=data.get("strategy"),
+            group=data.get("group"),
+            extras=data.get("extras") or {},
+        )
+
+
+# --- Body ----------------------------------------------------------------------------
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The body as fields, whatever the content type said: JSON or plain text."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ParseError("malformed-body", "The body is not UTF-8 text.", 400) from None
-    if not text.strip():
+    stripped = text.strip()
+    if not stripped:
         raise ParseError(
-            "empty-body", "The body is empty: send the alert as JSON.", 400
+            "empty-body", "The body is empty: send the alert as JSON or text.", 400
         )
+    if stripped[0] in '{["“”':
+        return parse_json(text)
+    return parse_text(stripped)
+
+
+def parse_json(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -59,6 +237,10 @@ def parse_json(raw: bytes) -> dict[str, Any]:
             f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}.{_json_hint(text)}",
             400,
+        ) from None
+    except RecursionError:
+        raise ParseError(
+            "malformed-json", "The JSON is nested too deeply.", 400
         ) from None
     if not isinstance(data, dict):
         raise ParseError(
@@ -77,8 +259,54 @@ def _json_hint(text: str) -> str:
     return ""
 
 
-def intent_from_payload(data: dict[str, Any], broker: str) -> Intent:
-    """Read the unify.v1 envelope or TradingView's flat JSON into an Intent."""
+def parse_text(text: str) -> dict[str, Any]:
+    """The plain-text syntax: `<action> [<quantity>] <symbol> [name=value ...]`.
+
+    Bare numbers are the quantity, other bare words the symbol; `name=value` pairs
+    set any JSON field (`sl=20t tp=40t type=limit price=4750 id=abc`), quoted
+    values may hold spaces (`comment="breakout long"`).
+    """
+    try:
+        words = shlex.split(text.replace("\n", " "))
+    except ValueError as exc:
+        raise ParseError(
+            "malformed-text", f"The text alert could not be read: {exc}.", 400
+        ) from None
+    action, *rest = words
+    data: dict[str, Any] = {"action": action}
+    for word in rest:
+        name, equals, value = word.partition("=")
+        if equals:
+            name = name.strip().lower()
+            data[TEXT_ALIASES.get(name, name)] = value
+        elif _decimal(word) is not None and "quantity" not in data:
+            data["quantity"] = word
+        elif "symbol" not in data:
+            data["symbol"] = word
+        else:
+            raise ParseError(
+                "malformed-text",
+                f"Unexpected word {word[:40]!r}: write `buy MNQ1! 2 sl=20t`, "
+                "extra settings as name=value.",
+                400,
+            )
+    return data
+
+
+def body_key(data: dict[str, Any]) -> str | None:
+    """A key sent in the body, if any (TradingView cannot send headers)."""
+    for name in KEY_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value.strip()
+    return None
+
+
+# --- Fields --------------------------------------------------------------------------
+
+
+def intent_from_payload(data: dict[str, Any], broker: str | None = None) -> Intent:
+    """Read any accepted spelling into an Intent (raises ParseError)."""
     version = data.get("version")
     if version is not None:
         if version != "unify.v1":
@@ -91,23 +319,84 @@ def intent_from_payload(data: dict[str, Any], broker: str) -> Intent:
                 "missing-intent", 'A unify.v1 body needs an "intent" object.'
             )
         named = body.get("broker")
-        if named and str(named).lower() != broker:
+        if broker and named and str(named).lower() != broker:
             raise ParseError(
                 "broker-mismatch",
-                f"The intent names broker {named!r} "
+                f"The intent names broker {str(named)[:20]!r} "
                 f"but was posted to /webhook/{broker}.",
                 400,
             )
+        body = {**{k: v for k, v in data.items() if k != "intent"}, **body}
     else:
         body = data
     _reject_placeholders(body)
+    action = _action(body)
+    sentiment, target_size = _position_wanted(body, action)
+    symbol = _symbol(body, required=action not in ("flatten", "cancel"))
+    quantity_type = _quantity_type(body, action)
+    quantity = _quantity(body, action, sentiment, target_size)
+    order_type = _order_type(body)
+    price = _positive(body, "price", "close")
+    limit_price = _positive(body, "limit_price", "limitPrice", "limit")
+    stop_price = _positive(body, "stop_price", "stopPrice", "stop")
+    trailing = _offset(body, "trailing_stop", "trail", "trail_distance")
+    if order_type in ("limit", "stop_limit") and limit_price is None:
+        if order_type == "limit":
+            limit_price = price
+        if limit_price is None:
+            raise ParseError(
+                "price-required", f'A {order_type} order needs "limit_price".'
+            )
+    if order_type in ("stop", "stop_limit") and stop_price is None:
+        stop_price = price if order_type == "stop" else None
+        if stop_price is None:
+            raise ParseError(
+                "price-required", f'A {order_type} order needs "stop_price".'
+            )
+    if order_type == "trailing_stop" and trailing is None:
+        raise ParseError(
+            "price-required", 'A trailing_stop order needs "trailing_stop": "20t".'
+        )
+    stop_loss = _offset(body, "stop_loss", "stoploss", "stopLoss", "sl")
+    take_profit = _offset(body, "take_profit", "takeprofit", "takeProfit", "tp")
+    reference = limit_price or stop_price or price
+    if quantity_type in ("risk_dollars", "risk_percent") and stop_loss is None:
+        raise ParseError(
+            "stop-loss-required",
+            f"Sizing by {quantity_type} needs a stop_loss to measure the risk.",
+        )
+    needs_price = quantity_type in ("percent_of_equity", "dollar_amount") or any(
+        offset is not None and offset.unit in ("percent",)
+        for offset in (stop_loss, take_profit)
+    )
+    if needs_price and reference is None:
+        raise ParseError(
+            "price-required",
+            'This alert sizes or places its brackets from the price: add "price": '
+            "{{close}}.",
+        )
     return Intent(
-        side=_side(body),
-        symbol=_symbol(body),
-        quantity=_quantity(body),
-        order_type=_order_type(body),
-        price=_price(body),
+        action=action,
+        symbol=symbol,
+        quantity=quantity,
+        quantity_type=quantity_type,
+        sentiment=sentiment,
+        target_size=target_size,
+        order_type=order_type,
+        price=price,
+        limit_price=limit_price,
+        stop_price=stop_price,
+        trailing_stop=trailing,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+        time_in_force=_time_in_force(body),
+        cancel_orders=_flag(body, "cancel_orders", "cancel") or action == "cancel",
         sender_id=_sender_id(data, body),
+        sent_at=_sent_at(body),
+        comment=_text(body, "comment", 255),
+        strategy=_name(body, "botname", "bot", "strategy", "strategy_name"),
+        group=_name(body, "account_group", "accountGroup", "group"),
+        extras=body["extras"] if isinstance(body.get("extras"), dict) else {},
     )
 
 
@@ -116,7 +405,7 @@ def _reject_placeholders(body: dict[str, Any]) -> None:
         if isinstance(value, str) and "{{" in value and "}}" in value:
             raise ParseError(
                 "unsubstituted-placeholder",
-                f"Field {key!r} still holds {value!r}: "
+                f"Field {str(key)[:40]!r} still holds {value[:60]!r}: "
                 "TradingView did not substitute it.",
             )
 
@@ -128,24 +417,83 @@ def _first(body: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _side(body: dict[str, Any]) -> str:
-    raw = _first(body, "side", "action")
+def _action(body: dict[str, Any]) -> str:
+    raw = _first(body, "action", "side", "order_action")
     if raw is None:
-        raise ParseError("missing-action", 'Say what to do: "action": "buy" or "sell".')
-    action = str(raw).strip().lower()
-    if action in SIDES:
-        return SIDES[action]
-    if action in LATER_ACTIONS:
         raise ParseError(
-            "unsupported-action",
-            f"The action {action!r} is not supported yet: use buy or sell.",
+            "missing-action", 'Say what to do: "action": "buy", "sell", "exit"….'
         )
-    raise ParseError("invalid-action", f"Unknown action {raw!r}: use buy or sell.")
+    action = ACTIONS.get(str(raw).strip().lower())
+    if action is None:
+        raise ParseError(
+            "invalid-action",
+            f"Unknown action {str(raw)[:40]!r}: use buy, sell, exit, flatten, cancel, "
+            "reverse or add.",
+        )
+    return action
 
 
-def _symbol(body: dict[str, Any]) -> str:
-    raw = _first(body, "symbol", "ticker")
+def _position_wanted(
+    body: dict[str, Any], action: str
+) -> tuple[str | None, Decimal | None]:
+    """The sentiment and, when stated, the signed position wanted after the signal."""
+    nested: dict[str, Any] = (
+        body["strategy"] if isinstance(body.get("strategy"), dict) else {}
+    )
+    raw = _first(body, "sentiment", "market_position", "marketPosition") or _first(
+        nested, "market_position", "marketPosition"
+    )
+    sentiment = None
+    if raw is not None:
+        sentiment = SENTIMENTS.get(str(raw).strip().lower())
+        if sentiment is None:
+            raise ParseError(
+                "invalid-sentiment",
+                f"Unknown sentiment {str(raw)[:40]!r}: use long, short or flat.",
+            )
+        allowed = ACTION_SENTIMENTS.get(action)
+        if allowed is None or sentiment not in allowed:
+            raise ParseError(
+                "invalid-sentiment",
+                f"{action} with sentiment {sentiment} contradicts itself"
+                + (
+                    f": {action} goes with {' or '.join(sorted(allowed))}."
+                    if allowed
+                    else f": {action} takes no sentiment."
+                ),
+            )
+    size_raw = _first(body, "market_position_size", "marketPositionSize") or _first(
+        nested, "market_position_size", "marketPositionSize"
+    )
+    if size_raw is None:
+        return sentiment, (Decimal(0) if sentiment == "flat" else None)
+    size = _decimal(size_raw)
+    if size is None or abs(size) > MAX_QUANTITY:
+        raise ParseError(
+            "invalid-quantity",
+            f"The position size {str(size_raw)[:40]!r} must be a number.",
+        )
+    if sentiment is None:
+        sentiment = "long" if action == "buy" else "short" if action == "sell" else None
+        if sentiment is None or size == 0:
+            sentiment = "flat" if size == 0 else sentiment
+    if sentiment is None:
+        raise ParseError(
+            "invalid-sentiment",
+            "A market_position_size needs a market_position: long, short or flat.",
+        )
+    if sentiment == "flat" and size != 0:
+        raise ParseError(
+            "invalid-sentiment", "Sentiment flat with a position size above zero."
+        )
+    return sentiment, abs(size) if sentiment == "long" else -abs(size)
+
+
+def _symbol(body: dict[str, Any], *, required: bool) -> str | None:
+    raw = _first(body, "symbol", "ticker", "instrument")
     if raw is None:
+        if not required:
+            return None
         raise ParseError("missing-symbol", 'Name the instrument: "symbol": "MNQ1!".')
     symbol = str(raw).strip()
     if not SYMBOL_RE.match(symbol):
@@ -156,7 +504,7 @@ def _symbol(body: dict[str, Any]) -> str:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, dict, list)):
         return None
     try:
         number = Decimal(str(value).strip())
@@ -165,10 +513,37 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _quantity(body: dict[str, Any]) -> Decimal:
-    raw = _first(body, "qty", "quantity", "size", "contracts")
+def _quantity_type(body: dict[str, Any], action: str) -> str:
+    raw = _first(body, "quantity_type", "quantityType", "qty_type")
+    kind = "fixed" if raw is None else str(raw).strip().lower()
+    if kind not in QUANTITY_TYPES:
+        raise ParseError(
+            "invalid-quantity-type",
+            f"Unknown quantity_type {str(raw)[:40]!r}: use "
+            + ", ".join(sorted(QUANTITY_TYPES))
+            + ".",
+        )
+    if kind == "percent_of_position" and action not in ("exit", "reverse", "add"):
+        raise ParseError(
+            "invalid-quantity-type",
+            "percent_of_position sizes exits (and adds): use it with exit.",
+        )
+    return kind
+
+
+def _quantity(
+    body: dict[str, Any],
+    action: str,
+    sentiment: str | None,
+    target_size: Decimal | None,
+) -> Decimal | None:
+    raw = _first(body, "quantity", "qty", "size", "contracts")
     if raw is None:
-        raise ParseError("missing-quantity", 'Give a quantity: "qty": 1.')
+        if action in ("buy", "sell", "add") and target_size is None:
+            if sentiment == "flat":
+                return None
+            raise ParseError("missing-quantity", 'Give a quantity: "quantity": 1.')
+        return None
     quantity = _decimal(raw)
     if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY:
         raise ParseError(
@@ -179,30 +554,131 @@ def _quantity(body: dict[str, Any]) -> Decimal:
 
 
 def _order_type(body: dict[str, Any]) -> str:
-    raw = _first(body, "type", "order_type", "orderType")
-    kind = "market" if raw is None else str(raw).strip().lower()
+    raw = _first(body, "order_type", "orderType", "type")
+    kind = "market" if raw is None else str(raw).strip().lower().replace("-", "_")
     if kind in ORDER_TYPES:
-        return kind
-    if kind in LATER_ORDER_TYPES:
-        raise ParseError(
-            "unsupported-order-type",
-            f"{kind} orders are not supported yet: use market.",
-        )
-    raise ParseError("invalid-order-type", f"Unknown order type {str(raw)[:40]!r}.")
+        return ORDER_TYPES[kind]
+    raise ParseError(
+        "invalid-order-type",
+        f"Unknown order type {str(raw)[:40]!r}: use market, limit, stop, stop_limit "
+        "or trailing_stop.",
+    )
 
 
-def _price(body: dict[str, Any]) -> Decimal | None:
-    raw = _first(body, "price", "close")
+def _positive(body: dict[str, Any], *names: str) -> Decimal | None:
+    raw = _first(body, *names)
     if raw is None:
         return None
     price = _decimal(raw)
     if price is None or price <= 0:
         raise ParseError(
-            "invalid-price", f"The price {str(raw)[:40]!r} must be a number above zero."
+            "invalid-price",
+            f"{names[0]} {str(raw)[:40]!r} must be a number above zero.",
         )
     return price
 
 
+def _offset(body: dict[str, Any], *names: str) -> Offset | None:
+    raw = _first(body, *names)
+    if raw is None:
+        return None
+    offset = _offset_value(raw)
+    if offset is None or offset.value <= 0:
+        raise ParseError(
+            "invalid-offset",
+            f"{names[0]} {str(raw)[:40]!r} is not a price or a distance: write 4750, "
+            '"20t" (ticks), "5pts", "1%" or "$100".',
+        )
+    return offset
+
+
+def _offset_value(raw: Any) -> Offset | None:
+    if isinstance(raw, dict):
+        if "type" in raw or "unit" in raw:
+            name, value = str(raw.get("type") or raw.get("unit")), raw.get("value")
+        elif len(raw) == 1:
+            name, value = next(iter(raw.items()))
+        else:
+            return None
+        kind = OFFSET_UNITS.get(str(name).lower(), "")
+        number = _decimal(value)
+        return Offset(number, kind) if kind and number is not None else None
+    if isinstance(raw, (bool, list)):
+        return None
+    match = OFFSET_RE.match(str(raw))
+    if match is None:
+        return None
+    dollar, digits, suffix = match.groups()
+    unit = OFFSET_UNITS.get("$" if dollar else suffix.lower())
+    if unit is None or (dollar and suffix):
+        return None
+    value = _decimal(digits)
+    return None if value is None else Offset(value, unit)
+
+
+def _time_in_force(body: dict[str, Any]) -> str:
+    raw = _first(body, "time_in_force", "timeInForce", "tif")
+    if raw is None:
+        return ""
+    tif = TIME_IN_FORCE.get(str(raw).strip().lower())
+    if tif is None:
+        raise ParseError(
+            "invalid-time-in-force",
+            f"Unknown time_in_force {str(raw)[:20]!r}: use day, gtc, ioc or fok.",
+        )
+    return tif
+
+
+def _flag(body: dict[str, Any], *names: str) -> bool:
+    raw = _first(body, *names)
+    return raw is True or str(raw).strip().lower() in ("true", "1", "yes")
+
+
+def _sent_at(body: dict[str, Any]) -> datetime | None:
+    """When the alert fired: `timenow` ({{timenow}}), else `time` (bar time)."""
+    raw = _first(body, "timenow", "time_now", "time", "timestamp")
+    if raw is None:
+        return None
+    number = _decimal(raw)
+    try:
+        if number is not None:  # epoch seconds or milliseconds
+            seconds = number / 1000 if number > 10**11 else number
+            return datetime.fromtimestamp(float(seconds), tz=UTC)
+        moment = datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        moment = None
+    if moment is None:
+        raise ParseError(
+            "invalid-time",
+            f"time {str(raw)[:40]!r} is not a date: use {{{{timenow}}}} "
+            "(2026-11-20T14:30:00Z).",
+        )
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(body: dict[str, Any], name: str, limit: int) -> str:
+    raw = body.get(name)
+    return "" if raw is None else str(raw)[:limit]
+
+
+def _name(body: dict[str, Any], *names: str) -> str | None:
+    raw = _first(body, *names)
+    return str(raw).strip()[:64] if isinstance(raw, (str, int)) else None
+
+
 def _sender_id(data: dict[str, Any], body: dict[str, Any]) -> str | None:
-    raw = _first(data, "id", "client_id") or _first(body, "id", "client_id")
+    raw = _first(data, "id", "client_id", "signal_id") or _first(
+        body, "id", "client_id", "signal_id"
+    )
     return None if raw is None else str(raw)[:64]
+
+
+def target_names(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The strategy (bot) and account group a body names, for routing."""
+    body: dict[str, Any] = (
+        data["intent"] if isinstance(data.get("intent"), dict) else data
+    )
+    return (
+        _name(body, "botname", "bot", "strategy", "strategy_name"),
+        _name(body, "account_group", "accountGroup", "group"),
+    )

@@ -2,34 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import logging
+import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User, Workspace
+from accounts.models import Role, User, Workspace
 from accounts.realtime import broadcast
 from billing.selectors import billing_status
-from billing.services import billing_record_trade
-from brokers.adapters.base import OrderRequest
 from brokers.instruments.resolve import (
     ExpiredContract,
     SymbolError,
     apply_root_override,
     resolve,
 )
-from brokers.models import BrokerAccount, Order
-from brokers.services import broker_account_register, order_record_intent, order_send
-from risk.services import risk_check
-from tradeflow.ratelimit import rate_hit
+from brokers.models import BrokerAccount
+from brokers.services import broker_account_register
+from tradeflow.ratelimit import first_within, note_within, rate_hit
 from webhooks.keys import key_generate, key_hash, key_looks_valid
-from webhooks.models import ApiKey, Signal
-from webhooks.parsing import Intent, ParseError, intent_from_payload, parse_json
+from webhooks.models import AccountGroup, ApiKey, Signal, Strategy, Subscription
+from webhooks.parsing import (
+    Intent,
+    ParseError,
+    body_key,
+    intent_from_payload,
+    parse_body,
+    target_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +47,25 @@ log = logging.getLogger(__name__)
 
 
 def api_key_issue(
-    *, account: BrokerAccount, created_by: User | None, name: str = ""
+    *,
+    created_by: User | None,
+    account: BrokerAccount | None = None,
+    strategy: Strategy | None = None,
+    group: AccountGroup | None = None,
+    name: str = "",
 ) -> tuple[ApiKey, str]:
-    """Issue an ingest key for `account`; the plain key is returned once, not kept."""
+    """Issue an ingest key for one target; the plain key is returned once, not kept."""
+    target = account or strategy or group
+    assert (
+        target is not None
+        and sum(x is not None for x in (account, strategy, group)) == 1
+    )
     plain = key_generate()
     api_key = ApiKey.objects.create(
-        workspace_id=account.workspace_id,
+        workspace_id=target.workspace_id,
         account=account,
+        strategy=strategy,
+        group=group,
         name=name,
         prefix=plain[:12],
         key_hash=key_hash(plain),
@@ -77,6 +98,132 @@ def account_register(
     return account, plain
 
 
+# --- Strategies and groups -------------------------------------------------------
+
+
+@transaction.atomic
+def strategy_create(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    name: str,
+    description: str = "",
+    manual_approval: bool = False,
+    heartbeat_minutes: int | None = None,
+) -> tuple[Strategy, str]:
+    """A strategy with its signing secret and first ingest key (returned once)."""
+    strategy = Strategy.objects.create(
+        workspace=workspace,
+        name=name,
+        description=description,
+        manual_approval=manual_approval,
+        heartbeat_minutes=heartbeat_minutes,
+        signing_secret=secrets.token_urlsafe(32),
+    )
+    _, plain = api_key_issue(strategy=strategy, created_by=user, name="Default")
+    return strategy, plain
+
+
+def subscription_save(
+    *,
+    strategy: Strategy,
+    account: BrokerAccount,
+    enabled: bool = True,
+    multiplier: Decimal = Decimal(1),
+    max_quantity: Decimal | None = None,
+    allowed_sides: str = Subscription.Sides.BOTH,
+    symbol_map: dict[str, str] | None = None,
+) -> Subscription:
+    """Subscribe `account` to `strategy` (or update its overrides)."""
+    if account.workspace_id != strategy.workspace_id:
+        raise ValueError("The account and the strategy belong to other workspaces.")
+    subscription, _ = Subscription.objects.update_or_create(
+        strategy=strategy,
+        account=account,
+        defaults={
+            "enabled": enabled,
+            "multiplier": multiplier,
+            "max_quantity": max_quantity,
+            "allowed_sides": allowed_sides,
+            "symbol_map": {k.upper(): v.upper() for k, v in (symbol_map or {}).items()},
+        },
+    )
+    return subscription
+
+
+@transaction.atomic
+def account_group_create(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    name: str,
+    accounts: list[BrokerAccount],
+    description: str = "",
+) -> tuple[AccountGroup, str]:
+    """A group of the workspace's accounts, with a key that targets all of them."""
+    group = AccountGroup.objects.create(
+        workspace=workspace,
+        name=name,
+        description=description,
+        signing_secret=secrets.token_urlsafe(32),
+    )
+    group.accounts.set([a for a in accounts if a.workspace_id == workspace.pk])
+    _, plain = api_key_issue(group=group, created_by=user, name="Default")
+    return group, plain
+
+
+def strategies_heartbeat_check() -> list[Strategy]:
+    """Mark (once) and announce strategies whose alerts stopped arriving."""
+    now = timezone.now()
+    missed = []
+    candidates = Strategy.objects.filter(
+        status=Strategy.Status.ACTIVE,
+        heartbeat_minutes__isnull=False,
+        heartbeat_missed_at__isnull=True,
+    )
+    for strategy in candidates:
+        assert strategy.heartbeat_minutes is not None
+        last = strategy.last_signal_at or strategy.created_at
+        if now - last < timedelta(minutes=strategy.heartbeat_minutes):
+            continue
+        if not Strategy.objects.filter(
+            pk=strategy.pk, heartbeat_missed_at__isnull=True
+        ).update(heartbeat_missed_at=now):
+            continue
+        missed.append(strategy)
+        _heartbeat_notify(strategy, last)
+    return missed
+
+
+def _heartbeat_notify(strategy: Strategy, last: datetime) -> None:
+    log.warning("strategy %s: no alert since %s", strategy.pk, last.isoformat())
+    broadcast(
+        strategy.workspace_id,
+        {
+            "type": "strategy.heartbeat",
+            "strategy_id": strategy.pk,
+            "name": strategy.name,
+            "last_signal_at": last.isoformat(),
+        },
+    )
+    emails = list(
+        strategy.workspace.memberships.filter(role=Role.ADMIN).values_list(
+            "user__email", flat=True
+        )
+    )
+    if emails:
+        send_mail(
+            f"TradeFlow: no alerts from {strategy.name}",
+            f"Your strategy {strategy.name!r} expects an alert at least every "
+            f"{strategy.heartbeat_minutes} minutes; the last one arrived at "
+            f"{last:%Y-%m-%d %H:%M} UTC. Check the TradingView alert: it may have "
+            "stopped or expired.",
+            None,
+            emails,
+            fail_silently=True,
+        )
+
+
 # --- Intake ------------------------------------------------------------------------
 
 
@@ -103,43 +250,65 @@ class _IntakeError(Exception):
 
 # Rejections before a key is known: a stranger could send these without limit.
 UNAUTHENTICATED = frozenset(
-    {"unknown-broker", "body-too-large", "missing-key", "invalid-key"}
+    {
+        "unknown-broker",
+        "body-too-large",
+        "missing-key",
+        "invalid-key",
+        "invalid-signature",
+    }
 )
 UNAUTHENTICATED_BODY_CHARS = 2048
+REDACTED = "tfk_…redacted"
+
+
+@dataclass
+class _Admitted:
+    intent: Intent
+    scope: str  # who sent it, for dedupe: "key:<id>", "strategy:<id>", "group:<id>"
 
 
 def signal_receive(
     *,
-    broker: str,
-    token: str | None,
     raw_body: bytes | None,
+    token: str | None = None,
+    broker: str | None = None,
+    signature: str | None = None,
     content_type: str = "",
     source_ip: str | None = None,
 ) -> IntakeResult:
     """Authenticate, parse and log one webhook request; queue it if it is good.
 
-    Every request becomes a Signal row, accepted or not, except a flood from one
-    address without a valid key. `raw_body=None` means too large to read. No broker
-    I/O happens here: execution is a Celery task enqueued after commit.
+    The key may come in the path, as a Bearer header or as a body field; without
+    one, an `X-TradingView-Signature` HMAC of the body by the named strategy's or
+    group's secret. Every request becomes a Signal row, accepted or not, except a
+    flood from one address without a valid key. `raw_body=None` means too large to
+    read. No broker I/O happens here: execution is a Celery task enqueued on commit.
     """
     body = raw_body or b""
     signal = Signal(
-        broker=broker[:16],
+        broker=(broker or "")[:16],
         source_ip=source_ip,
         content_type=content_type[:100],
         raw_body=body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace"),
         received_at=timezone.now(),
     )
     try:
-        intent = _admit(signal, broker, token, raw_body)
+        admitted = _admit(signal, broker, token, signature, raw_body)
     except _IntakeError as reject:
         if reject.code in UNAUTHENTICATED:
             signal.raw_body = signal.raw_body[:UNAUTHENTICATED_BODY_CHARS]
             flood = _unauthenticated_flood(source_ip)
             if flood is not None:
                 return flood
-        return _rejected(signal, reject)
-    return _queue(signal, intent)
+        result = _rejected(signal, reject)
+    else:
+        result = _queue(signal, admitted, body)
+    if signal.strategy_id:  # any alert proves the strategy's alerts still arrive
+        Strategy.objects.filter(pk=signal.strategy_id).update(
+            last_signal_at=signal.received_at, heartbeat_missed_at=None
+        )
+    return result
 
 
 def _unauthenticated_flood(source_ip: str | None) -> IntakeResult | None:
@@ -161,24 +330,120 @@ def _unauthenticated_flood(source_ip: str | None) -> IntakeResult | None:
 
 
 def _admit(
-    signal: Signal, broker: str, token: str | None, raw_body: bytes | None
-) -> Intent:
-    if broker not in settings.BROKER_ADAPTERS:
+    signal: Signal,
+    broker: str | None,
+    token: str | None,
+    signature: str | None,
+    raw_body: bytes | None,
+) -> _Admitted:
+    if broker is not None and broker not in settings.BROKER_ADAPTERS:
         raise _IntakeError(
             "unknown-broker", f"This server has no {broker[:20]!r} connection.", 404
         )
     if raw_body is None or len(raw_body) > settings.WEBHOOK_MAX_BODY_BYTES:
         raise _IntakeError("body-too-large", "The body is larger than 64 KB.", 413)
-    if not token:
-        raise _IntakeError(
-            "missing-key",
-            "No API key: send it as 'Authorization: Bearer <key>' or in the URL path.",
-            401,
+    data: dict[str, Any] | None = None
+    parse_error: ParseError | None = None
+    try:
+        data = parse_body(raw_body)
+    except ParseError as exc:
+        parse_error = exc
+    token = token or (body_key(data) if data else None)
+    scope = _authenticated_scope(signal, token, signature, data, raw_body)
+    _check_rate_and_address(signal, scope)
+    if parse_error is not None:
+        raise _IntakeError(parse_error.code, parse_error.message, 400)
+    assert data is not None
+    try:
+        intent = intent_from_payload(data, broker)
+    except ParseError as exc:
+        raise _IntakeError(exc.code, exc.message, exc.http_status) from None
+    signal.payload = intent.as_payload()
+    _check_target(signal, broker, intent)
+    _check_fresh(intent, data)
+    assert signal.workspace_id is not None
+    billing = billing_status(signal.workspace_id)
+    if not billing.can_trade:
+        raise _IntakeError("trial-expired", billing.reason, 402)
+    return _Admitted(intent, scope)
+
+
+def _authenticated_scope(
+    signal: Signal,
+    token: str | None,
+    signature: str | None,
+    data: dict[str, Any] | None,
+    raw_body: bytes,
+) -> str:
+    """Who sent the request: a key's target, or a strategy/group that signed it."""
+    if token:
+        api_key = _authenticate(token)
+        signal.raw_body = signal.raw_body.replace(token, REDACTED)
+        signal.api_key, signal.workspace_id = api_key, api_key.workspace_id
+        signal.account, signal.strategy = api_key.account, api_key.strategy
+        signal.group = api_key.group
+        return f"key:{api_key.pk}"
+    if signature:
+        target = _signed_target(signature, data or {}, raw_body)
+        signal.workspace_id = target.workspace_id
+        if isinstance(target, Strategy):
+            signal.strategy = target
+            return f"strategy:{target.pk}"
+        signal.group = target
+        return f"group:{target.pk}"
+    raise _IntakeError(
+        "missing-key",
+        'No API key: put it in the URL path, in the body as "key", or send '
+        "'Authorization: Bearer <key>'.",
+        401,
+    )
+
+
+def _authenticate(token: str) -> ApiKey:
+    if key_looks_valid(token):
+        api_key = (
+            ApiKey.objects.select_related("account", "strategy", "group")
+            .filter(key_hash=key_hash(token), revoked_at__isnull=True)
+            .first()
         )
-    api_key = _authenticate(token)
-    signal.api_key, signal.workspace_id = api_key, api_key.workspace_id
-    signal.account = account = api_key.account
-    limit = rate_hit(f"key:{api_key.pk}", settings.WEBHOOK_RATE_LIMIT_PER_MINUTE)
+        if api_key is not None:
+            return api_key
+    raise _IntakeError(
+        "invalid-key", "The API key is not valid or has been revoked.", 401
+    )
+
+
+def _signed_target(
+    signature: str, data: dict[str, Any], raw_body: bytes
+) -> Strategy | AccountGroup:
+    """The strategy or group named in the body whose secret signed it."""
+    strategy_name, group_name = target_names(data)
+    candidates: list[Strategy | AccountGroup] = []
+    if strategy_name:
+        candidates += Strategy.objects.filter(name=strategy_name)[:20]
+    if group_name:
+        candidates += AccountGroup.objects.filter(name=group_name)[:20]
+    given = signature.strip().lower().removeprefix("sha256=")
+    for target in candidates:
+        if target.signing_secret and hmac.compare_digest(
+            given, signature_of(raw_body, target.signing_secret)
+        ):
+            return target
+    raise _IntakeError(
+        "invalid-signature",
+        "X-TradingView-Signature does not match the body for the named botname or "
+        "account_group.",
+        401,
+    )
+
+
+def signature_of(raw_body: bytes, secret: str) -> str:
+    """Hex HMAC-SHA256 of the body: what `X-TradingView-Signature` must carry."""
+    return hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def _check_rate_and_address(signal: Signal, scope: str) -> None:
+    limit = rate_hit(scope, settings.WEBHOOK_RATE_LIMIT_PER_MINUTE)
     if not limit.allowed:
         raise _IntakeError(
             "rate-limited",
@@ -187,27 +452,78 @@ def _admit(
             429,
             {"Retry-After": str(limit.retry_after)},
         )
-    if account.venue != broker:
+    allowed = signal.api_key.allowed_ips if signal.api_key else []
+    if allowed and not ip_allowed(signal.source_ip, allowed):
         raise _IntakeError(
-            "broker-mismatch",
-            f"This key belongs to a {account.venue} account: "
-            f"post to /api/unify/v1/webhook/{account.venue}.",
-            400,
+            "ip-not-allowed",
+            f"This key only accepts alerts from its allow-list; "
+            f"{signal.source_ip} is not on it.",
+            403,
         )
-    if not account.enabled:
-        raise _IntakeError(
-            "account-disabled", f"The account {account.name!r} is disabled.", 403
-        )
+
+
+def ip_allowed(address: str | None, allowed: list[str]) -> bool:
+    if not address:
+        return False
     try:
-        intent = intent_from_payload(parse_json(raw_body), broker)
-    except ParseError as exc:
-        raise _IntakeError(exc.code, exc.message, exc.http_status) from None
-    traded = _apply_overrides(intent.symbol, account.symbol_overrides)
-    signal.payload = {**intent.as_payload(), "contract": _contract(traded)}
-    billing = billing_status(account.workspace_id)
-    if not billing.can_trade:
-        raise _IntakeError("trial-expired", billing.reason, 402)
-    return intent
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(net, strict=False) for net in allowed)
+    except ValueError:
+        return False
+
+
+def _check_target(signal: Signal, broker: str | None, intent: Intent) -> None:
+    account, strategy = signal.account, signal.strategy
+    if account is not None:
+        if broker is not None and account.venue != broker:
+            raise _IntakeError(
+                "broker-mismatch",
+                f"This key belongs to a {account.venue} account: "
+                f"post to /api/unify/v1/webhook/{account.venue}.",
+                400,
+            )
+        if not account.enabled:
+            raise _IntakeError(
+                "account-disabled", f"The account {account.name!r} is disabled.", 403
+            )
+    if strategy is not None and strategy.status != Strategy.Status.ACTIVE:
+        raise _IntakeError(
+            "strategy-inactive",
+            f"The strategy {strategy.name!r} is {strategy.status}: its alerts are "
+            "logged and not executed.",
+            409,
+        )
+    if intent.symbol is not None:
+        overrides = account.symbol_overrides if account is not None else {}
+        contract = _contract(_apply_overrides(intent.symbol, overrides))
+        if account is not None and signal.payload is not None:
+            signal.payload["contract"] = contract
+
+
+def _check_fresh(intent: Intent, data: dict[str, Any]) -> None:
+    """Refuse an alert fired too long ago (or from a clock far ahead)."""
+    if intent.sent_at is None:
+        return
+    max_age = settings.WEBHOOK_MAX_SIGNAL_AGE_SECONDS
+    override = data.get("max_age")
+    if isinstance(override, (int, Decimal)) and not isinstance(override, bool):
+        max_age = int(override)
+    skew = settings.WEBHOOK_CLOCK_SKEW_SECONDS
+    age = (timezone.now() - intent.sent_at).total_seconds()
+    if max_age and age > max_age + skew:
+        raise _IntakeError(
+            "stale-signal",
+            f"The alert fired {age:.0f} s ago, more than the {max_age} s allowed: "
+            "the price it was meant for is gone.",
+            422,
+        )
+    if age < -skew:
+        raise _IntakeError(
+            "invalid-time",
+            f"The alert's time is {-age:.0f} s in the future: send {{{{timenow}}}} "
+            "(UTC).",
+            422,
+        )
 
 
 def _apply_overrides(symbol: str, overrides: dict[str, str]) -> str:
@@ -231,20 +547,6 @@ def _contract(symbol: str) -> str:
     return resolved.contract or resolved.root
 
 
-def _authenticate(token: str) -> ApiKey:
-    if key_looks_valid(token):
-        api_key = (
-            ApiKey.objects.select_related("account")
-            .filter(key_hash=key_hash(token), revoked_at__isnull=True)
-            .first()
-        )
-        if api_key is not None:
-            return api_key
-    raise _IntakeError(
-        "invalid-key", "The API key is not valid or has been revoked.", 401
-    )
-
-
 def _rejected(signal: Signal, reject: _IntakeError) -> IntakeResult:
     signal.status, signal.http_status = Signal.Status.REJECTED, reject.http_status
     signal.error_code, signal.error_message = reject.code, reject.message[:500]
@@ -260,9 +562,16 @@ def _rejected(signal: Signal, reject: _IntakeError) -> IntakeResult:
     return IntakeResult(reject.http_status, body, signal, reject.headers)
 
 
-def _queue(signal: Signal, intent: Intent) -> IntakeResult:
+def _queue(signal: Signal, admitted: _Admitted, raw_body: bytes) -> IntakeResult:
+    intent = admitted.intent
+    body_mark = None
     if intent.sender_id:
-        signal.dedupe_key = f"{signal.api_key_id}:{intent.sender_id}"
+        signal.dedupe_key = f"{admitted.scope}:{intent.sender_id}"[:160]
+    else:
+        body_mark = f"{admitted.scope}:{hashlib.sha256(raw_body).hexdigest()}"
+        first = first_within(body_mark, settings.WEBHOOK_DEDUPE_SECONDS)
+        if first is not None:
+            return _duplicate(signal, int(first) if first.isdigit() else None)
     signal.status, signal.http_status = Signal.Status.QUEUED, 202
     signal.queued_at = timezone.now()
     try:
@@ -270,30 +579,46 @@ def _queue(signal: Signal, intent: Intent) -> IntakeResult:
             signal.save()
             transaction.on_commit(lambda: _enqueue(signal.pk))
     except IntegrityError:
-        return _duplicate(signal)
+        first_id = (
+            Signal.objects.filter(dedupe_key=signal.dedupe_key)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return _duplicate(signal, first_id)
+    if body_mark is not None:
+        note_within(body_mark, str(signal.pk))
+    what = (
+        intent.action if intent.side is None else f"{intent.order_type} {intent.side}"
+    )
+    message = " ".join(
+        str(part) for part in (what, intent.quantity, intent.symbol) if part
+    )
     body = {
         "success": True,
         "signal_id": signal.pk,
-        "order_id": signal.client_order_id,
         "status": signal.status,
-        "message": f"{intent.order_type.title()} {intent.side} {intent.quantity} "
-        f"{intent.symbol} queued.",
+        "message": f"{message[:1].upper()}{message[1:]} queued.",
+        "data": {
+            "correlation_id": str(signal.pk),
+            "success_count": 0,
+            "error_count": 0,
+            "results": [],
+        },
     }
     return IntakeResult(202, body, signal)
 
 
-def _duplicate(signal: Signal) -> IntakeResult:
-    first = Signal.objects.filter(dedupe_key=signal.dedupe_key).first()
+def _duplicate(signal: Signal, first_id: int | None) -> IntakeResult:
     signal.pk, signal.dedupe_key = None, None
     signal.status, signal.http_status = Signal.Status.DUPLICATE, 200
     signal.error_code = "duplicate"
-    signal.error_message = f"Already received as signal {first.pk if first else '?'}."
+    signal.error_message = f"Already received as signal {first_id or '?'}."
     signal.save()
     body = {
         "success": True,
         "code": "duplicate",
         "detail": signal.error_message,
-        "signal_id": first.pk if first else None,
+        "signal_id": first_id,
         "status": "duplicate",
     }
     return IntakeResult(200, body, signal)
@@ -307,124 +632,3 @@ def _enqueue(signal_id: int) -> None:
     except Exception:
         # The row is committed as queued: the sweeper will enqueue it again.
         log.exception("could not enqueue signal %s; the sweeper will retry", signal_id)
-
-
-# --- Execution -------------------------------------------------------------------
-
-
-def signal_execute(*, signal_id: int) -> Signal | None:
-    """Execute a queued signal on its account, at most once.
-
-    The claim is a guarded status update; the order's client id is derived from the
-    signal, so a retry after a crash finds the venue's order instead of placing again.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
-    claimed = Signal.objects.filter(pk=signal_id, status=Signal.Status.QUEUED).update(
-        status=Signal.Status.EXECUTING, started_at=now
-    ) or Signal.objects.filter(
-        pk=signal_id, status=Signal.Status.EXECUTING, started_at__lt=stale
-    ).update(started_at=now)
-    if not claimed:
-        return None
-    signal = Signal.objects.select_related("account").get(pk=signal_id)
-    if signal.account is None or signal.payload is None:
-        return _finish(
-            signal, Signal.Status.FAILED, "account-gone", "The account was deleted."
-        )
-    # Off the request path on purpose: the intake does one read for the key.
-    if signal.api_key_id is not None:
-        ApiKey.objects.filter(pk=signal.api_key_id).update(
-            last_used_at=signal.received_at
-        )
-    request = _order_request(signal)
-    # A retry after a crash finds its order recorded: it passed the check and may be
-    # at the venue already (its fill then counts against the limits), so it is sent
-    # again, which the venue answers with the first order, instead of judged anew.
-    order = Order.objects.filter(
-        account_id=signal.account.pk, client_order_id=request.client_order_id
-    ).first() or _judge_and_record(signal, request)
-    if order is None:
-        return signal
-    signal.sent_at = timezone.now()
-    order = order_send(order=order, request=request)
-    signal.acknowledged_at = timezone.now()
-    return _finish_from_order(signal, order)
-
-
-def _judge_and_record(signal: Signal, request: OrderRequest) -> Order | None:
-    """Risk-check under the account lock and record the order, or fail the signal."""
-    assert signal.account is not None
-    with transaction.atomic():
-        account = BrokerAccount.objects.select_for_update().get(pk=signal.account.pk)
-        if not account.enabled:  # switched off after the alert was queued
-            _finish(signal, Signal.Status.FAILED, "account-disabled", "Disabled.")
-            return None
-        decision = risk_check(
-            account=account,
-            symbol=request.symbol,
-            side=request.side,
-            quantity=request.quantity,
-        )
-        signal.risk_checked_at = timezone.now()
-        if not decision.allowed:
-            _finish(signal, Signal.Status.FAILED, decision.code, decision.detail)
-            return None
-        order = order_record_intent(account=account, request=request)
-        signal.order = order
-        signal.save(update_fields=["risk_checked_at", "order"])
-    return order
-
-
-def _order_request(signal: Signal) -> OrderRequest:
-    payload = signal.payload or {}
-    price = payload.get("price")
-    return OrderRequest(
-        client_order_id=signal.client_order_id,
-        symbol=payload.get("contract") or payload["symbol"],
-        side=payload["side"],
-        order_type=payload["order_type"],
-        quantity=Decimal(payload["quantity"]),
-        reference_price=None if price is None else Decimal(price),
-    )
-
-
-def _finish_from_order(signal: Signal, order: Order) -> Signal:
-    if order.status == Order.Status.FILLED:
-        billing_record_trade(workspace_id=order.workspace_id)
-        signal.filled_at = order.filled_at
-        return _finish(signal, Signal.Status.FILLED)
-    if order.status == Order.Status.REJECTED:
-        code, _, message = order.reject_reason.partition(": ")
-        return _finish(signal, Signal.Status.FAILED, f"venue:{code}", message or code)
-    return _finish(signal, Signal.Status.WORKING)
-
-
-def _finish(signal: Signal, status: str, code: str = "", message: str = "") -> Signal:
-    signal.status, signal.error_code, signal.error_message = status, code, message[:500]
-    signal.save()
-    if signal.workspace_id:
-        broadcast(
-            signal.workspace_id,
-            {
-                "type": "signal.update",
-                "signal_id": signal.pk,
-                "status": status,
-                "error_code": code,
-            },
-        )
-    return signal
-
-
-def signals_sweep(*, older_than: timedelta | None = None) -> list[int]:
-    """Ids of signals stuck queued or executing, for the sweeper to enqueue again."""
-    cutoff = timezone.now() - (
-        older_than or timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
-    )
-    queued = Signal.objects.filter(status=Signal.Status.QUEUED, queued_at__lt=cutoff)
-    executing = Signal.objects.filter(
-        status=Signal.Status.EXECUTING, started_at__lt=cutoff
-    )
-    return list(queued.values_list("pk", flat=True)) + list(
-        executing.values_list("pk", flat=True)
-    )

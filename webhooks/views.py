@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +11,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -37,9 +40,11 @@ from webhooks.services import (
 
 @csrf_exempt
 def webhook(
-    request: HttpRequest, broker: str, token: str | None = None
+    request: HttpRequest, broker: str | None = None, token: str | None = None
 ) -> HttpResponse:
-    """`POST /api/unify/v1/webhook/{broker}[/{key}]`: key in the path or as Bearer."""
+    """Every webhook route: `/api/unify/v1/webhook/{broker}[/{key}]`,
+    `/webhook/tradingview[/{key}]`. The key travels in the path, as Bearer, or in
+    the body; without one, an `X-TradingView-Signature` HMAC of the body."""
     if request.method != "POST":
         return error_response(
             "method-not-allowed",
@@ -52,8 +57,9 @@ def webhook(
     except RequestDataTooBig:
         raw_body = None
     result = signal_receive(
-        broker=broker.lower(),
+        broker=None if broker is None else broker.lower(),
         token=token or bearer_token(request),
+        signature=request.headers.get("X-TradingView-Signature"),
         raw_body=raw_body,
         content_type=request.content_type or "",
         source_ip=client_ip(request),
@@ -62,6 +68,21 @@ def webhook(
     for name, value in result.headers.items():
         response[name] = value
     return response
+
+
+def webhook_test(request: HttpRequest) -> HttpResponse:
+    """`GET /webhook/tradingview/test` (seed 004): the intake is up."""
+    now = timezone.now()
+    return JsonResponse(
+        {
+            "success": True,
+            "message": "Webhook endpoint is operational",
+            "data": {
+                "timestamp": now.isoformat().replace("+00:00", "Z"),
+                "correlation_id": uuid.uuid4().hex,
+            },
+        }
+    )
 
 
 # --- Pages ---------------------------------------------------------------------

@@ -65,6 +65,7 @@ class OrderReport:
     avg_fill_price: Decimal | None = None
     reject_reason: str = ""
     fills: tuple[FillReport, ...] = field(default_factory=tuple)
+    symbol: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from brokers.models import BrokerAccount, Fill, Order, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
-from webhooks.models import Signal
-from webhooks.services import signal_execute
+from webhooks.execution import signal_execute
+from webhooks.models import Execution, Signal
+from webhooks.tests.helpers import held_elsewhere
 
 URL = "/api/unify/v1/webhook/paper"
 
@@ -46,10 +47,11 @@ def test_a_market_buy_fills_at_the_ask_around_the_alerts_price(world):
         2,
         Decimal("21000.26"),
     )
-    assert order.client_order_id == signal.client_order_id
+    assert order.client_order_id == f"tf-{signal.pk}-{world.account.pk}-2"
     position = Position.objects.get(account=world.account, symbol="BTCUSDT")
     assert (position.quantity, position.avg_price) == (Decimal(2), Decimal("21000.26"))
-    assert signal.risk_checked_at <= signal.sent_at <= signal.acknowledged_at
+    execution = signal.executions.get()
+    assert execution.risk_checked_at <= execution.sent_at <= execution.acknowledged_at
     assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
     assert signal.api_key.last_used_at == signal.received_at
 
@@ -79,12 +81,16 @@ def test_buys_and_sells_net_into_one_position(world):
     assert (venue.quantity, venue.avg_price) == (position.quantity, position.avg_price)
 
 
+def crashed(signal: Signal) -> None:
+    """As if the worker died after the venue call, before recording the outcome."""
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.QUEUED)
+    Execution.objects.filter(signal=signal).update(status=Execution.Status.EXECUTING)
+
+
 def test_executing_the_same_signal_twice_places_one_order(world):
     signal = send(world, price=100)
     execute(signal)
-    Signal.objects.filter(pk=signal.pk).update(
-        status=Signal.Status.QUEUED
-    )  # a redelivery
+    crashed(signal)
     execute(signal)
     assert (
         Order.objects.count() == PaperOrder.objects.count() == Fill.objects.count() == 1
@@ -92,11 +98,19 @@ def test_executing_the_same_signal_twice_places_one_order(world):
     assert Position.objects.get().quantity == 1
 
 
-def test_a_claimed_signal_is_not_executed_by_a_second_worker(world):
+def test_a_signal_claimed_by_a_live_worker_is_not_executed_by_a_second(world):
     signal = send(world, price=100)
     Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTING)
-    assert signal_execute(signal_id=signal.pk) is None
+    with held_elsewhere("signal", signal.pk):
+        assert signal_execute(signal_id=signal.pk) is None
     assert not Order.objects.exists()
+
+
+def test_a_signal_whose_worker_died_is_resumed_at_once(world):
+    signal = send(world, price=100)
+    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.EXECUTING)
+    assert execute(signal).status == Signal.Status.FILLED
+    assert Order.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -130,7 +144,7 @@ def test_a_retry_after_the_order_reached_the_venue_is_not_judged_again(world):
     RiskConfig.objects.create(account=world.account, max_position_per_symbol=2)
     signal = send(world, qty=2, price=100)
     execute(signal)
-    Signal.objects.filter(pk=signal.pk).update(status=Signal.Status.QUEUED)
+    crashed(signal)
     again = execute(signal)
     # Judged anew, the filled position (2) plus 2 would break the limit of 2.
     assert again.status == Signal.Status.FILLED and not again.error_code

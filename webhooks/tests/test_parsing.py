@@ -4,17 +4,17 @@ from decimal import Decimal
 
 import pytest
 
-from webhooks.parsing import ParseError, intent_from_payload, parse_json
+from webhooks.parsing import ParseError, intent_from_payload, parse_body
 
 
 def intent(body: str, broker: str = "paper"):
-    return intent_from_payload(parse_json(body.encode()), broker)
+    return intent_from_payload(parse_body(body.encode()), broker)
 
 
 def error_code(body: str | bytes) -> str:
     raw = body if isinstance(body, bytes) else body.encode()
     with pytest.raises(ParseError) as info:
-        intent_from_payload(parse_json(raw), "paper")
+        intent_from_payload(parse_body(raw), "paper")
     return info.value.code
 
 
@@ -43,14 +43,14 @@ def test_tradingview_flat_json_uses_ticker_action_and_quantity():
 
 def test_malformed_json_names_line_and_column_and_the_trailing_comma():
     with pytest.raises(ParseError) as info:
-        parse_json(b'{"action":"buy",\n "symbol":"ES",}')
+        parse_body(b'{"action":"buy",\n "symbol":"ES",}')
     assert info.value.code == "malformed-json"
     assert "line 2" in info.value.message and "trailing comma" in info.value.message
 
 
 def test_curly_quotes_are_named():
     with pytest.raises(ParseError) as info:
-        parse_json("{\u201caction\u201d: \u201cbuy\u201d}".encode())
+        parse_body("{\u201caction\u201d: \u201cbuy\u201d}".encode())
     assert "curly quotes" in info.value.message
 
 

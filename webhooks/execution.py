@@ -1,0 +1,659 @@
+"""Signal execution: fan-out to target accounts, then each account exactly once.
+
+`signal_execute` turns a queued signal into one Execution per target account (the
+account of a key, a strategy's subscribers, a group's members). `execution_run`
+executes one of them: cancel working orders if asked, exit or flip, then enter.
+
+Exactly once: an execution's orders are recorded (the order intents, with client
+order ids derived from signal, account and leg) before any venue call; a retry finds
+them and asks the venue for each before sending it again. Work is claimed with a
+guarded update while holding a PostgreSQL session lock on the account, so a dead
+worker's claim is resumed as soon as anyone takes the lock, and two executions on
+one account never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.realtime import broadcast
+from billing.services import billing_record_trade
+from brokers.adapters.base import (
+    OrderReport,
+    OrderRequest,
+    VenueAdapter,
+    VenueError,
+)
+from brokers.adapters.registry import get_adapter
+from brokers.instruments.resolve import SymbolError, apply_root_override, resolve
+from brokers.instruments.specs import Instrument
+from brokers.models import BrokerAccount, Order
+from brokers.services import account_sync, order_apply_report, order_record_intent
+from risk.services import RiskDecision, risk_check
+from tradeflow.locks import Held, advisory_lock, advisory_lock_free
+from webhooks.models import ApiKey, Execution, Signal, Subscription
+from webhooks.parsing import Intent
+from webhooks.planning import Leg, Overrides, PlanError, plan_legs
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+
+class AccountBusy(Exception):  # noqa: N818 - a condition, not a failure
+    """Another live worker is executing on this account; try again shortly."""
+
+
+# --- Signal: fan-out ------------------------------------------------------------------
+
+
+def signal_execute(*, signal_id: int) -> Signal | None:
+    """Create the signal's executions (idempotent) and run or enqueue them."""
+    with advisory_lock("signal", signal_id) as held:
+        if not held.acquired or not _claim(
+            Signal, signal_id, Signal.Status.QUEUED, held
+        ):
+            return None
+        signal = Signal.objects.select_related("account", "strategy", "group").get(
+            pk=signal_id
+        )
+        executions = _executions_create(signal)
+    if signal.api_key_id is not None:  # off the request path on purpose
+        ApiKey.objects.filter(pk=signal.api_key_id).update(
+            last_used_at=signal.received_at
+        )
+    # Executing ones too: after a crash they resume once their account lock is free.
+    runnable = (Execution.Status.PENDING, Execution.Status.EXECUTING)
+    pending = [e.pk for e in executions if e.status in runnable]
+    if len(pending) == 1:
+        # The common case (one account) runs here: one queue hop less.
+        try:
+            execution_run(execution_id=pending[0])
+        except AccountBusy:
+            _enqueue_execution(pending[0], countdown=1)
+    else:
+        for execution_id in pending:
+            _enqueue_execution(execution_id)
+    return signal_refresh(signal_id=signal_id)
+
+
+def _claim(model: type[Model], pk: int, ready: str, held: Held) -> bool:
+    """Take a row from `ready` to executing, or resume an abandoned one."""
+    now = timezone.now()
+    manager = model._default_manager
+    if manager.filter(pk=pk, status=ready).update(status="executing", started_at=now):
+        return True
+    abandoned = Q(pk=pk, status="executing")
+    if not held.exclusive:  # no session locks (SQLite): judge by age instead
+        stale = now - timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
+        abandoned &= Q(started_at__lt=stale)
+    return bool(manager.filter(abandoned).update(started_at=now))
+
+
+def _executions_create(signal: Signal) -> list[Execution]:
+    targets = _targets(signal)
+    if not targets:
+        Signal.objects.filter(pk=signal.pk).update(
+            status=Signal.Status.FAILED,
+            error_code="no-accounts",
+            error_message=f"No account receives signals for {signal.target_label}.",
+            finished_at=timezone.now(),
+        )
+        return []
+    approval = signal.strategy is not None and signal.strategy.manual_approval
+    for account, subscription in targets:
+        status, code, message = Execution.Status.PENDING, "", ""
+        if subscription is not None and not subscription.enabled:
+            status, code = Execution.Status.SKIPPED, "subscription-disabled"
+            message = "This account's subscription is switched off."
+        elif not account.enabled:
+            status, code = Execution.Status.SKIPPED, "account-disabled"
+            message = f"The account {account.name!r} is disabled."
+        elif approval:
+            status = Execution.Status.AWAITING
+        Execution.objects.get_or_create(
+            signal=signal,
+            account=account,
+            defaults={
+                "workspace_id": account.workspace_id,
+                "status": status,
+                "error_code": code,
+                "error_message": message,
+                "finished_at": timezone.now() if code else None,
+            },
+        )
+    return list(signal.executions.all())
+
+
+def _targets(signal: Signal) -> list[tuple[BrokerAccount, Subscription | None]]:
+    if signal.strategy is not None:
+        subscriptions = signal.strategy.subscriptions.select_related("account").filter(
+            account__workspace_id=signal.strategy.workspace_id
+        )
+        return [(sub.account, sub) for sub in subscriptions]
+    if signal.group is not None:
+        accounts = signal.group.accounts.filter(workspace_id=signal.group.workspace_id)
+        return [(account, None) for account in accounts]
+    return [] if signal.account is None else [(signal.account, None)]
+
+
+def _enqueue_execution(execution_id: int, countdown: float = 0) -> None:
+    from webhooks.tasks import execution_run_task
+
+    try:
+        execution_run_task.apply_async((execution_id,), countdown=countdown)
+    except Exception:
+        log.exception("could not enqueue execution %s; the sweeper will", execution_id)
+
+
+def signal_refresh(*, signal_id: int) -> Signal | None:
+    """Set the signal's status from its executions' outcomes."""
+    rows = list(
+        Execution.objects.filter(signal_id=signal_id).values_list(
+            "status", "error_code", "error_message"
+        )
+    )
+    statuses = {status for status, _, _ in rows}
+    failed = {
+        Execution.Status.REJECTED,
+        Execution.Status.FAILED,
+        Execution.Status.SKIPPED,
+    }
+    code = message = ""
+    if not rows:
+        return Signal.objects.filter(pk=signal_id).first()
+    if statuses & {Execution.Status.PENDING, Execution.Status.EXECUTING}:
+        status = Signal.Status.EXECUTING
+    elif Execution.Status.AWAITING in statuses:
+        status = Signal.Status.AWAITING
+    elif statuses <= failed:
+        status, (_, code, message) = Signal.Status.FAILED, rows[0]
+    elif statuses & failed:
+        status, code = Signal.Status.PARTIAL, "partial"
+        message = (
+            f"{sum(s in failed for s, _, _ in rows)} of {len(rows)} accounts failed."
+        )
+    elif Execution.Status.WORKING in statuses:
+        status = Signal.Status.WORKING
+    elif Execution.Status.FILLED in statuses:
+        status = Signal.Status.FILLED
+    else:
+        status = Signal.Status.DONE
+    final = status in Signal.FINAL
+    updated = Signal.objects.filter(
+        pk=signal_id,
+        status__in=[
+            Signal.Status.EXECUTING,
+            Signal.Status.AWAITING,
+            Signal.Status.WORKING,
+        ],
+    ).update(
+        status=status,
+        error_code=code,
+        error_message=message[:500],
+        finished_at=timezone.now() if final else None,
+    )
+    signal = Signal.objects.filter(pk=signal_id).first()
+    if updated and signal is not None and signal.workspace_id:
+        broadcast(
+            signal.workspace_id,
+            {
+                "type": "signal.update",
+                "signal_id": signal_id,
+                "status": status,
+                "error_code": code,
+            },
+        )
+    return signal
+
+
+# --- One account ----------------------------------------------------------------------
+
+
+def execution_run(*, execution_id: int) -> Execution | None:
+    """Execute one signal on one account, at most once (see the module docstring).
+
+    Raises AccountBusy when another execution holds the account past the wait, and
+    transient VenueErrors for the task to retry; either leaves the row resumable.
+    """
+    row = Execution.objects.filter(pk=execution_id).values("account_id", "status")
+    first = row.first()
+    if first is None or first["status"] not in (
+        Execution.Status.PENDING,
+        Execution.Status.EXECUTING,
+    ):
+        return None
+    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
+    with advisory_lock("account", first["account_id"], wait=wait) as held:
+        if not held.acquired:
+            raise AccountBusy(first["account_id"])
+        if not _claim(Execution, execution_id, Execution.Status.PENDING, held):
+            return None
+        execution = Execution.objects.select_related(
+            "account", "signal", "signal__strategy"
+        ).get(pk=execution_id)
+        try:
+            _execute(execution)
+        except VenueError as exc:
+            if exc.transient:
+                raise
+            _finish(
+                execution, Execution.Status.FAILED, f"venue:{exc.code}", exc.message
+            )
+        except Exception:
+            log.exception("execution %s failed", execution_id)
+            _finish(
+                execution,
+                Execution.Status.FAILED,
+                "internal-error",
+                "TradeFlow could not execute this signal; the error is logged.",
+            )
+    signal_refresh(signal_id=execution.signal_id)
+    return execution
+
+
+def _execute(execution: Execution) -> None:
+    account, signal = execution.account, execution.signal
+    adapter = get_adapter(account)
+    recorded = list(execution.orders.order_by("client_order_id"))
+    if recorded:  # a retry: the plan stands; finish sending it
+        _send(execution, adapter, recorded, resumed=True)
+        return
+    if not account.enabled:
+        _finish(execution, Execution.Status.FAILED, "account-disabled", "Disabled.")
+        return
+    intent = Intent.from_payload(signal.payload or {})
+    subscription = (
+        Subscription.objects.filter(strategy=signal.strategy, account=account).first()
+        if signal.strategy_id
+        else None
+    )
+    try:
+        legs, cancelled = _plan(execution, adapter, intent, subscription)
+    except PlanError as exc:
+        status = (
+            Execution.Status.SKIPPED
+            if exc.code == "side-not-allowed"
+            else Execution.Status.REJECTED
+        )
+        _finish(execution, status, exc.code, exc.message)
+        return
+    if not legs:
+        note = f"Cancelled {cancelled} working order(s). " if cancelled else ""
+        _finish(
+            execution,
+            Execution.Status.DONE,
+            "",
+            note + "The account already holds the position the signal wants.",
+        )
+        return
+    orders, refusal = _judge_and_record(execution, intent, legs)
+    if not orders:
+        assert refusal is not None
+        _finish(execution, Execution.Status.REJECTED, refusal.code, refusal.detail)
+        return
+    _send(execution, adapter, orders, refusal=refusal)
+
+
+def _plan(
+    execution: Execution,
+    adapter: VenueAdapter,
+    intent: Intent,
+    subscription: Subscription | None,
+) -> tuple[list[Leg], int]:
+    """Cancel what the signal cancels, then the legs from the venue's position."""
+    account = execution.account
+    contracts: dict[str, Instrument] = {}
+    if intent.symbol is not None:
+        contract, instrument = _resolve_for(account, subscription, intent.symbol)
+        contracts[contract] = instrument
+    positions = {report.symbol: report.quantity for report in adapter.positions()}
+    if intent.symbol is None:  # flatten or cancel everything
+        for symbol in positions:
+            contracts[symbol] = _instrument(symbol)
+    cancelled = 0
+    if intent.cancel_orders or intent.action in ("flatten", "exit", "reverse"):
+        cancelled = _cancel_working(adapter, set(contracts) if intent.symbol else None)
+    execution.started_at = execution.started_at or timezone.now()
+    if intent.action == "cancel":
+        return [], cancelled
+    overrides = (
+        Overrides()
+        if subscription is None
+        else Overrides(
+            multiplier=subscription.multiplier,
+            max_quantity=subscription.max_quantity,
+            allowed_sides=subscription.allowed_sides,
+        )
+    )
+    needs_equity = intent.quantity_type in (
+        "percent_of_equity",
+        "risk_percent",
+    )
+    equity = adapter.account_snapshot().equity if needs_equity else ZERO
+    legs: list[Leg] = []
+    for index, (contract, instrument) in enumerate(sorted(contracts.items())):
+        planned = plan_legs(
+            intent=intent,
+            position=positions.get(contract, ZERO),
+            equity=equity,
+            instrument=instrument,
+            overrides=overrides,
+        )
+        # Flattening several symbols: one exit leg each, numbered apart.
+        legs += [
+            _with(leg, contract=contract, number=leg.number + 10 * index)
+            for leg in planned
+        ]
+    return legs, cancelled
+
+
+def _with(leg: Leg, *, contract: str, number: int) -> Leg:
+    return replace(leg, number=number, symbol=contract)
+
+
+def _resolve_for(
+    account: BrokerAccount, subscription: Subscription | None, symbol: str
+) -> tuple[str, Instrument]:
+    """The contract this account trades for the alert's symbol, after its mappings."""
+    try:
+        for mapping in (
+            subscription.symbol_map if subscription else {},
+            account.symbol_overrides,
+        ):
+            if mapping:
+                symbol = apply_root_override(symbol, mapping)
+        resolved = resolve(symbol)
+    except SymbolError as exc:
+        raise PlanError("unknown-symbol", str(exc)) from None
+    return resolved.contract or resolved.root, resolved.instrument
+
+
+def _instrument(symbol: str) -> Instrument:
+    try:
+        return resolve(symbol).instrument
+    except SymbolError as exc:
+        raise PlanError("unknown-symbol", str(exc)) from None
+
+
+def _cancel_working(adapter: VenueAdapter, symbols: set[str] | None) -> int:
+    cancelled = 0
+    for report in adapter.working_orders():
+        if symbols is None or report.symbol in symbols:
+            adapter.cancel_order(report.venue_order_id)
+            cancelled += 1
+    return cancelled
+
+
+def _judge_and_record(
+    execution: Execution, intent: Intent, legs: list[Leg]
+) -> tuple[list[Order], RiskDecision | None]:
+    """Risk-check each leg under the account lock and record the allowed ones.
+
+    A refused leg stops the legs after it (no entry when its exit was refused).
+    """
+    orders: list[Order] = []
+    refusal = None
+    with transaction.atomic():
+        account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
+        for leg in legs:
+            decision = risk_check(
+                account=account, symbol=leg.symbol, side=leg.side, quantity=leg.quantity
+            )
+            if not decision.allowed:
+                refusal = decision
+                break
+            request = _request(execution, intent, leg)
+            orders.append(order_record_intent(account=account, request=request))
+        execution.orders.add(*orders)
+        execution.plan = [
+            {
+                **leg.as_payload(),
+                "client_order_id": execution.client_order_id(leg.number),
+            }
+            for leg in legs
+        ]
+        execution.risk_checked_at = timezone.now()
+        execution.save(update_fields=["plan", "risk_checked_at", "started_at"])
+    return orders, refusal
+
+
+def _request(execution: Execution, intent: Intent, leg: Leg) -> OrderRequest:
+    strategy = execution.signal.strategy
+    return OrderRequest(
+        client_order_id=execution.client_order_id(leg.number),
+        symbol=leg.symbol,
+        side=leg.side,
+        order_type=leg.order_type,
+        quantity=leg.quantity,
+        limit_price=leg.limit_price,
+        stop_price=leg.stop_price,
+        time_in_force=leg.time_in_force,
+        trail_distance=leg.trail_distance,
+        stop_loss=leg.stop_loss,
+        take_profit=leg.take_profit,
+        reference_price=intent.price,
+        strategy=strategy.name if strategy else "",
+        comment=intent.comment,
+    )
+
+
+def _request_from_plan(execution: Execution, order: Order) -> OrderRequest:
+    """Rebuild a recorded leg's request, for a retry."""
+    leg: dict[str, Any] = next(
+        (
+            step
+            for step in execution.plan
+            if step.get("client_order_id") == order.client_order_id
+        ),
+        {},
+    )
+
+    def dec(name: str) -> Decimal | None:
+        value = leg.get(name)
+        return None if value is None else Decimal(value)
+
+    price = (execution.signal.payload or {}).get("price")
+    return OrderRequest(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=leg.get("time_in_force") or "",
+        trail_distance=dec("trail_distance"),
+        stop_loss=dec("stop_loss"),
+        take_profit=dec("take_profit"),
+        reference_price=None if price is None else Decimal(price),
+    )
+
+
+def _send(
+    execution: Execution,
+    adapter: VenueAdapter,
+    orders: list[Order],
+    *,
+    resumed: bool = False,
+    refusal: RiskDecision | None = None,
+) -> None:
+    """Send the recorded legs in order (exit before entry), outside any lock."""
+    execution.sent_at = execution.sent_at or timezone.now()
+    done: list[Order] = []
+    for order in orders:
+        if order.status not in Order.FINAL:
+            report = adapter.find_order(order.client_order_id) if resumed else None
+            if report is None:
+                report = _place(adapter, _request_from_plan(execution, order))
+            order = order_apply_report(order=order, report=report)
+        done.append(order)
+        if order.status == Order.Status.REJECTED:
+            break  # an exit the venue refused: do not enter on top of it
+    execution.acknowledged_at = timezone.now()
+    fills = [order.filled_at for order in done if order.filled_at]
+    execution.filled_at = max(fills) if fills else None
+    if any(order.symbol for order in done if order.status == Order.Status.FILLED):
+        account_sync(account=execution.account)
+    _finish_from_orders(execution, done, refusal)
+
+
+def _place(adapter: VenueAdapter, request: OrderRequest) -> OrderReport:
+    try:
+        return adapter.place_order(request)
+    except VenueError as exc:
+        if exc.transient:
+            raise
+        return OrderReport(
+            client_order_id=request.client_order_id,
+            venue_order_id="",
+            status=Order.Status.REJECTED,
+            reject_reason=f"{exc.code}: {exc.message}",
+        )
+
+
+def _finish_from_orders(
+    execution: Execution, orders: list[Order], refusal: RiskDecision | None
+) -> None:
+    statuses = {order.status for order in orders}
+    rejected = next((o for o in orders if o.status == Order.Status.REJECTED), None)
+    code = message = ""
+    if rejected is not None:
+        reason, _, detail = rejected.reject_reason.partition(": ")
+        code, message = f"venue:{reason}", detail or reason
+    elif refusal is not None:
+        code, message = refusal.code, refusal.detail
+    if statuses <= {Order.Status.REJECTED, Order.Status.CANCELLED}:
+        status = Execution.Status.REJECTED
+    elif statuses & {
+        Order.Status.WORKING,
+        Order.Status.PENDING,
+        Order.Status.PARTIALLY_FILLED,
+    }:
+        status = Execution.Status.WORKING
+    else:
+        status = Execution.Status.FILLED
+    _finish(execution, status, code, message)
+
+
+def _finish(
+    execution: Execution, status: str, code: str = "", message: str = ""
+) -> None:
+    """Record the outcome once: only the claim holder's first finish counts."""
+    now = timezone.now()
+    updated = Execution.objects.filter(
+        pk=execution.pk, status=Execution.Status.EXECUTING
+    ).update(
+        status=status,
+        error_code=code,
+        error_message=message[:500],
+        started_at=execution.started_at,
+        sent_at=execution.sent_at,
+        acknowledged_at=execution.acknowledged_at,
+        filled_at=execution.filled_at,
+        finished_at=now,
+    )
+    execution.status, execution.error_code = status, code
+    execution.error_message = message[:500]
+    if not updated:
+        return
+    if status == Execution.Status.FILLED:
+        billing_record_trade(workspace_id=execution.workspace_id)
+    log.info("execution %s: %s %s", execution.pk, status, code)
+    broadcast(
+        execution.workspace_id,
+        {
+            "type": "execution.update",
+            "signal_id": execution.signal_id,
+            "account_id": execution.account_id,
+            "status": status,
+            "error_code": code,
+        },
+    )
+
+
+# --- Approval, sweeping, heartbeat ---------------------------------------------------
+
+
+def execution_decide(*, execution: Execution, user: User, approve: bool) -> bool:
+    """Approve (run it) or reject a signal waiting on a strategy in approval mode."""
+    waiting = Execution.objects.filter(
+        pk=execution.pk, status=Execution.Status.AWAITING
+    )
+    if approve:
+        done = waiting.update(status=Execution.Status.PENDING, decided_by=user)
+        if done:
+            transaction.on_commit(lambda: _enqueue_execution(execution.pk))
+    else:
+        done = waiting.update(
+            status=Execution.Status.SKIPPED,
+            error_code="rejected-by-trader",
+            error_message=f"Rejected by {user.email}.",
+            decided_by=user,
+            finished_at=timezone.now(),
+        )
+    if done:
+        signal_refresh(signal_id=execution.signal_id)
+    return bool(done)
+
+
+def signals_sweep(
+    *, older_than: timedelta | None = None
+) -> tuple[list[int], list[int]]:
+    """Signals and executions a lost message or a dead worker left behind.
+
+    Returns (signal ids, execution ids) to enqueue again; expires approvals nobody
+    gave in time and forgets explicit-id dedupe marks past their window.
+    """
+    now = timezone.now()
+    cutoff = now - (older_than or timedelta(seconds=settings.SIGNAL_STUCK_SECONDS))
+    signals = list(
+        Signal.objects.filter(
+            Q(status=Signal.Status.QUEUED, queued_at__lt=cutoff)
+            | Q(status=Signal.Status.EXECUTING, started_at__lt=cutoff)
+        ).values_list("pk", flat=True)[:500]
+    )
+    executions = list(
+        Execution.objects.filter(
+            status=Execution.Status.PENDING, created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:500]
+    )
+    # An execution claimed by a live worker holds its account's lock.
+    for pk, account_id in Execution.objects.filter(
+        status=Execution.Status.EXECUTING, started_at__lt=now - timedelta(seconds=2)
+    ).values_list("pk", "account_id")[:500]:
+        if advisory_lock_free("account", account_id):
+            executions.append(pk)
+    _approvals_expire(now)
+    Signal.objects.filter(
+        dedupe_key__isnull=False,
+        received_at__lt=now - timedelta(hours=settings.WEBHOOK_ID_DEDUPE_HOURS),
+    ).update(dedupe_key=None)
+    return signals, executions
+
+
+def _approvals_expire(now: Any) -> None:
+    limit = now - timedelta(minutes=settings.SIGNAL_APPROVAL_MINUTES)
+    expired = list(
+        Execution.objects.filter(
+            status=Execution.Status.AWAITING, created_at__lt=limit
+        ).values_list("pk", "signal_id")
+    )
+    for pk, signal_id in expired:
+        Execution.objects.filter(pk=pk, status=Execution.Status.AWAITING).update(
+            status=Execution.Status.SKIPPED,
+            error_code="approval-expired",
+            error_message=f"Nobody approved it within "
+            f"{settings.SIGNAL_APPROVAL_MINUTES} minutes.",
+            finished_at=now,
+        )
+        signal_refresh(signal_id=signal_id)
