@@ -163,11 +163,8 @@ def signal_refresh(*, signal_id: int) -> Signal | None:
         )
     )
     statuses = {status for status, _, _ in rows}
-    failed = {
-        Execution.Status.REJECTED,
-        Execution.Status.FAILED,
-        Execution.Status.SKIPPED,
-    }
+    failed = {Execution.Status.REJECTED, Execution.Status.FAILED}
+    skipped = Execution.Status.SKIPPED
     code = message = ""
     if not rows:
         return Signal.objects.filter(pk=signal_id).first()
@@ -175,9 +172,12 @@ def signal_refresh(*, signal_id: int) -> Signal | None:
         status = Signal.Status.EXECUTING
     elif Execution.Status.AWAITING in statuses:
         status = Signal.Status.AWAITING
-    elif statuses <= failed:
-        status, (_, code, message) = Signal.Status.FAILED, rows[0]
+    elif statuses <= failed | {skipped}:
+        # Nothing executed: the first failure (or skip) is the signal's reason.
+        first = next((row for row in rows if row[0] in failed), rows[0])
+        status, (_, code, message) = Signal.Status.FAILED, first
     elif statuses & failed:
+        # A skipped account (subscription off, side not allowed) is not a failure.
         status, code = Signal.Status.PARTIAL, "partial"
         message = (
             f"{sum(s in failed for s, _, _ in rows)} of {len(rows)} accounts failed."
@@ -442,7 +442,7 @@ def _request(execution: Execution, intent: Intent, leg: Leg) -> OrderRequest:
         stop_loss=leg.stop_loss,
         take_profit=leg.take_profit,
         reference_price=intent.price,
-        strategy=strategy.name if strategy else "",
+        strategy=strategy.name if strategy else intent.strategy or "",
         comment=intent.comment,
     )
 
@@ -462,7 +462,9 @@ def _request_from_plan(execution: Execution, order: Order) -> OrderRequest:
         value = leg.get(name)
         return None if value is None else Decimal(value)
 
-    price = (execution.signal.payload or {}).get("price")
+    payload = execution.signal.payload or {}
+    price = payload.get("price")
+    strategy = execution.signal.strategy
     return OrderRequest(
         client_order_id=order.client_order_id,
         symbol=order.symbol,
@@ -476,6 +478,8 @@ def _request_from_plan(execution: Execution, order: Order) -> OrderRequest:
         stop_loss=dec("stop_loss"),
         take_profit=dec("take_profit"),
         reference_price=None if price is None else Decimal(price),
+        strategy=strategy.name if strategy else payload.get("strategy") or "",
+        comment=payload.get("comment") or "",
     )
 
 
