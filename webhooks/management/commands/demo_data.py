@@ -17,16 +17,23 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import User, Workspace
 from accounts.services import user_ensure_workspace
 from brokers.instruments.resolve import resolve
 from brokers.models import BrokerAccount
 from paperbroker.services import quote_record
 from webhooks.examples import example_curl
-from webhooks.models import ApiKey
-from webhooks.services import account_register, api_key_issue, api_key_revoke
+from webhooks.models import ApiKey, Strategy
+from webhooks.services import (
+    account_register,
+    api_key_issue,
+    api_key_revoke,
+    strategy_create,
+    subscription_save,
+)
 
 DEMO_EMAIL = "demo@tradeflow.local"
+DEMO_STRATEGY = "Demo strategy"
 DEMO_PRICES = {
     "MNQ1!": "21000.25",
     "ES1!": "6000.50",
@@ -69,6 +76,7 @@ class Command(BaseCommand):
             for old in ApiKey.objects.filter(account=account, revoked_at__isnull=True):
                 api_key_revoke(api_key=old)
             _, key = api_key_issue(account=account, created_by=user, name="Demo")
+        strategy_key = self._strategy(workspace, user, account)
         for symbol, price in DEMO_PRICES.items():
             resolved = resolve(symbol)
             contract = resolved.contract or resolved.root
@@ -78,8 +86,29 @@ class Command(BaseCommand):
             password,
             account,
             key,
+            strategy_key,
             options.get("json_file"),
         )
+
+    def _strategy(
+        self, workspace: Workspace, user: User, account: BrokerAccount
+    ) -> str:
+        """A strategy the demo account follows, with a fresh key (keys show once)."""
+        strategy = Strategy.objects.filter(
+            workspace=workspace, name=DEMO_STRATEGY
+        ).first()
+        if strategy is None:
+            strategy, key = strategy_create(
+                workspace=workspace, user=user, name=DEMO_STRATEGY
+            )
+        else:
+            for old in ApiKey.objects.filter(
+                strategy=strategy, revoked_at__isnull=True
+            ):
+                api_key_revoke(api_key=old)
+            _, key = api_key_issue(strategy=strategy, created_by=user, name="Demo")
+        subscription_save(strategy=strategy, account=account)
+        return key
 
     def _print(
         self,
@@ -87,6 +116,7 @@ class Command(BaseCommand):
         password: str,
         account: BrokerAccount,
         key: str,
+        strategy_key: str,
         json_file: str | None,
     ) -> None:
         url = base + reverse("webhook", kwargs={"broker": "paper"})
@@ -99,7 +129,9 @@ class Command(BaseCommand):
             f"  Password    {password}",
             f"  Account     {account.name} (id {account.pk})",
             f"  Webhook key {key}",
-            f"  TradingView webhook URL: {url}/{key}",
+            f"  TradingView webhook URL: {base}/webhook/tradingview/{key}",
+            f"  Strategy    {DEMO_STRATEGY!r}, followed by the account: "
+            f"{base}/webhook/tradingview/{strategy_key}",
             "",
             "Send a test alert:",
             f"  {curl}",
@@ -114,5 +146,6 @@ class Command(BaseCommand):
                 "api_key": key,
                 "webhook_url": url,
                 "curl": curl,
+                "strategy_key": strategy_key,
             }
             Path(json_file).write_text(json.dumps(data))
