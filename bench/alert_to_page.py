@@ -225,21 +225,42 @@ def phases(env: dict[str, str], signal_ids: list[int]) -> None:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradeflow.settings")
     django.setup()
-    from webhooks.models import Signal
+    from webhooks.models import Execution
 
-    rows = list(Signal.objects.filter(pk__in=signal_ids))
+    rows = list(
+        Execution.objects.filter(signal_id__in=signal_ids).select_related("signal")
+    )
 
     def ms(a: str, b: str) -> list[float]:
+        def at(row: Execution, name: str):  # type: ignore[no-untyped-def]
+            owner = row.signal if name.startswith("signal.") else row
+            return getattr(owner, name.removeprefix("signal."))
+
         return [
-            (getattr(s, b) - getattr(s, a)).total_seconds() * 1000
-            for s in rows
-            if getattr(s, a) and getattr(s, b)
+            (at(row, b) - at(row, a)).total_seconds() * 1000
+            for row in rows
+            if at(row, a) and at(row, b)
         ]
 
-    print(summary("  received -> queued (commit)", ms("received_at", "queued_at")))
-    print(summary("  queued -> worker start", ms("queued_at", "started_at")))
-    print(summary("  worker start -> sent", ms("started_at", "sent_at")))
-    print(summary("  sent -> filled (venue)", ms("sent_at", "acknowledged_at")))
+    print(
+        summary("alert -> fill (server clock)", ms("signal.received_at", "filled_at"))
+    )
+    print(
+        summary(
+            "  received -> queued (commit)",
+            ms("signal.received_at", "signal.queued_at"),
+        )
+    )
+    print(
+        summary("  queued -> worker start", ms("signal.queued_at", "signal.started_at"))
+    )
+    print(
+        summary(
+            "  worker start -> risk-checked", ms("signal.started_at", "risk_checked_at")
+        )
+    )
+    print(summary("  risk-checked -> sent", ms("risk_checked_at", "sent_at")))
+    print(summary("  sent -> acknowledged (venue)", ms("sent_at", "acknowledged_at")))
 
 
 if __name__ == "__main__":
