@@ -17,6 +17,16 @@ from brokers.models import BrokerAccount, Order
 TRADINGVIEW_IPS = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
 
 
+class Timeframe(models.TextChoices):
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    H1 = "1h"
+    H6 = "6h"
+    D1 = "1d"
+    D3 = "3d"
+
+
 class Strategy(models.Model):
     """A named signal source (seed 004 "bot"): one URL, many subscribed accounts."""
 
@@ -32,6 +42,12 @@ class Strategy(models.Model):
         max_length=64, help_text="The bot name alerts use (`botname`, `strategy`)."
     )
     description = models.CharField(max_length=255, blank=True)
+    base_name = models.CharField(
+        max_length=32, blank=True, help_text="The instrument it trades (seed 004)."
+    )
+    timeframe = models.CharField(
+        max_length=3, choices=Timeframe.choices, blank=True, help_text="Chart period."
+    )
     status = models.CharField(
         max_length=8, choices=Status.choices, default=Status.ACTIVE
     )
@@ -117,6 +133,16 @@ class AccountGroup(models.Model):
     description = models.CharField(max_length=255, blank=True)
     accounts = models.ManyToManyField(
         BrokerAccount, blank=True, related_name="account_groups"
+    )
+    # Group risk settings (seed 004), in percent; enforced by the risk engine.
+    max_drawdown = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    target_monthly_roi = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    risk_limit = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
     )
     signing_secret = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
