@@ -15,7 +15,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, Throttled, ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +45,7 @@ from paperbroker.selectors import (
     public_order_id,
 )
 from paperbroker.services import paper_order_place
+from tradeflow.api import Refused
 from tradeflow.ratelimit import rate_hit
 
 ENGINES = [ENGINE]  # only what this server really runs
@@ -60,15 +61,6 @@ QUERY_RATE_PER_MINUTE = 1000  # per user
 STATUS_RATE_PER_MINUTE = 60  # per user
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 FILLED = PaperOrder.Status.FILLED
-
-
-class Refused(APIException):
-    """A refusal with its own stable `code`, rendered in the one error shape."""
-
-    def __init__(self, code: str, detail: str, http_status: int) -> None:
-        super().__init__(detail)
-        self.status_code = http_status
-        self.tradeflow_code = code
 
 
 def _throttle(bucket: str, limit: int, what: str) -> None:

@@ -78,3 +78,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("not-found", "Not found.", 404)
+
+
+class Refused(exceptions.APIException):
+    """A refusal with its own stable `code`, rendered in the one error shape."""
+
+    def __init__(self, code: str, detail: str, http_status: int) -> None:
+        super().__init__(detail)
+        self.status_code = http_status
+        self.tradeflow_code = code

@@ -537,13 +537,20 @@ def _apply_overrides(symbol: str, overrides: dict[str, str]) -> str:
 
 
 def _contract(symbol: str) -> str:
+    try:
+        return resolve_symbol(symbol)
+    except ParseError as exc:
+        raise _IntakeError(exc.code, exc.message, 422) from None
+
+
+def resolve_symbol(symbol: str) -> str:
     """What the alert's symbol means today: a contract month, a pair, a stock."""
     try:
         resolved = resolve(symbol)
     except ExpiredContract as exc:
-        raise _IntakeError("expired-contract", str(exc), 422) from None
+        raise ParseError("expired-contract", str(exc)) from None
     except SymbolError as exc:
-        raise _IntakeError("unknown-symbol", str(exc), 422) from None
+        raise ParseError("unknown-symbol", str(exc)) from None
     return resolved.contract or resolved.root
 
 
@@ -632,3 +639,39 @@ def _enqueue(signal_id: int) -> None:
     except Exception:
         # The row is committed as queued: the sweeper will enqueue it again.
         log.exception("could not enqueue signal %s; the sweeper will retry", signal_id)
+
+
+# --- Pages' services ------------------------------------------------------------------
+
+
+def strategy_update(
+    *,
+    strategy: Strategy,
+    status: str,
+    description: str,
+    manual_approval: bool,
+    heartbeat_minutes: int | None,
+) -> Strategy:
+    """Change a strategy's settings. Turning the heartbeat off clears its warning;
+    a paused or stopped strategy's alerts are logged and refused at intake."""
+    strategy.status = status
+    strategy.description = description
+    strategy.manual_approval = manual_approval
+    strategy.heartbeat_minutes = heartbeat_minutes
+    if heartbeat_minutes is None:
+        strategy.heartbeat_missed_at = None
+    strategy.save(
+        update_fields=[
+            "status",
+            "description",
+            "manual_approval",
+            "heartbeat_minutes",
+            "heartbeat_missed_at",
+        ]
+    )
+    return strategy
+
+
+def subscription_remove(*, subscription: Subscription) -> None:
+    """Stop an account following a strategy; its past executions stay logged."""
+    Subscription.objects.filter(pk=subscription.pk).delete()
