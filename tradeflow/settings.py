@@ -265,6 +265,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.signals_sweep_task",
         "schedule": schedule(env_int("SIGNAL_SWEEP_SECONDS", 15, minimum=1)),
     },
+    "webhooks-refresh-working-executions": {
+        "task": "webhooks.tasks.executions_refresh_task",
+        "schedule": schedule(env_int("WORKING_ORDERS_REFRESH_SECONDS", 5, minimum=1)),
+    },
     "webhooks-strategy-heartbeats": {
         "task": "webhooks.tasks.strategies_heartbeat_task",
         "schedule": schedule(60),

@@ -526,7 +526,10 @@ def _place(adapter: VenueAdapter, request: OrderRequest) -> OrderReport:
 
 
 def _finish_from_orders(
-    execution: Execution, orders: list[Order], refusal: RiskDecision | None
+    execution: Execution,
+    orders: list[Order],
+    refusal: RiskDecision | None,
+    current: str = Execution.Status.EXECUTING,
 ) -> None:
     statuses = {order.status for order in orders}
     rejected = next((o for o in orders if o.status == Order.Status.REJECTED), None)
@@ -546,17 +549,21 @@ def _finish_from_orders(
         status = Execution.Status.WORKING
     else:
         status = Execution.Status.FILLED
-    _finish(execution, status, code, message)
+    _finish(execution, status, code, message, current=current)
 
 
 def _finish(
-    execution: Execution, status: str, code: str = "", message: str = ""
+    execution: Execution,
+    status: str,
+    code: str = "",
+    message: str = "",
+    current: str = Execution.Status.EXECUTING,
 ) -> None:
     """Record the outcome once: only the claim holder's first finish counts."""
+    if status == current:
+        return
     now = timezone.now()
-    updated = Execution.objects.filter(
-        pk=execution.pk, status=Execution.Status.EXECUTING
-    ).update(
+    updated = Execution.objects.filter(pk=execution.pk, status=current).update(
         status=status,
         error_code=code,
         error_message=message[:500],
@@ -564,7 +571,7 @@ def _finish(
         sent_at=execution.sent_at,
         acknowledged_at=execution.acknowledged_at,
         filled_at=execution.filled_at,
-        finished_at=now,
+        finished_at=None if status == Execution.Status.WORKING else now,
     )
     execution.status, execution.error_code = status, code
     execution.error_message = message[:500]
@@ -619,7 +626,9 @@ def signals_sweep(
     gave in time and forgets explicit-id dedupe marks past their window.
     """
     now = timezone.now()
-    cutoff = now - (older_than or timedelta(seconds=settings.SIGNAL_STUCK_SECONDS))
+    if older_than is None:  # not `or`: timedelta(0) (sweep everything) is falsy
+        older_than = timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
+    cutoff = now - older_than
     signals = list(
         Signal.objects.filter(
             Q(status=Signal.Status.QUEUED, queued_at__lt=cutoff)
@@ -661,3 +670,36 @@ def _approvals_expire(now: Any) -> None:
             finished_at=now,
         )
         signal_refresh(signal_id=signal_id)
+
+
+def executions_refresh(*, limit: int = 200) -> int:
+    """Executions whose orders still work at the venue: record what happened since
+    (a limit filled, a day order expired) and finish them. Returns how many moved."""
+    moved = 0
+    working = Execution.objects.filter(status=Execution.Status.WORKING).select_related(
+        "account", "signal"
+    )
+    for execution in working.order_by("pk")[:limit]:
+        adapter = get_adapter(execution.account)
+        orders = list(execution.orders.order_by("client_order_id"))
+        changed = False
+        for index, order in enumerate(orders):
+            if order.status in Order.FINAL:
+                continue
+            report = adapter.find_order(order.client_order_id)
+            if report is not None and (
+                report.status != order.status
+                or report.filled_quantity != order.filled_quantity
+            ):
+                orders[index] = order_apply_report(order=order, report=report)
+                changed = True
+        if not changed:
+            continue
+        fills = [order.filled_at for order in orders if order.filled_at]
+        execution.filled_at = max(fills) if fills else None
+        if fills:
+            account_sync(account=execution.account)
+        _finish_from_orders(execution, orders, None, current=Execution.Status.WORKING)
+        signal_refresh(signal_id=execution.signal_id)
+        moved += execution.status != Execution.Status.WORKING
+    return moved

@@ -6,6 +6,7 @@ from brokers.adapters.base import VenueError
 from webhooks.execution import (
     AccountBusy,
     execution_run,
+    executions_refresh,
     signal_execute,
     signals_sweep,
 )
@@ -47,3 +48,9 @@ def signals_sweep_task() -> None:
 def strategies_heartbeat_task() -> None:
     """Beat: tell traders whose strategies stopped sending alerts."""
     strategies_heartbeat_check()
+
+
+@shared_task
+def executions_refresh_task() -> None:
+    """Beat: orders resting at a venue (limits, stops) filled or expired since."""
+    executions_refresh()

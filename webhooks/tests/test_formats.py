@@ -323,3 +323,22 @@ def test_a_paused_strategy_logs_its_alerts_and_does_not_execute_them(world):
         409,
         "strategy-inactive",
     )
+
+
+def test_a_resting_limit_filled_later_finishes_its_signal_and_counts_once(world, btc):
+    from billing.models import BillingAccount
+    from paperbroker.services import price_update
+    from webhooks.execution import executions_refresh
+
+    signal = send(world, action="buy", qty=2, order_type="limit", price="90")
+    assert signal.status == Signal.Status.WORKING
+    assert executions_refresh() == 0  # nothing happened at the venue yet
+    price_update(symbol="BTCUSDT", last=Decimal("89"), source="manual")
+    assert executions_refresh() == 1
+    signal.refresh_from_db()
+    execution = signal.executions.get()
+    assert (signal.status, execution.status) == ("filled", "filled")
+    assert execution.filled_at and execution.finished_at
+    assert position(world.account) == 2
+    assert executions_refresh() == 0
+    assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
