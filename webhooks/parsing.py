@@ -23,6 +23,7 @@ from typing import Any
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9_.:!/\-]{1,32}$")
 MAX_QUANTITY = Decimal(1_000_000)
+MAX_PRICE = Decimal(10) ** 12  # what an order's price column holds, with margin
 ACTIONS = {
     "buy": "buy",
     "long": "buy",
@@ -570,7 +571,7 @@ def _positive(body: dict[str, Any], *names: str) -> Decimal | None:
     if raw is None:
         return None
     price = _decimal(raw)
-    if price is None or price <= 0:
+    if price is None or price <= 0 or price >= MAX_PRICE:
         raise ParseError(
             "invalid-price",
             f"{names[0]} {str(raw)[:40]!r} must be a number above zero.",
@@ -583,7 +584,7 @@ def _offset(body: dict[str, Any], *names: str) -> Offset | None:
     if raw is None:
         return None
     offset = _offset_value(raw)
-    if offset is None or offset.value <= 0:
+    if offset is None or not 0 < offset.value < MAX_PRICE:
         raise ParseError(
             "invalid-offset",
             f"{names[0]} {str(raw)[:40]!r} is not a price or a distance: write 4750, "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from brokers.instruments.specs import AssetClass, Instrument
-from webhooks.parsing import Intent, Offset
+from webhooks.parsing import MAX_PRICE, MAX_QUANTITY, Intent, Offset
 
 ZERO = Decimal(0)
 # The smallest quantity step per asset class (contracts, shares, lots, coins).
@@ -190,6 +190,10 @@ def _scaled(quantity: Decimal, overrides: Overrides, step: Decimal) -> Decimal:
     quantity = _round(quantity * overrides.multiplier, step)
     if overrides.max_quantity is not None:
         quantity = min(quantity, overrides.max_quantity)
+    if quantity > MAX_QUANTITY:
+        raise PlanError(
+            "invalid-quantity", f"The sized quantity {quantity:.0f} is not plausible."
+        )
     if quantity <= 0:
         raise PlanError(
             "quantity-rounds-to-zero",
@@ -225,7 +229,14 @@ def _entry(intent: Intent, side: str, quantity: Decimal, instrument: Instrument)
                 'Brackets given as distances need the alert\'s "price": {{close}}.',
             )
         distance = _distance(offset, reference, instrument, quantity)
-        return _tick(reference + away * distance, instrument)
+        price = _tick(reference + away * distance, instrument)
+        if not 0 < price < MAX_PRICE:
+            raise PlanError(
+                "invalid-offset",
+                f"A bracket {offset.value} {offset.unit} from {reference} lands at "
+                f"{price}: not a price.",
+            )
+        return price
 
     trail = None
     if intent.trailing_stop is not None:
