@@ -25,7 +25,7 @@ from brokers.adapters.registry import available_venues
 from brokers.models import BrokerAccount
 from tradeflow.api import Refused
 from tradeflow.http import client_ip
-from webhooks.models import AccountGroup, Signal, Strategy, Timeframe
+from webhooks.models import AccountGroup, Execution, Signal, Strategy, Timeframe
 from webhooks.performance import (
     group_history,
     group_metrics,
@@ -104,12 +104,32 @@ class RegisterView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class ExecutionSerializer(serializers.ModelSerializer[Execution]):
+    class Meta:
+        model = Execution
+        fields = [
+            "account_id",
+            "status",
+            "error_code",
+            "error_message",
+            "started_at",
+            "risk_checked_at",
+            "sent_at",
+            "acknowledged_at",
+            "filled_at",
+        ]
+
+
 class SignalSerializer(serializers.ModelSerializer[Signal]):
+    executions = ExecutionSerializer(many=True, read_only=True)
+
     class Meta:
         model = Signal
         fields = [
             "id",
             "account_id",
+            "strategy_id",
+            "group_id",
             "broker",
             "status",
             "http_status",
@@ -119,15 +139,16 @@ class SignalSerializer(serializers.ModelSerializer[Signal]):
             "source_ip",
             "received_at",
             "queued_at",
-            "sent_at",
-            "filled_at",
+            "started_at",
+            "finished_at",
+            "executions",
         ]
 
 
 class SignalList(WorkspaceScopedMixin, generics.ListAPIView[Signal]):
     """`GET /api/logs/webhooks`: the signal log, newest first."""
 
-    queryset = Signal.objects.all()
+    queryset = Signal.objects.prefetch_related("executions")
     serializer_class = SignalSerializer
 
 

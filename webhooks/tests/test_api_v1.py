@@ -214,3 +214,17 @@ def test_viewers_read_outsiders_get_404_and_only_admins_change(
     connect = owner.post(f"{API}/bots/{bot_id}/connect-account?account_id={theirs.pk}")
     assert connect.status_code == 404
     assert APIClient().get(f"{API}/bots/list").status_code in (401, 403)
+
+
+def test_the_webhook_log_lists_each_signal_with_its_outcome_per_account(world, owner):
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    signal = signal_submit(
+        user=world.owner,
+        data={"action": "buy", "symbol": "BTCUSDT", "qty": 1},
+        account=world.account,
+    )
+    (row,) = owner.get("/api/logs/webhooks").json()["results"]
+    assert row["id"] == signal.pk and row["status"] == "filled"
+    (execution,) = row["executions"]
+    assert execution["account_id"] == world.account.pk
+    assert execution["status"] == "filled" and execution["filled_at"]
