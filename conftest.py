@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -96,21 +95,16 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
         daphne_argv,
         free_port,
         process,
+        subprocess_env,
         wait_until,
         worker_argv,
+        worker_ready,
     )
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DATABASE_CONN_MAX_AGE": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
     logs = tmp_path_factory.mktemp("stack")
     # As in production: DEBUG off, static files collected and served by WhiteNoise.
-    env["TRADEFLOW_VAR_DIR"] = str(logs)
+    env = subprocess_env(logs)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         env=env,
@@ -128,9 +122,5 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
             30,
             "daphne answering",
         )
-        wait_until(
-            lambda: "ready" in (logs / "worker.log").read_text(),
-            30,
-            "the Celery worker starting",
-        )
+        worker_ready(logs / "worker.log")
         yield Stack(base, f"ws://127.0.0.1:{port}", logs)

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -232,7 +233,7 @@ def phases(env: dict[str, str], signal_ids: list[int]) -> None:
     )
 
     def ms(a: str, b: str) -> list[float]:
-        def at(row: Execution, name: str):  # type: ignore[no-untyped-def]
+        def at(row: Execution, name: str) -> Any:
             owner = row.signal if name.startswith("signal.") else row
             return getattr(owner, name.removeprefix("signal."))
 

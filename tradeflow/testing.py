@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,7 +34,7 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         try:
             if check():  # type: ignore[operator]
                 return
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, OSError, redis.RedisError):
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{what} did not happen within {timeout:.0f} s")
@@ -62,6 +66,76 @@ def process(
                     proc.wait()
 
 
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process and its children (a Celery pool): a crash, no cleanup."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def subprocess_env(var_dir: Path, redis_url: str | None = None) -> dict[str, str]:
+    """The environment for daphne and Celery on the test database (and `redis_url`,
+    else the test's Redis)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+        "TRADEFLOW_VAR_DIR": str(var_dir),
+    }
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@dataclass
+class RedisServer:
+    """A throwaway redis-server without persistence: a restart loses everything."""
+
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is not installed"
+        argv = [binary, "--bind", "127.0.0.1", "--port", str(self.port)]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.log.parent)]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_until(lambda: self.client().ping(), 10, "redis-server answering")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            kill_group(self.proc)
+
+    def restart(self) -> None:
+        """Crash and come back empty, on the same port."""
+        self.stop()
+        self.start()
+
+
+@contextmanager
+def redis_server(log: Path) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), log)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def daphne_argv(port: int) -> list[str]:
     return [
         str(BIN / "daphne"),
@@ -73,7 +147,7 @@ def daphne_argv(port: int) -> list[str]:
     ]
 
 
-def worker_argv(concurrency: int = 1) -> list[str]:
+def worker_argv(concurrency: int = 1, name: str = "celery") -> list[str]:
     return [
         str(BIN / "celery"),
         "-A",
@@ -85,4 +159,12 @@ def worker_argv(concurrency: int = 1) -> list[str]:
         str(concurrency),
         "--without-mingle",
         "--without-gossip",
+        "-n",
+        f"{name}@%h",
     ]
+
+
+def worker_ready(log: Path, timeout: float = 30) -> None:
+    wait_until(
+        lambda: "ready" in log.read_text(), timeout, "the Celery worker starting"
+    )

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokers.api import BrokerAccountList, PositionList
+from webhooks import pages
 from webhooks import views as webhook_views
 from webhooks.api import RegisterView, SignalList
 
@@ -45,6 +46,56 @@ urlpatterns = [
         webhook_views.account_key_new,
         name="account-key-new",
     ),
+    path(
+        "accounts/<int:pk>/alert-builder/",
+        pages.account_alert_builder,
+        name="account-alert-builder",
+    ),
+    path("strategies/", pages.strategy_list, name="strategies"),
+    path("strategies/new/", pages.strategy_new, name="strategy-new"),
+    path("strategies/<int:pk>/", pages.strategy_detail, name="strategy-detail"),
+    path(
+        "strategies/<int:pk>/settings/",
+        pages.strategy_settings,
+        name="strategy-settings",
+    ),
+    path(
+        "strategies/<int:pk>/keys/new/",
+        pages.strategy_key_new,
+        name="strategy-key-new",
+    ),
+    path(
+        "strategies/<int:pk>/keys/<int:key_pk>/revoke/",
+        pages.strategy_key_revoke,
+        name="strategy-key-revoke",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/",
+        pages.subscription_add,
+        name="subscription-add",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/<int:sub_pk>/",
+        pages.subscription_update,
+        name="subscription-update",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/<int:sub_pk>/remove/",
+        pages.subscription_delete,
+        name="subscription-delete",
+    ),
+    path(
+        "strategies/<int:pk>/alert-builder/",
+        pages.strategy_alert_builder,
+        name="strategy-alert-builder",
+    ),
+    path("signals/", pages.signal_list, name="signals"),
+    path("signals/<int:pk>/", pages.signal_detail, name="signal-detail"),
+    path(
+        "executions/<int:pk>/decision/",
+        pages.execution_decision,
+        name="execution-decision",
+    ),
     path("auth/", include("allauth.urls")),
     path("", include("paperbroker.urls")),
     path("admin/", admin.site.urls),
@@ -57,6 +108,7 @@ urlpatterns = [
         name="webhook-tradingview-token",
     ),
     path("api/unify/v1/", include(webhook_urls)),
+    path("api/v1/", include("webhooks.urls")),
     path("register/<str:broker>", RegisterView.as_view(), name="register"),
     path("api/user/brokers", BrokerAccountList.as_view(), name="api-brokers"),
     path("api/positions", PositionList.as_view(), name="api-positions"),

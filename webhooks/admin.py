@@ -37,6 +37,21 @@ class SubscriptionInline(admin.TabularInline):
     extra = 0
 
 
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "strategy",
+        "account",
+        "enabled",
+        "multiplier",
+        "max_quantity",
+        "allowed_sides",
+    ]
+    list_filter = ["enabled", "allowed_sides"]
+    search_fields = ["strategy__name", "account__name"]
+    raw_id_fields = ["strategy", "account"]
+
+
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
     list_display = [

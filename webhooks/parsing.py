@@ -219,6 +219,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ParseError("malformed-body", "The body is not UTF-8 text.", 400) from None
+    if "\x00" in text:
+        raise ParseError("malformed-body", "The body contains a NUL character.", 400)
     stripped = text.strip()
     if not stripped:
         raise ParseError(
@@ -243,11 +245,41 @@ def parse_json(text: str) -> dict[str, Any]:
         raise ParseError(
             "malformed-json", "The JSON is nested too deeply.", 400
         ) from None
+    except ValueError:  # a number past Python's 4,300-digit conversion limit
+        raise ParseError(
+            "malformed-json", "A number in the JSON is too long.", 400
+        ) from None
     if not isinstance(data, dict):
         raise ParseError(
             "malformed-json", "The body must be a JSON object: {...}.", 400
         )
+    _check_strings(data)
     return data
+
+
+def _check_strings(value: Any, depth: int = 0) -> None:
+    """Refuse text no database can store: NUL (\\u0000) and unpaired surrogates."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, depth)
+            _check_strings(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, depth + 1)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad = True
+        else:
+            bad = "\x00" in value
+        if bad:
+            raise ParseError(
+                "malformed-json",
+                "The JSON holds a NUL or an unpaired surrogate escape "
+                "(\\u0000, \\ud800): remove it.",
+                400,
+            )
 
 
 def _json_hint(text: str) -> str:
@@ -437,12 +469,20 @@ def _action(body: dict[str, Any]) -> str:
 def _position_wanted(
     body: dict[str, Any], action: str
 ) -> tuple[str | None, Decimal | None]:
-    """The sentiment and, when stated, the signed position wanted after the signal."""
+    """The sentiment and, when stated, the signed position wanted after the signal.
+
+    With a size (`{{strategy.market_position_size}}`) the pair states a result, so
+    `buy` + `short` 2 is a partial cover; without one, `buy` goes with long or flat
+    and `sell` with short or flat.
+    """
     nested: dict[str, Any] = (
         body["strategy"] if isinstance(body.get("strategy"), dict) else {}
     )
     raw = _first(body, "sentiment", "market_position", "marketPosition") or _first(
         nested, "market_position", "marketPosition"
+    )
+    size_raw = _first(body, "market_position_size", "marketPositionSize") or _first(
+        nested, "market_position_size", "marketPositionSize"
     )
     sentiment = None
     if raw is not None:
@@ -452,20 +492,7 @@ def _position_wanted(
                 "invalid-sentiment",
                 f"Unknown sentiment {str(raw)[:40]!r}: use long, short or flat.",
             )
-        allowed = ACTION_SENTIMENTS.get(action)
-        if allowed is None or sentiment not in allowed:
-            raise ParseError(
-                "invalid-sentiment",
-                f"{action} with sentiment {sentiment} contradicts itself"
-                + (
-                    f": {action} goes with {' or '.join(sorted(allowed))}."
-                    if allowed
-                    else f": {action} takes no sentiment."
-                ),
-            )
-    size_raw = _first(body, "market_position_size", "marketPositionSize") or _first(
-        nested, "market_position_size", "marketPositionSize"
-    )
+        _check_pair(action, sentiment, sized=size_raw is not None)
     if size_raw is None:
         return sentiment, (Decimal(0) if sentiment == "flat" else None)
     size = _decimal(size_raw)
@@ -475,19 +502,37 @@ def _position_wanted(
             f"The position size {str(size_raw)[:40]!r} must be a number.",
         )
     if sentiment is None:
-        sentiment = "long" if action == "buy" else "short" if action == "sell" else None
-        if sentiment is None or size == 0:
-            sentiment = "flat" if size == 0 else sentiment
-    if sentiment is None:
+        if size == 0:
+            sentiment = "flat"
+        elif action in ("buy", "sell"):
+            sentiment = "long" if action == "buy" else "short"
+        else:
+            raise ParseError(
+                "invalid-sentiment",
+                "A market_position_size needs a market_position: long, short or flat.",
+            )
+    if (sentiment == "flat") != (size == 0):
         raise ParseError(
             "invalid-sentiment",
-            "A market_position_size needs a market_position: long, short or flat.",
-        )
-    if sentiment == "flat" and size != 0:
-        raise ParseError(
-            "invalid-sentiment", "Sentiment flat with a position size above zero."
+            f"Sentiment {sentiment} with a position size of {size} contradicts itself.",
         )
     return sentiment, abs(size) if sentiment == "long" else -abs(size)
+
+
+def _check_pair(action: str, sentiment: str, *, sized: bool) -> None:
+    allowed = ACTION_SENTIMENTS.get(action)
+    if allowed is not None and (sized or sentiment in allowed):
+        return
+    raise ParseError(
+        "invalid-sentiment",
+        f"{action} with sentiment {sentiment} contradicts itself"
+        + (
+            f": {action} goes with {' or '.join(sorted(allowed))} "
+            "(or give market_position_size)."
+            if allowed
+            else f": {action} takes no sentiment."
+        ),
+    )
 
 
 def _symbol(body: dict[str, Any], *, required: bool) -> str | None:

@@ -286,11 +286,13 @@ def signal_receive(
     read. No broker I/O happens here: execution is a Celery task enqueued on commit.
     """
     body = raw_body or b""
+    # Refused requests are kept too: store nothing a text column cannot hold.
+    stored = body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace")
     signal = Signal(
-        broker=(broker or "")[:16],
+        broker=(broker or "")[:16].replace("\x00", "\ufffd"),
         source_ip=source_ip,
-        content_type=content_type[:100],
-        raw_body=body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace"),
+        content_type=content_type[:100].replace("\x00", "\ufffd"),
+        raw_body=stored.replace("\x00", "\ufffd"),
         received_at=timezone.now(),
     )
     try:

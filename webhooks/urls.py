@@ -22,9 +22,7 @@ urlpatterns = [
     path("groups/<str:group_id>/metrics", api.GroupMetrics.as_view()),
     path("groups/<str:group_id>/history", api.GroupHistory.as_view()),
     path("groups/<str:group_id>/accounts", api.GroupAccounts.as_view()),
-    path(
-        "groups/<str:group_id>/accounts/<str:account_id>", api.GroupAccount.as_view()
-    ),
+    path("groups/<str:group_id>/accounts/<str:account_id>", api.GroupAccount.as_view()),
     path("accounts/<str:account_id>/assign-group", api.AccountAssignGroup.as_view()),
     path("trading/group/<str:group_id>/execute", api.GroupExecute.as_view()),
 ]

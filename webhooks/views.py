@@ -27,6 +27,7 @@ from tradeflow.http import bearer_token, client_ip
 from webhooks.examples import example_curl
 from webhooks.forms import PaperAccountForm
 from webhooks.models import ApiKey
+from webhooks.pages import approvals_context
 from webhooks.selectors import recent_signals_for_user
 from webhooks.services import (
     account_register,
@@ -87,7 +88,7 @@ def webhook_test(request: HttpRequest) -> HttpResponse:
 
 # --- Pages ---------------------------------------------------------------------
 
-FRAGMENTS = {"accounts", "positions", "signals"}
+FRAGMENTS = {"approvals", "accounts", "positions", "signals"}
 
 
 def _dashboard_context(request: HttpRequest) -> dict[str, object]:
@@ -98,6 +99,7 @@ def _dashboard_context(request: HttpRequest) -> dict[str, object]:
         "positions": open_positions_for_user(request.user),
         "signals": recent_signals_for_user(request.user),
         "billing": billing_status(workspace),
+        **approvals_context(request.user),
     }
 
 

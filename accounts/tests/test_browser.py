@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -97,3 +98,52 @@ def test_log_out_and_back_in(transactional_db, stack, page):
     page.fill("input[name=password]", "Correct-Horse-42")
     page.click("main form button[type=submit]")
     expect(page.locator("h1")).to_contain_text("again@example.com")
+
+
+def test_a_strategy_from_creation_to_an_alert_filled_on_its_follower(
+    transactional_db, stack, page
+):
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=stack.base_url
+    )
+    sign_up(page, "quant@example.com", "Correct-Horse-42")
+    open_paper_account(page, "Follower")
+    page.click("nav >> text=Strategies")
+    page.click("main >> text=New strategy")
+    page.fill("input[name=name]", "Breakout")
+    page.click("main form button[type=submit]")
+    url = page.locator("#tradingview-url").inner_text().strip()
+    assert re.search(r"/webhook/tradingview/tfk_[\w-]+$", url)
+
+    page.click("text=choose the accounts")
+    page.select_option("#add-account", label="Follower (Paper)")
+    page.fill("#add-multiplier", "2")
+    page.click("#add button[type=submit]")
+    expect(page.locator("#subscriptions tr[data-subscription]")).to_contain_text(
+        "Follower"
+    )
+
+    page.click("main >> text=Alert builder")
+    page.select_option("#id_symbol_mode", "fixed")
+    page.fill("#id_symbol", "btcusdt")
+    expect(page.locator("#alert-message")).to_contain_text('"BTCUSDT"')
+    page.click("[data-copy='#alert-message']")
+    message = page.evaluate("navigator.clipboard.readText()")
+    assert '"{{close}}"' in message  # TradingView fills these in; so do we
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = message.replace("{{close}}", "100").replace("{{timenow}}", now)
+    status = page.evaluate(
+        "async ([url, body]) => (await fetch(new URL(url).pathname,"
+        " {method: 'POST', body})).status",
+        [url, body],
+    )
+    assert status == 202
+
+    page.click("nav >> text=Signals")
+    row = page.locator("#signal-log tr[data-signal]").first
+    expect(row).to_contain_text("strategy Breakout")
+    expect(row.locator(".outcome")).to_contain_text("Follower Filled")
+    row.locator("a").first.click()
+    execution = page.locator("#executions tr[data-execution]")
+    expect(execution).to_contain_text("Filled")
+    expect(execution).to_contain_text("buy 2 BTCUSDT")

@@ -1,3 +1,31 @@
+// Copy buttons: <button data-copy="#id"> copies that element's text.
+(function () {
+  "use strict";
+  function copied(button) {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var text = source.innerText.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { copied(button); });
+      return;
+    }
+    // Plain http (not localhost): select the text and use the old command.
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    if (document.execCommand("copy")) copied(button);
+  });
+})();
+
 // Live dashboard: one websocket per page. Events name what changed; the page asks
 // the server for the affected fragment (HTMX), so the server stays the only renderer.
 // On every (re)connect all fragments are re-fetched: messages may have been missed.
@@ -8,13 +36,15 @@
 
   var FRAGMENTS = {
     "position.update": ["positions"],
-    "signal.update": ["signals"],
+    "signal.update": ["signals", "approvals", "signal-log", "executions", "strategies"],
+    "execution.update": ["approvals", "signals", "signal-log", "executions"],
+    "strategy.heartbeat": ["strategies"],
     "account.update": ["accounts"],
     "paper_account_update": ["accounts", "paper-summary", "paper-positions", "paper-orders", "paper-fills", "paper-metrics"],
     "paper_order_update": ["paper-orders"],
     "paper_fill_update": ["paper-fills", "paper-positions", "paper-summary", "paper-metrics"]
   };
-  var ALL = ["accounts", "positions", "signals", "paper-summary", "paper-positions", "paper-orders", "paper-fills", "paper-metrics"];
+  var ALL = ["approvals", "accounts", "positions", "signals", "signal-log", "executions", "strategies", "paper-summary", "paper-positions", "paper-orders", "paper-fills", "paper-metrics"];
   var delay = 500;
 
   function refresh(ids) {

@@ -342,3 +342,9 @@ def test_a_resting_limit_filled_later_finishes_its_signal_and_counts_once(world,
     assert position(world.account) == 2
     assert executions_refresh() == 0
     assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 1
+
+
+def test_a_partial_cover_of_a_short_is_a_buy_with_the_short_left(world, btc):
+    send(world, action="sell", qty=3)
+    send(world, action="buy", market_position="short", market_position_size="2")
+    assert position(world.account) == -2
