@@ -14,7 +14,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from webhooks.parsing import SYMBOL_RE, Intent, intent_from_payload, parse_body
+from webhooks.body import parse_body
+from webhooks.intents import Intent
+from webhooks.parsing import SYMBOL_RE, intent_from_payload
 
 FROM_STRATEGY = "strategy"
 ACTIONS = (

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from accounts.models import User
 from accounts.realtime import broadcast
 from billing.services import billing_record_trade
 from brokers.adapters.base import (
@@ -40,9 +39,9 @@ from brokers.instruments.specs import Instrument
 from brokers.models import BrokerAccount, Order
 from brokers.services import account_sync, order_apply_report, order_record_intent
 from risk.services import RiskDecision, risk_check
-from tradeflow.locks import Held, advisory_lock, advisory_lock_free
+from tradeflow.locks import Held, advisory_lock
+from webhooks.intents import Intent
 from webhooks.models import ApiKey, Execution, Signal, Subscription
-from webhooks.parsing import Intent
 from webhooks.planning import Leg, Overrides, PlanError, plan_legs
 
 log = logging.getLogger(__name__)
@@ -79,10 +78,10 @@ def signal_execute(*, signal_id: int) -> Signal | None:
         try:
             execution_run(execution_id=pending[0])
         except AccountBusy:
-            _enqueue_execution(pending[0], countdown=1)
+            enqueue_execution(pending[0], countdown=1)
     else:
         for execution_id in pending:
-            _enqueue_execution(execution_id)
+            enqueue_execution(execution_id)
     return signal_refresh(signal_id=signal_id)
 
 
@@ -146,7 +145,7 @@ def _targets(signal: Signal) -> list[tuple[BrokerAccount, Subscription | None]]:
     return [] if signal.account is None else [(signal.account, None)]
 
 
-def _enqueue_execution(execution_id: int, countdown: float = 0) -> None:
+def enqueue_execution(execution_id: int, countdown: float = 0) -> None:
     from webhooks.tasks import execution_run_task
 
     try:
@@ -508,7 +507,7 @@ def _send(
     execution.filled_at = max(fills) if fills else None
     if any(order.symbol for order in done if order.status == Order.Status.FILLED):
         account_sync(account=execution.account)
-    _finish_from_orders(execution, done, refusal)
+    finish_from_orders(execution, done, refusal)
 
 
 def _place(adapter: VenueAdapter, request: OrderRequest) -> OrderReport:
@@ -525,7 +524,7 @@ def _place(adapter: VenueAdapter, request: OrderRequest) -> OrderReport:
         )
 
 
-def _finish_from_orders(
+def finish_from_orders(
     execution: Execution,
     orders: list[Order],
     refusal: RiskDecision | None,
@@ -590,116 +589,3 @@ def _finish(
             "error_code": code,
         },
     )
-
-
-# --- Approval, sweeping, heartbeat ---------------------------------------------------
-
-
-def execution_decide(*, execution: Execution, user: User, approve: bool) -> bool:
-    """Approve (run it) or reject a signal waiting on a strategy in approval mode."""
-    waiting = Execution.objects.filter(
-        pk=execution.pk, status=Execution.Status.AWAITING
-    )
-    if approve:
-        done = waiting.update(status=Execution.Status.PENDING, decided_by=user)
-        if done:
-            transaction.on_commit(lambda: _enqueue_execution(execution.pk))
-    else:
-        done = waiting.update(
-            status=Execution.Status.SKIPPED,
-            error_code="rejected-by-trader",
-            error_message=f"Rejected by {user.email}.",
-            decided_by=user,
-            finished_at=timezone.now(),
-        )
-    if done:
-        signal_refresh(signal_id=execution.signal_id)
-    return bool(done)
-
-
-def signals_sweep(
-    *, older_than: timedelta | None = None
-) -> tuple[list[int], list[int]]:
-    """Signals and executions a lost message or a dead worker left behind.
-
-    Returns (signal ids, execution ids) to enqueue again; expires approvals nobody
-    gave in time and forgets explicit-id dedupe marks past their window.
-    """
-    now = timezone.now()
-    if older_than is None:  # not `or`: timedelta(0) (sweep everything) is falsy
-        older_than = timedelta(seconds=settings.SIGNAL_STUCK_SECONDS)
-    cutoff = now - older_than
-    signals = list(
-        Signal.objects.filter(
-            Q(status=Signal.Status.QUEUED, queued_at__lt=cutoff)
-            | Q(status=Signal.Status.EXECUTING, started_at__lt=cutoff)
-        ).values_list("pk", flat=True)[:500]
-    )
-    executions = list(
-        Execution.objects.filter(
-            status=Execution.Status.PENDING, created_at__lt=cutoff
-        ).values_list("pk", flat=True)[:500]
-    )
-    # An execution claimed by a live worker holds its account's lock.
-    for pk, account_id in Execution.objects.filter(
-        status=Execution.Status.EXECUTING, started_at__lt=now - timedelta(seconds=2)
-    ).values_list("pk", "account_id")[:500]:
-        if advisory_lock_free("account", account_id):
-            executions.append(pk)
-    _approvals_expire(now)
-    Signal.objects.filter(
-        dedupe_key__isnull=False,
-        received_at__lt=now - timedelta(hours=settings.WEBHOOK_ID_DEDUPE_HOURS),
-    ).update(dedupe_key=None)
-    return signals, executions
-
-
-def _approvals_expire(now: Any) -> None:
-    limit = now - timedelta(minutes=settings.SIGNAL_APPROVAL_MINUTES)
-    expired = list(
-        Execution.objects.filter(
-            status=Execution.Status.AWAITING, created_at__lt=limit
-        ).values_list("pk", "signal_id")
-    )
-    for pk, signal_id in expired:
-        Execution.objects.filter(pk=pk, status=Execution.Status.AWAITING).update(
-            status=Execution.Status.SKIPPED,
-            error_code="approval-expired",
-            error_message=f"Nobody approved it within "
-            f"{settings.SIGNAL_APPROVAL_MINUTES} minutes.",
-            finished_at=now,
-        )
-        signal_refresh(signal_id=signal_id)
-
-
-def executions_refresh(*, limit: int = 200) -> int:
-    """Executions whose orders still work at the venue: record what happened since
-    (a limit filled, a day order expired) and finish them. Returns how many moved."""
-    moved = 0
-    working = Execution.objects.filter(status=Execution.Status.WORKING).select_related(
-        "account", "signal"
-    )
-    for execution in working.order_by("pk")[:limit]:
-        adapter = get_adapter(execution.account)
-        orders = list(execution.orders.order_by("client_order_id"))
-        changed = False
-        for index, order in enumerate(orders):
-            if order.status in Order.FINAL:
-                continue
-            report = adapter.find_order(order.client_order_id)
-            if report is not None and (
-                report.status != order.status
-                or report.filled_quantity != order.filled_quantity
-            ):
-                orders[index] = order_apply_report(order=order, report=report)
-                changed = True
-        if not changed:
-            continue
-        fills = [order.filled_at for order in orders if order.filled_at]
-        execution.filled_at = max(fills) if fills else None
-        if fills:
-            account_sync(account=execution.account)
-        _finish_from_orders(execution, orders, None, current=Execution.Status.WORKING)
-        signal_refresh(signal_id=execution.signal_id)
-        moved += execution.status != Execution.Status.WORKING
-    return moved

@@ -31,7 +31,6 @@ from accounts.scoping import (
 )
 from brokers.models import BrokerAccount
 from webhooks import builder
-from webhooks.execution import execution_decide
 from webhooks.forms import (
     AlertBuilderForm,
     SignalFilterForm,
@@ -40,8 +39,8 @@ from webhooks.forms import (
     SubscriptionAddForm,
     SubscriptionForm,
 )
+from webhooks.intents import Intent, ParseError
 from webhooks.models import ApiKey, Strategy, Subscription
-from webhooks.parsing import Intent, ParseError
 from webhooks.selectors import (
     PHASES,
     active_key_prefix,
@@ -55,9 +54,9 @@ from webhooks.selectors import (
     strategy_for_user_or_404,
     strategy_keys,
 )
-from webhooks.services import (
-    api_key_issue,
-    api_key_revoke,
+from webhooks.services import api_key_issue, api_key_revoke
+from webhooks.supervision import execution_decide
+from webhooks.targets import (
     strategy_create,
     strategy_update,
     subscription_remove,

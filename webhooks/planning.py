@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from brokers.instruments.specs import AssetClass, Instrument
-from webhooks.parsing import MAX_PRICE, MAX_QUANTITY, Intent, Offset
+from webhooks.intents import MAX_PRICE, MAX_QUANTITY, Intent, Offset
 
 ZERO = Decimal(0)
 # The smallest quantity step per asset class (contracts, shares, lots, coins).

@@ -6,19 +6,15 @@ import hashlib
 import hmac
 import ipaddress
 import logging
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User, Workspace
-from accounts.realtime import broadcast
+from accounts.models import User, Workspace
 from billing.selectors import billing_status
 from brokers.instruments.resolve import (
     ExpiredContract,
@@ -29,16 +25,11 @@ from brokers.instruments.resolve import (
 from brokers.models import BrokerAccount
 from brokers.services import broker_account_register
 from tradeflow.ratelimit import first_within, note_within, rate_hit
+from webhooks.body import body_key, parse_body
+from webhooks.intents import Intent, ParseError
 from webhooks.keys import key_generate, key_hash, key_looks_valid
-from webhooks.models import AccountGroup, ApiKey, Signal, Strategy, Subscription
-from webhooks.parsing import (
-    Intent,
-    ParseError,
-    body_key,
-    intent_from_payload,
-    parse_body,
-    target_names,
-)
+from webhooks.models import AccountGroup, ApiKey, Signal, Strategy
+from webhooks.parsing import intent_from_payload, target_names
 
 log = logging.getLogger(__name__)
 
@@ -96,132 +87,6 @@ def account_register(
     )
     _, plain = api_key_issue(account=account, created_by=user, name="Default")
     return account, plain
-
-
-# --- Strategies and groups -------------------------------------------------------
-
-
-@transaction.atomic
-def strategy_create(
-    *,
-    workspace: Workspace,
-    user: User | None,
-    name: str,
-    description: str = "",
-    manual_approval: bool = False,
-    heartbeat_minutes: int | None = None,
-) -> tuple[Strategy, str]:
-    """A strategy with its signing secret and first ingest key (returned once)."""
-    strategy = Strategy.objects.create(
-        workspace=workspace,
-        name=name,
-        description=description,
-        manual_approval=manual_approval,
-        heartbeat_minutes=heartbeat_minutes,
-        signing_secret=secrets.token_urlsafe(32),
-    )
-    _, plain = api_key_issue(strategy=strategy, created_by=user, name="Default")
-    return strategy, plain
-
-
-def subscription_save(
-    *,
-    strategy: Strategy,
-    account: BrokerAccount,
-    enabled: bool = True,
-    multiplier: Decimal = Decimal(1),
-    max_quantity: Decimal | None = None,
-    allowed_sides: str = Subscription.Sides.BOTH,
-    symbol_map: dict[str, str] | None = None,
-) -> Subscription:
-    """Subscribe `account` to `strategy` (or update its overrides)."""
-    if account.workspace_id != strategy.workspace_id:
-        raise ValueError("The account and the strategy belong to other workspaces.")
-    subscription, _ = Subscription.objects.update_or_create(
-        strategy=strategy,
-        account=account,
-        defaults={
-            "enabled": enabled,
-            "multiplier": multiplier,
-            "max_quantity": max_quantity,
-            "allowed_sides": allowed_sides,
-            "symbol_map": {k.upper(): v.upper() for k, v in (symbol_map or {}).items()},
-        },
-    )
-    return subscription
-
-
-@transaction.atomic
-def account_group_create(
-    *,
-    workspace: Workspace,
-    user: User | None,
-    name: str,
-    accounts: list[BrokerAccount],
-    description: str = "",
-) -> tuple[AccountGroup, str]:
-    """A group of the workspace's accounts, with a key that targets all of them."""
-    group = AccountGroup.objects.create(
-        workspace=workspace,
-        name=name,
-        description=description,
-        signing_secret=secrets.token_urlsafe(32),
-    )
-    group.accounts.set([a for a in accounts if a.workspace_id == workspace.pk])
-    _, plain = api_key_issue(group=group, created_by=user, name="Default")
-    return group, plain
-
-
-def strategies_heartbeat_check() -> list[Strategy]:
-    """Mark (once) and announce strategies whose alerts stopped arriving."""
-    now = timezone.now()
-    missed = []
-    candidates = Strategy.objects.filter(
-        status=Strategy.Status.ACTIVE,
-        heartbeat_minutes__isnull=False,
-        heartbeat_missed_at__isnull=True,
-    )
-    for strategy in candidates:
-        assert strategy.heartbeat_minutes is not None
-        last = strategy.last_signal_at or strategy.created_at
-        if now - last < timedelta(minutes=strategy.heartbeat_minutes):
-            continue
-        if not Strategy.objects.filter(
-            pk=strategy.pk, heartbeat_missed_at__isnull=True
-        ).update(heartbeat_missed_at=now):
-            continue
-        missed.append(strategy)
-        _heartbeat_notify(strategy, last)
-    return missed
-
-
-def _heartbeat_notify(strategy: Strategy, last: datetime) -> None:
-    log.warning("strategy %s: no alert since %s", strategy.pk, last.isoformat())
-    broadcast(
-        strategy.workspace_id,
-        {
-            "type": "strategy.heartbeat",
-            "strategy_id": strategy.pk,
-            "name": strategy.name,
-            "last_signal_at": last.isoformat(),
-        },
-    )
-    emails = list(
-        strategy.workspace.memberships.filter(role=Role.ADMIN).values_list(
-            "user__email", flat=True
-        )
-    )
-    if emails:
-        send_mail(
-            f"TradeFlow: no alerts from {strategy.name}",
-            f"Your strategy {strategy.name!r} expects an alert at least every "
-            f"{strategy.heartbeat_minutes} minutes; the last one arrived at "
-            f"{last:%Y-%m-%d %H:%M} UTC. Check the TradingView alert: it may have "
-            "stopped or expired.",
-            None,
-            emails,
-            fail_silently=True,
-        )
 
 
 # --- Intake ------------------------------------------------------------------------
@@ -641,39 +506,3 @@ def _enqueue(signal_id: int) -> None:
     except Exception:
         # The row is committed as queued: the sweeper will enqueue it again.
         log.exception("could not enqueue signal %s; the sweeper will retry", signal_id)
-
-
-# --- Pages' services ------------------------------------------------------------------
-
-
-def strategy_update(
-    *,
-    strategy: Strategy,
-    status: str,
-    description: str,
-    manual_approval: bool,
-    heartbeat_minutes: int | None,
-) -> Strategy:
-    """Change a strategy's settings. Turning the heartbeat off clears its warning;
-    a paused or stopped strategy's alerts are logged and refused at intake."""
-    strategy.status = status
-    strategy.description = description
-    strategy.manual_approval = manual_approval
-    strategy.heartbeat_minutes = heartbeat_minutes
-    if heartbeat_minutes is None:
-        strategy.heartbeat_missed_at = None
-    strategy.save(
-        update_fields=[
-            "status",
-            "description",
-            "manual_approval",
-            "heartbeat_minutes",
-            "heartbeat_missed_at",
-        ]
-    )
-    return strategy
-
-
-def subscription_remove(*, subscription: Subscription) -> None:
-    """Stop an account following a strategy; its past executions stay logged."""
-    Subscription.objects.filter(pk=subscription.pk).delete()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from webhooks import api
+from webhooks import api_v1 as api
 
 urlpatterns = [
     path("bots/create", api.BotCreate.as_view(), name="api-v1-bot-create"),

@@ -14,16 +14,12 @@ from django.utils import timezone
 
 from brokers.models import Position
 from paperbroker.services import quote_record
-from webhooks.execution import (
-    execution_decide,
-    execution_run,
-    signal_execute,
-    signals_sweep,
-)
+from webhooks.execution import execution_run, signal_execute
 from webhooks.models import Execution, Signal, Strategy
-from webhooks.services import (
+from webhooks.services import account_register
+from webhooks.supervision import execution_decide, signals_sweep
+from webhooks.targets import (
     account_group_create,
-    account_register,
     strategies_heartbeat_check,
     strategy_create,
     subscription_save,

@@ -16,7 +16,8 @@ from paperbroker.models import PaperOrder
 from paperbroker.services import quote_record
 from webhooks.execution import signal_execute
 from webhooks.models import TRADINGVIEW_IPS, ApiKey, Signal, Strategy
-from webhooks.services import signature_of, strategy_create, subscription_save
+from webhooks.services import signature_of
+from webhooks.targets import strategy_create, subscription_save
 
 TV = "/webhook/tradingview"
 
@@ -328,7 +329,7 @@ def test_a_paused_strategy_logs_its_alerts_and_does_not_execute_them(world):
 def test_a_resting_limit_filled_later_finishes_its_signal_and_counts_once(world, btc):
     from billing.models import BillingAccount
     from paperbroker.services import price_update
-    from webhooks.execution import executions_refresh
+    from webhooks.supervision import executions_refresh
 
     signal = send(world, action="buy", qty=2, order_type="limit", price="90")
     assert signal.status == Signal.Status.WORKING

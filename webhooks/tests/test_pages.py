@@ -16,7 +16,8 @@ from brokers.models import BrokerAccount
 from webhooks.execution import execution_run, signal_execute
 from webhooks.keys import key_hash
 from webhooks.models import ApiKey, Execution, Signal, Strategy, Subscription
-from webhooks.services import account_register, strategy_create, subscription_save
+from webhooks.services import account_register
+from webhooks.targets import strategy_create, subscription_save
 
 BUY = {"action": "buy", "symbol": "BTCUSDT", "quantity": 1, "price": 100}
 

@@ -4,7 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from webhooks.parsing import ParseError, intent_from_payload, parse_body
+from webhooks.body import parse_body
+from webhooks.intents import ParseError
+from webhooks.parsing import intent_from_payload
 
 
 def intent(body: str, broker: str = "paper"):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from brokers.instruments.catalogue import get_instrument
-from webhooks.parsing import Intent, Offset
+from webhooks.intents import Intent, Offset
 from webhooks.planning import Overrides, PlanError, plan_legs
 
 MNQ = get_instrument("MNQ")

@@ -38,8 +38,8 @@ from tradeflow.testing import (
     worker_argv,
     worker_ready,
 )
-from webhooks.execution import signals_sweep
 from webhooks.models import Execution, Signal
+from webhooks.supervision import signals_sweep
 from webhooks.tasks import execution_run_task, signal_execute_task
 
 pytestmark = pytest.mark.stack
