@@ -42,6 +42,11 @@ urlpatterns = [
         name="account-key-revoke",
     ),
     path(
+        "keys/<int:key_pk>/addresses/",
+        webhook_views.key_addresses,
+        name="key-addresses",
+    ),
+    path(
         "accounts/<int:pk>/keys/new/",
         webhook_views.account_key_new,
         name="account-key-new",

@@ -71,6 +71,29 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     )
 
 
+MAX_ALLOWED_NETWORKS = 50
+
+
+def api_key_allow(*, api_key: ApiKey, addresses: list[str]) -> list[str]:
+    """Accept alerts on this key only from these addresses or networks (none: any).
+
+    Raises ValueError with a sentence for an entry that is not an address.
+    """
+    networks: list[str] = []
+    for raw in addresses:
+        try:
+            network = ipaddress.ip_network(raw.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{raw[:40]!r} is not an address or a network.") from None
+        if str(network) not in networks:
+            networks.append(str(network))
+    if len(networks) > MAX_ALLOWED_NETWORKS:
+        raise ValueError(f"At most {MAX_ALLOWED_NETWORKS} addresses or networks.")
+    ApiKey.objects.filter(pk=api_key.pk).update(allowed_ips=networks)
+    api_key.allowed_ips = networks
+    return networks
+
+
 @transaction.atomic
 def account_register(
     *,

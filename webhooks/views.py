@@ -26,11 +26,12 @@ from tradeflow.api import error_response
 from tradeflow.http import bearer_token, client_ip
 from webhooks.examples import example_curl
 from webhooks.forms import PaperAccountForm
-from webhooks.models import ApiKey
+from webhooks.models import TRADINGVIEW_IPS, ApiKey
 from webhooks.pages import approvals_context
 from webhooks.selectors import recent_signals_for_user
 from webhooks.services import (
     account_register,
+    api_key_allow,
     api_key_issue,
     api_key_revoke,
     signal_receive,
@@ -199,3 +200,33 @@ def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "webhooks/key_created.html", _key_context(request, account, plain)
     )
+
+
+@login_required
+@require_POST
+def key_addresses(request: HttpRequest, key_pk: int) -> HttpResponse:
+    """Set the addresses a key accepts alerts from; "TradingView" is a preset."""
+    api_key = get_for_user_or_404(
+        ApiKey.objects.select_related("strategy"),
+        request.user,
+        Perm.MANAGE_KEYS,
+        pk=key_pk,
+    )
+    if request.POST.get("preset") == "tradingview":
+        addresses = list(TRADINGVIEW_IPS)
+    elif request.POST.get("preset") == "anywhere":
+        addresses = []
+    else:
+        addresses = request.POST.get("addresses", "").replace(",", " ").split()
+    try:
+        kept = api_key_allow(api_key=api_key, addresses=addresses)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        where = ", ".join(kept) if kept else "anywhere"
+        messages.success(request, f"Key {api_key.prefix}… accepts alerts from {where}.")
+    if api_key.strategy_id:
+        return redirect("strategy-detail", pk=api_key.strategy_id)
+    if api_key.account_id:
+        return redirect("account-keys", pk=api_key.account_id)
+    return redirect("dashboard")

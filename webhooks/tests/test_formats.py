@@ -349,3 +349,26 @@ def test_a_partial_cover_of_a_short_is_a_buy_with_the_short_left(world, btc):
     send(world, action="sell", qty=3)
     send(world, action="buy", market_position="short", market_position_size="2")
     assert position(world.account) == -2
+
+
+def test_the_keys_page_sets_the_tradingview_preset_and_refuses_garbage(world):
+    key = ApiKey.objects.get(account=world.account)
+    owner, outsider, viewer = Client(), Client(), Client()
+    owner.force_login(world.owner)
+    outsider.force_login(world.outsider)
+    viewer.force_login(world.viewer)
+    url = f"/keys/{key.pk}/addresses/"
+    assert outsider.post(url, {"preset": "tradingview"}).status_code == 404
+    assert viewer.post(url, {"preset": "tradingview"}).status_code == 404
+    owner.post(url, {"preset": "tradingview"})
+    key.refresh_from_db()
+    assert key.allowed_ips == [f"{ip}/32" for ip in TRADINGVIEW_IPS]
+    owner.post(url, {"addresses": "203.0.113.0/24, 2001:db8::1"})
+    key.refresh_from_db()
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1/128"]
+    response = owner.post(url, {"addresses": "not-an-ip"}, follow=True)
+    assert "not an address" in response.content.decode()
+    key.refresh_from_db()
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1/128"]
+    page = owner.get(f"/accounts/{world.account.pk}/keys/").content.decode()
+    assert "203.0.113.0/24" in page and "TradingView only" in page
