@@ -51,7 +51,9 @@ async ([url, key, qty, symbol]) => {
     method: "POST",
     headers: { "Content-Type": "text/plain", "Authorization": "Bearer " + key },
     body: JSON.stringify(
-      { ticker: symbol, action: "buy", quantity: 1, price: "10.25" }
+      // A unique id per alert, as a strategy's {{strategy.order.id}}-{{timenow}}.
+      { ticker: symbol, action: "buy", quantity: 1, price: "10.25",
+        id: `bench-${qty}-${Date.now()}` }
     ),
   });
   const ack = performance.now() - t0;

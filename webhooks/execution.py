@@ -37,7 +37,7 @@ from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import SymbolError, apply_root_override, resolve
 from brokers.instruments.specs import Instrument
 from brokers.models import BrokerAccount, Order
-from brokers.services import account_sync, order_apply_report, order_record_intent
+from brokers.services import order_apply_report, order_record_intent
 from risk.services import RiskDecision, risk_check
 from tradeflow.locks import Held, advisory_lock
 from webhooks.intents import Intent
@@ -76,7 +76,7 @@ def signal_execute(*, signal_id: int) -> Signal | None:
     if len(pending) == 1:
         # The common case (one account) runs here: one queue hop less.
         try:
-            execution_run(execution_id=pending[0])
+            execution_run(execution_id=pending[0], refresh_signal=False)
         except AccountBusy:
             enqueue_execution(pending[0], countdown=1)
     else:
@@ -109,6 +109,7 @@ def _executions_create(signal: Signal) -> list[Execution]:
         )
         return []
     approval = signal.strategy is not None and signal.strategy.manual_approval
+    rows = []
     for account, subscription in targets:
         status, code, message = Execution.Status.PENDING, "", ""
         if subscription is not None and not subscription.enabled:
@@ -119,17 +120,19 @@ def _executions_create(signal: Signal) -> list[Execution]:
             message = f"The account {account.name!r} is disabled."
         elif approval:
             status = Execution.Status.AWAITING
-        Execution.objects.get_or_create(
-            signal=signal,
-            account=account,
-            defaults={
-                "workspace_id": account.workspace_id,
-                "status": status,
-                "error_code": code,
-                "error_message": message,
-                "finished_at": timezone.now() if code else None,
-            },
+        rows.append(
+            Execution(
+                signal=signal,
+                account=account,
+                workspace_id=account.workspace_id,
+                status=status,
+                error_code=code,
+                error_message=message,
+                finished_at=timezone.now() if code else None,
+            )
         )
+    # A retried signal finds its executions made: the unique (signal, account) wins.
+    Execution.objects.bulk_create(rows, ignore_conflicts=True)
     return list(signal.executions.all())
 
 
@@ -218,7 +221,9 @@ def signal_refresh(*, signal_id: int) -> Signal | None:
 # --- One account ----------------------------------------------------------------------
 
 
-def execution_run(*, execution_id: int) -> Execution | None:
+def execution_run(
+    *, execution_id: int, refresh_signal: bool = True
+) -> Execution | None:
     """Execute one signal on one account, at most once (see the module docstring).
 
     Raises AccountBusy when another execution holds the account past the wait, and
@@ -256,7 +261,8 @@ def execution_run(*, execution_id: int) -> Execution | None:
                 "internal-error",
                 "TradeFlow could not execute this signal; the error is logged.",
             )
-    signal_refresh(signal_id=execution.signal_id)
+    if refresh_signal:  # inline in signal_execute, which refreshes once at the end
+        signal_refresh(signal_id=execution.signal_id)
     return execution
 
 
@@ -505,8 +511,6 @@ def _send(
     execution.acknowledged_at = timezone.now()
     fills = [order.filled_at for order in done if order.filled_at]
     execution.filled_at = max(fills) if fills else None
-    if any(order.symbol for order in done if order.status == Order.Status.FILLED):
-        account_sync(account=execution.account)
     finish_from_orders(execution, done, refusal)
 
 

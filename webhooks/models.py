@@ -112,7 +112,7 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["strategy", "account"]
+        ordering = ["strategy_id", "account_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["strategy", "account"], name="subscription_unique"
@@ -400,7 +400,7 @@ class Execution(models.Model):
     objects = WorkspaceScopedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["signal", "account"]
+        ordering = ["signal_id", "account_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["signal", "account"], name="execution_unique"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from brokers.adapters.registry import get_adapter
 from brokers.models import Order
-from brokers.services import account_sync, order_apply_report
+from brokers.services import order_apply_report
 from tradeflow.locks import advisory_lock_free
 from webhooks.execution import enqueue_execution, finish_from_orders, signal_refresh
 from webhooks.models import Execution, Signal
@@ -127,8 +127,6 @@ def executions_refresh(*, limit: int = 200) -> int:
             continue
         fills = [order.filled_at for order in orders if order.filled_at]
         execution.filled_at = max(fills) if fills else None
-        if fills:
-            account_sync(account=execution.account)
         finish_from_orders(execution, orders, None, current=Execution.Status.WORKING)
         signal_refresh(signal_id=execution.signal_id)
         moved += execution.status != Execution.Status.WORKING
