@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
 from django.db.models.functions import Abs
 
+from accounts.models import User
+from accounts.permissions import Perm
+from accounts.scoping import workspaces_for
+from brokers.adapters.base import VenueError
+from brokers.adapters.registry import get_adapter
 from brokers.models import BrokerAccount, Position
 from brokers.positions import signed
+from brokers.services import account_sync
 from risk.models import RiskConfig
+from webhooks.models import Strategy
+
+log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 
@@ -126,3 +136,74 @@ def _max_contracts(
             {"contracts_after": str(total_after), "limit": str(limit)},
         )
     return ALLOW
+
+
+# --- Kill switch ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StopReport:
+    accounts: int
+    orders_cancelled: int
+    positions_closed: int
+    strategies_stopped: int
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def account_emergency_close(*, account: BrokerAccount) -> StopReport:
+    """Cancel the account's working orders, close its positions at market and make
+    it close-only, so no alert opens a position until the trader resumes it.
+
+    Idempotent: on a flat account with nothing working it only confirms close-only.
+    """
+    BrokerAccount.objects.filter(pk=account.pk).update(
+        status=BrokerAccount.Status.CLOSE_ONLY
+    )
+    account.status = BrokerAccount.Status.CLOSE_ONLY
+    adapter = get_adapter(account)
+    try:
+        working = len(adapter.working_orders())
+        reports = adapter.flatten()
+        account_sync(account=account)
+    except VenueError as exc:
+        log.error("emergency close of account %s failed: %s", account.pk, exc)
+        error = {"account_id": str(account.pk), "code": exc.code, "detail": exc.message}
+        return StopReport(1, 0, 0, 0, [error])
+    closed = sum(1 for report in reports if report.status == "filled")
+    log.warning(
+        "account %s closed in an emergency: %s orders cancelled, %s positions closed",
+        account.pk,
+        working,
+        closed,
+    )
+    return StopReport(1, working, closed, 0)
+
+
+def emergency_stop(*, user: User) -> StopReport:
+    """The kill switch: every account the user may trade is flattened and made
+    close-only, every working order cancelled, every strategy stopped."""
+    workspaces = workspaces_for(user, Perm.TRADE)
+    stopped = (
+        Strategy.objects.filter(workspace__in=workspaces)
+        .exclude(status=Strategy.Status.STOPPED)
+        .update(status=Strategy.Status.STOPPED)
+    )
+    accounts = BrokerAccount.objects.filter(workspace__in=workspaces, enabled=True)
+    reports = [account_emergency_close(account=account) for account in accounts]
+    log.warning("kill switch by user %s: %s accounts", user.pk, len(reports))
+    return StopReport(
+        accounts=len(reports),
+        orders_cancelled=sum(r.orders_cancelled for r in reports),
+        positions_closed=sum(r.positions_closed for r in reports),
+        strategies_stopped=stopped,
+        errors=[error for r in reports for error in r.errors],
+    )
+
+
+def trading_resume(*, account: BrokerAccount) -> bool:
+    """Lift close-only from an account (strategies stay stopped until restarted)."""
+    return bool(
+        BrokerAccount.objects.filter(
+            pk=account.pk, status=BrokerAccount.Status.CLOSE_ONLY
+        ).update(status=BrokerAccount.Status.ACTIVE)
+    )

@@ -7,6 +7,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokers.api import BrokerAccountList, PositionList
+from risk import api as risk_api
+from risk import views as risk_views
 from webhooks import pages
 from webhooks import views as webhook_views
 from webhooks.api import RegisterView, SignalList
@@ -105,6 +107,10 @@ urlpatterns = [
     path("", include("paperbroker.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("emergency-stop/", risk_views.emergency_stop_page, name="emergency-stop"),
+    path("accounts/<int:pk>/resume/", risk_views.account_resume, name="account-resume"),
+    path("api/user/emergency_stop", risk_api.EmergencyStop.as_view()),
+    path("api/accounts/<int:pk>/emergency-close", risk_api.EmergencyClose.as_view()),
     path("webhook/tradingview", webhook_views.webhook, name="webhook-tradingview"),
     path("webhook/tradingview/test", webhook_views.webhook_test),
     path(
