@@ -28,10 +28,10 @@ def emergency_stop_page(request: HttpRequest) -> HttpResponse:
         return render(request, "risk/emergency_stop.html", {"accounts": accounts})
     report = emergency_stop(user=request.user)  # type: ignore[arg-type]
     text = (
-        f"Stopped: {report.accounts} account(s) flattened and close-only, "
-        f"{report.orders_cancelled} working order(s) cancelled, "
-        f"{report.positions_closed} position(s) closed, "
-        f"{report.strategies_stopped} strateg(ies) stopped."
+        f"Stopped: {_count(report.accounts, 'account')} flattened and close-only, "
+        f"{_count(report.orders_cancelled, 'working order')} cancelled, "
+        f"{_count(report.positions_closed, 'position')} closed, "
+        f"{_count(report.strategies_stopped, 'strategy', 'strategies')} stopped."
     )
     if report.errors:
         messages.error(request, f"{text} Failed on: {report.errors}")
@@ -49,3 +49,7 @@ def account_resume(request: HttpRequest, pk: int) -> HttpResponse:
     if trading_resume(account=account):
         messages.success(request, f"{account.name} may open positions again.")
     return redirect("dashboard")
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"

@@ -147,3 +147,28 @@ def test_a_strategy_from_creation_to_an_alert_filled_on_its_follower(
     execution = page.locator("#executions tr[data-execution]")
     expect(execution).to_contain_text("Filled")
     expect(execution).to_contain_text("buy 2 BTCUSDT")
+
+
+def test_stop_all_trading_asks_first_closes_everything_and_an_account_resumes(
+    transactional_db, stack, page
+):
+    sign_up(page, "panic@example.com", "Correct-Horse-42")
+    key = open_paper_account(page, "Panic desk")
+    page.goto("/")
+    response = httpx.post(
+        f"{stack.base_url}/webhook/tradingview/{key}",
+        content='{"ticker":"ETHUSDT","action":"buy","quantity":"2","price":"3010.5"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 202
+    expect(page.locator("tr[data-position$='-ETHUSDT']")).to_contain_text("2")
+    page.click("text=Stop all trading")
+    expect(page.locator("h1")).to_have_text("Stop all trading?")
+    page.screenshot(path="/tmp/shots/kill_confirm.png", full_page=True)
+    page.click("text=Close everything and stop")
+    expect(page.locator("main")).to_contain_text("1 position closed")
+    expect(page.locator("#accounts")).to_contain_text("Close only")
+    expect(page.locator("tr[data-position$='-ETHUSDT']")).to_have_count(0)
+    page.screenshot(path="/tmp/shots/kill_done.png", full_page=True)
+    page.click("#accounts >> text=Resume")
+    expect(page.locator("#accounts")).to_contain_text("Active")

@@ -96,7 +96,7 @@ def test_the_page_asks_first_then_stops_and_an_account_can_resume(world):
     assert "Close everything and stop" in confirm and world.account.name in confirm
     assert Position.objects.get(account=world.account).quantity == 2  # not yet
     page = client.post("/emergency-stop/", follow=True).content.decode()
-    assert "1 position(s) closed" in page and "Resume" in page
+    assert "1 position closed" in page and "Resume" in page
     client.post(f"/accounts/{world.account.pk}/resume/")
     world.account.refresh_from_db()
     assert world.account.status == BrokerAccount.Status.ACTIVE
