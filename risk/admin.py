@@ -2,15 +2,49 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from risk.models import RiskConfig
+from risk.models import RiskConfig, RiskPreset, RiskState, Violation
+
+
+@admin.register(RiskPreset)
+class RiskPresetAdmin(admin.ModelAdmin):
+    """Staff keep the firms' rules current here; each change names its source."""
+
+    list_display = ["__str__", "key", "size", "as_of", "source"]
+    list_filter = ["firm", "program"]
+    search_fields = ["key", "firm", "program", "source"]
 
 
 @admin.register(RiskConfig)
 class RiskConfigAdmin(admin.ModelAdmin):
     list_display = [
         "account",
-        "max_order_quantity",
-        "max_position_per_symbol",
+        "preset",
+        "daily_loss_limit",
+        "max_loss_limit",
+        "max_loss_mode",
         "max_contracts",
     ]
     raw_id_fields = ["account"]
+
+
+@admin.register(RiskState)
+class RiskStateAdmin(admin.ModelAdmin):
+    list_display = [
+        "account",
+        "trading_day",
+        "equity",
+        "floor",
+        "day_start_balance",
+        "trades_today",
+        "locked_until",
+    ]
+    raw_id_fields = ["account"]
+    readonly_fields = ["updated_at"]
+
+
+@admin.register(Violation)
+class ViolationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "account", "rule", "action", "detail"]
+    list_filter = ["rule", "action"]
+    raw_id_fields = ["account"]
+    date_hierarchy = "created_at"

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
-from django.db.models.functions import Abs
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Perm
 from accounts.scoping import workspaces_for
 from brokers.adapters.base import VenueError
 from brokers.adapters.registry import get_adapter
-from brokers.models import BrokerAccount, Position
+from brokers.instruments.resolve import SymbolError, resolve
+from brokers.instruments.specs import FutureSpec, Instrument
+from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
 from brokers.services import account_sync
-from risk.models import RiskConfig
+from risk.models import RiskConfig, RiskPreset, RiskState
+from risk.presets import preset_values
 from webhooks.models import Strategy
 
 log = logging.getLogger(__name__)
@@ -41,101 +45,272 @@ ALLOW = RiskDecision(True)
 
 
 def risk_check(
-    *, account: BrokerAccount, symbol: str, side: str, quantity: Decimal
+    *,
+    account: BrokerAccount,
+    symbol: str,
+    side: str,
+    quantity: Decimal,
+    price: Decimal | None = None,
+    stop_loss: Decimal | None = None,
+    current: Decimal | None = None,
 ) -> RiskDecision:
-    """Judge one order against the account's state and rules.
+    """Judge one order against the account's rules and its risk state.
 
     The caller must hold the account row locked (select_for_update) so that two
-    orders for one account are judged one after the other.
+    orders for one account are judged one after the other. Exits (orders that
+    only reduce a position) are always allowed: a rule never traps a trader in a
+    position. `price` and `stop_loss` let the risk of the trade be measured;
+    `current` is the position the order starts from when an earlier leg of the
+    same signal (a flip's exit) is not filled yet.
     """
-    current = (
-        Position.objects.filter(account=account, symbol=symbol)
-        .values_list("quantity", flat=True)
-        .first()
-        or ZERO
-    )
+    if current is None:
+        current = (
+            Position.objects.filter(account=account, symbol=symbol)
+            .values_list("quantity", flat=True)
+            .first()
+            or ZERO
+        )
     after = current + signed(side, quantity)
     reduces = abs(after) < abs(current) and (after == 0 or (after > 0) == (current > 0))
-    if account.status == BrokerAccount.Status.CLOSE_ONLY and not reduces:
+    if reduces:
+        return ALLOW
+    if account.status == BrokerAccount.Status.CLOSE_ONLY:
         return RiskDecision(
             False, "close-only", "The account is close-only: only exits are accepted."
         )
     config = RiskConfig.objects.filter(account=account).first()
-    if config is None or reduces:
+    if config is None:
         return ALLOW
-    for check in (_max_order, _max_symbol, _max_contracts):
-        decision = check(config, account, symbol, quantity, current, after)
+    order = _Order(symbol, side, quantity, current, after, price, stop_loss)
+    state = RiskState.objects.filter(account=account).first()
+    for check in CHECKS:
+        decision = check(config, state, account, order)
         if not decision.allowed:
             return decision
     return ALLOW
 
 
+@dataclass(frozen=True)
+class _Order:
+    symbol: str
+    side: str
+    quantity: Decimal
+    current: Decimal
+    after: Decimal
+    price: Decimal | None
+    stop_loss: Decimal | None
+
+
+Check = Callable[[RiskConfig, "RiskState | None", BrokerAccount, _Order], RiskDecision]
+
+
+def _refuse(rule: str, detail: str, **numbers: object) -> RiskDecision:
+    return RiskDecision(False, rule, detail, {k: str(v) for k, v in numbers.items()})
+
+
+def _locks(
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
+) -> RiskDecision:
+    if state is None:
+        return ALLOW
+    if state.locked_until and state.locked_until > timezone.now():
+        return _refuse(
+            "daily-loss-lock",
+            "The daily loss limit was hit: no new positions until the session "
+            f"ends ({state.locked_until:%Y-%m-%d %H:%M} UTC).",
+            locked_until=state.locked_until.isoformat(),
+        )
+    if config.stop_at_profit_target and state.target_reached_at:
+        return _refuse(
+            "profit-target",
+            "The profit target is reached and the account stops trading there.",
+        )
+    limit = config.max_trades_per_day
+    if limit is not None and state.trades_today >= limit:
+        return _refuse(
+            "max-trades",
+            f"{state.trades_today} trades today: the limit is {limit}.",
+            trades_today=state.trades_today,
+            limit=limit,
+        )
+    return ALLOW
+
+
+def _budget(
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
+) -> RiskDecision:
+    """Daily loss, the drawdown floor, and what this trade risks against them."""
+    if state is None or state.equity is None:
+        return ALLOW
+    remaining: list[Decimal] = []
+    if config.daily_loss_limit is not None and state.day_start_balance is not None:
+        day_pnl = state.equity - state.day_start_balance
+        left = config.daily_loss_limit + day_pnl
+        if left <= 0:
+            return _refuse(
+                "daily-loss",
+                f"Today's P&L is {day_pnl:.2f}: the daily loss limit of "
+                f"{config.daily_loss_limit:.2f} is used up.",
+                day_pnl=day_pnl,
+                limit=config.daily_loss_limit,
+            )
+        remaining.append(left)
+    if state.floor is not None:
+        left = state.equity - state.floor
+        if left <= 0:
+            return _refuse(
+                "max-loss",
+                f"Equity {state.equity:.2f} is at or below the drawdown floor "
+                f"{state.floor:.2f}.",
+                equity=state.equity,
+                floor=state.floor,
+            )
+        remaining.append(left)
+    risk = _trade_risk(o)
+    if risk is None:
+        return ALLOW
+    if config.max_risk_per_trade is not None and risk > config.max_risk_per_trade:
+        return _refuse(
+            "max-risk-per-trade",
+            f"This trade risks {risk:.2f} to its stop; the limit is "
+            f"{config.max_risk_per_trade:.2f}.",
+            risk=risk,
+            limit=config.max_risk_per_trade,
+        )
+    if remaining and risk >= min(remaining):
+        return _refuse(
+            "risk-to-breach",
+            f"Stopped out, this trade would lose {risk:.2f}: more than the "
+            f"{min(remaining):.2f} left before a limit.",
+            risk=risk,
+            remaining=min(remaining),
+        )
+    return ALLOW
+
+
+def _trade_risk(o: _Order) -> Decimal | None:
+    """Stop distance x point value x quantity, in the instrument's currency."""
+    if o.price is None or o.stop_loss is None:
+        return None
+    instrument = _instrument(o.symbol)
+    if instrument is None:
+        return None
+    return abs(o.price - o.stop_loss) * instrument.point_value * o.quantity
+
+
+def _instrument(symbol: str) -> Instrument | None:
+    try:
+        return resolve(symbol).instrument
+    except SymbolError:
+        return None
+
+
+def _allowed(
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
+) -> RiskDecision:
+    sides = config.allowed_sides
+    if sides != "both" and (o.after > 0) != (sides == "long"):
+        return _refuse("side-not-allowed", f"This account trades {sides} only.")
+    if config.allowed_symbols:
+        instrument = _instrument(o.symbol)
+        root = instrument.symbol if instrument else o.symbol
+        if root not in config.allowed_symbols:
+            return _refuse(
+                "symbol-not-allowed",
+                f"{root} is not among this account's symbols: "
+                + ", ".join(config.allowed_symbols)
+                + ".",
+            )
+    return ALLOW
+
+
 def _max_order(
-    config: RiskConfig,
-    account: BrokerAccount,
-    symbol: str,
-    qty: Decimal,
-    current: Decimal,
-    after: Decimal,
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
 ) -> RiskDecision:
     limit = config.max_order_quantity
-    if limit is not None and qty > limit:
-        return RiskDecision(
-            False,
+    if limit is not None and o.quantity > limit:
+        return _refuse(
             "max-order-quantity",
-            f"The order of {qty} exceeds the per-order limit of {limit}.",
-            {"quantity": str(qty), "limit": str(limit)},
+            f"The order of {o.quantity} exceeds the per-order limit of {limit}.",
+            quantity=o.quantity,
+            limit=limit,
         )
     return ALLOW
 
 
 def _max_symbol(
-    config: RiskConfig,
-    account: BrokerAccount,
-    symbol: str,
-    qty: Decimal,
-    current: Decimal,
-    after: Decimal,
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
 ) -> RiskDecision:
     limit = config.max_position_per_symbol
-    if limit is not None and abs(after) > limit:
-        return RiskDecision(
-            False,
+    if limit is not None and abs(o.after) > limit:
+        return _refuse(
             "max-position",
-            f"The position in {symbol} would be {abs(after)}, "
+            f"The position in {o.symbol} would be {abs(o.after)}, "
             f"over the limit of {limit}.",
-            {"position_after": str(after), "limit": str(limit)},
+            position_after=o.after,
+            limit=limit,
         )
     return ALLOW
 
 
 def _max_contracts(
-    config: RiskConfig,
-    account: BrokerAccount,
-    symbol: str,
-    qty: Decimal,
-    current: Decimal,
-    after: Decimal,
+    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
 ) -> RiskDecision:
+    """Open contracts across symbols plus orders still working, micros counted
+    by the preset's ratio (10 MNQ = 1 NQ-sized contract on Topstep)."""
     limit = config.max_contracts
     if limit is None:
         return ALLOW
-    open_total = (
-        Position.objects.filter(account=account).aggregate(total=Sum(Abs("quantity")))[
-            "total"
-        ]
-        or ZERO
+    held: dict[str, Decimal] = dict(
+        Position.objects.filter(account=account).values_list("symbol", "quantity")
     )
-    total_after = open_total - abs(current) + abs(after)
-    if total_after > limit:
-        return RiskDecision(
-            False,
+    held[o.symbol] = o.after
+    # Orders resting at the venue count as if they filled, in the worse direction.
+    buys: dict[str, Decimal] = {}
+    sells: dict[str, Decimal] = {}
+    for sym, side, qty, filled in Order.objects.filter(
+        account=account, status=Order.Status.WORKING
+    ).values_list("symbol", "side", "quantity", "filled_quantity"):
+        book = buys if side == "buy" else sells
+        book[sym] = book.get(sym, ZERO) + qty - filled
+    total = ZERO
+    for sym in set(held) | set(buys) | set(sells):
+        position = held.get(sym, ZERO)
+        worst = max(
+            abs(position + buys.get(sym, ZERO)), abs(position - sells.get(sym, ZERO))
+        )
+        total += _weight(config, sym, worst)
+    if total > limit:
+        return _refuse(
             "max-contracts",
-            f"The account would hold {total_after} contracts, "
-            f"over the limit of {limit}.",
-            {"contracts_after": str(total_after), "limit": str(limit)},
+            f"The account would hold {total.normalize()} contracts (with working "
+            f"orders), over the limit of {limit.normalize()}.",
+            contracts_after=total,
+            limit=limit,
         )
     return ALLOW
+
+
+def _weight(config: RiskConfig, symbol: str, quantity: Decimal) -> Decimal:
+    instrument = _instrument(symbol)
+    if isinstance(instrument, FutureSpec) and instrument.is_micro:
+        return quantity / config.micros_per_contract
+    return quantity
+
+
+CHECKS: tuple[Check, ...] = (
+    _locks,
+    _allowed,
+    _max_order,
+    _max_symbol,
+    _max_contracts,
+    _budget,
+)
+
+
+def risk_entry_counted(*, account: BrokerAccount) -> None:
+    """One more trade today (an entry order was accepted)."""
+    RiskState.objects.filter(account=account).update(trades_today=F("trades_today") + 1)
 
 
 # --- Kill switch ----------------------------------------------------------------------
@@ -150,16 +325,20 @@ class StopReport:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def account_emergency_close(*, account: BrokerAccount) -> StopReport:
-    """Cancel the account's working orders, close its positions at market and make
-    it close-only, so no alert opens a position until the trader resumes it.
+def account_emergency_close(
+    *, account: BrokerAccount, close_only: bool = True
+) -> StopReport:
+    """Cancel the account's working orders, close its positions at market and
+    (by default) make it close-only, so no alert opens a position until the
+    trader resumes it.
 
     Idempotent: on a flat account with nothing working it only confirms close-only.
     """
-    BrokerAccount.objects.filter(pk=account.pk).update(
-        status=BrokerAccount.Status.CLOSE_ONLY
-    )
-    account.status = BrokerAccount.Status.CLOSE_ONLY
+    if close_only:
+        BrokerAccount.objects.filter(pk=account.pk).update(
+            status=BrokerAccount.Status.CLOSE_ONLY
+        )
+        account.status = BrokerAccount.Status.CLOSE_ONLY
     adapter = get_adapter(account)
     try:
         working = len(adapter.working_orders())
@@ -207,3 +386,14 @@ def trading_resume(*, account: BrokerAccount) -> bool:
             pk=account.pk, status=BrokerAccount.Status.CLOSE_ONLY
         ).update(status=BrokerAccount.Status.ACTIVE)
     )
+
+
+def risk_config_apply_preset(
+    *, account: BrokerAccount, preset: RiskPreset
+) -> RiskConfig:
+    """Copy a preset's rules into the account's config (the trader may adjust)."""
+    values = preset_values(preset.rules, preset.size)
+    config, _ = RiskConfig.objects.update_or_create(
+        account=account, defaults={"preset": preset, **values}
+    )
+    return config

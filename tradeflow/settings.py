@@ -269,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.executions_refresh_task",
         "schedule": schedule(env_int("WORKING_ORDERS_REFRESH_SECONDS", 5, minimum=1)),
     },
+    "risk-monitor": {
+        "task": "risk.tasks.accounts_monitor_task",
+        "schedule": schedule(env_int("RISK_MONITOR_SECONDS", 5, minimum=1)),
+    },
     "webhooks-strategy-heartbeats": {
         "task": "webhooks.tasks.strategies_heartbeat_task",
         "schedule": schedule(60),
@@ -321,6 +325,9 @@ WEBHOOK_MAX_SIGNAL_AGE_SECONDS = env_int("WEBHOOK_MAX_SIGNAL_AGE_SECONDS", 60)
 WEBHOOK_CLOCK_SKEW_SECONDS = env_int("WEBHOOK_CLOCK_SKEW_SECONDS", 5)
 # How long an execution waits for another one on the same account to finish.
 EXECUTION_ACCOUNT_WAIT_SECONDS = env_int("EXECUTION_ACCOUNT_WAIT_SECONDS", 5)
+# The live monitor flattens this far (in percent of the limit) before a daily
+# loss or drawdown limit, to leave room for the flattening orders' slippage.
+RISK_FLATTEN_BUFFER_PERCENT = env_int("RISK_FLATTEN_BUFFER_PERCENT", 5)
 # Signals of a strategy in approval mode expire unapproved after this long.
 SIGNAL_APPROVAL_MINUTES = env_int("SIGNAL_APPROVAL_MINUTES", 15, minimum=1)
 

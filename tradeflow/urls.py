@@ -111,6 +111,13 @@ urlpatterns = [
     path("accounts/<int:pk>/resume/", risk_views.account_resume, name="account-resume"),
     path("api/user/emergency_stop", risk_api.EmergencyStop.as_view()),
     path("api/accounts/<int:pk>/emergency-close", risk_api.EmergencyClose.as_view()),
+    path("api/accounts/<int:pk>/rules", risk_api.AccountRules.as_view()),
+    path("api/accounts/<int:pk>/violations", risk_api.AccountViolations.as_view()),
+    path("api/accounts/<int:pk>/metrics", risk_api.AccountMetrics.as_view()),
+    path(
+        "api/accounts/<int:pk>/realtime-metrics",
+        risk_api.AccountRealtimeMetrics.as_view(),
+    ),
     path("webhook/tradingview", webhook_views.webhook, name="webhook-tradingview"),
     path("webhook/tradingview/test", webhook_views.webhook_test),
     path(

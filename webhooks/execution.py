@@ -36,9 +36,10 @@ from brokers.adapters.base import (
 from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import SymbolError, apply_root_override, resolve
 from brokers.instruments.specs import Instrument
-from brokers.models import BrokerAccount, Order
+from brokers.models import BrokerAccount, Order, Position
+from brokers.positions import signed
 from brokers.services import order_apply_report, order_record_intent
-from risk.services import RiskDecision, risk_check
+from risk.services import RiskDecision, risk_check, risk_entry_counted
 from tradeflow.locks import Held, advisory_lock
 from webhooks.intents import Intent
 from webhooks.models import ApiKey, Execution, Signal, Subscription
@@ -261,9 +262,22 @@ def execution_run(
                 "internal-error",
                 "TradeFlow could not execute this signal; the error is logged.",
             )
+    if execution.status in (Execution.Status.FILLED, Execution.Status.WORKING):
+        _monitor(execution.account)
     if refresh_signal:  # inline in signal_execute, which refreshes once at the end
         signal_refresh(signal_id=execution.signal_id)
     return execution
+
+
+def _monitor(account: BrokerAccount) -> None:
+    """A fill moves the account: measure it against its rules now, not at the
+    next beat (accounts without rules cost one query)."""
+    from risk.monitor import risk_monitor
+
+    try:
+        risk_monitor(account=account)
+    except Exception:
+        log.exception("risk monitor after a fill failed for account %s", account.pk)
 
 
 def _execute(execution: Execution) -> None:
@@ -410,15 +424,28 @@ def _judge_and_record(
     refusal = None
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
+        running: dict[str, Decimal] = {}  # a flip's entry starts where its exit ends
         for leg in legs:
             decision = risk_check(
-                account=account, symbol=leg.symbol, side=leg.side, quantity=leg.quantity
+                account=account,
+                symbol=leg.symbol,
+                side=leg.side,
+                quantity=leg.quantity,
+                price=leg.limit_price or leg.stop_price or intent.price,
+                stop_loss=leg.stop_loss,
+                current=running.get(leg.symbol),
             )
             if not decision.allowed:
                 refusal = decision
                 break
             request = _request(execution, intent, leg)
             orders.append(order_record_intent(account=account, request=request))
+            start = running.get(leg.symbol)
+            if start is None:
+                start = _held(account, leg.symbol)
+            running[leg.symbol] = start + signed(leg.side, leg.quantity)
+            if leg.role == "entry":
+                risk_entry_counted(account=account)
         execution.orders.add(*orders)
         execution.plan = [
             {
@@ -593,3 +620,12 @@ def _finish(
             "error_code": code,
         },
     )
+
+
+def _held(account: BrokerAccount, symbol: str) -> Decimal:
+    quantity = (
+        Position.objects.filter(account=account, symbol=symbol)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    return quantity or ZERO

@@ -150,7 +150,7 @@ def test_a_strategy_from_creation_to_an_alert_filled_on_its_follower(
 
 
 def test_stop_all_trading_asks_first_closes_everything_and_an_account_resumes(
-    transactional_db, stack, page
+    transactional_db, stack, page, tmp_path
 ):
     sign_up(page, "panic@example.com", "Correct-Horse-42")
     key = open_paper_account(page, "Panic desk")
@@ -164,11 +164,11 @@ def test_stop_all_trading_asks_first_closes_everything_and_an_account_resumes(
     expect(page.locator("tr[data-position$='-ETHUSDT']")).to_contain_text("2")
     page.click("text=Stop all trading")
     expect(page.locator("h1")).to_have_text("Stop all trading?")
-    page.screenshot(path="/tmp/shots/kill_confirm.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "kill_confirm.png"), full_page=True)
     page.click("text=Close everything and stop")
     expect(page.locator("main")).to_contain_text("1 position closed")
     expect(page.locator("#accounts")).to_contain_text("Close only")
     expect(page.locator("tr[data-position$='-ETHUSDT']")).to_have_count(0)
-    page.screenshot(path="/tmp/shots/kill_done.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "kill_done.png"), full_page=True)
     page.click("#accounts >> text=Resume")
     expect(page.locator("#accounts")).to_contain_text("Active")

@@ -1,0 +1,212 @@
+"""The live monitor: measures an account, moves its session and its trailing
+floor, and acts on a breach before the firm's rule is broken.
+
+Runs on Celery beat every few seconds for every account with rules, and after
+every execution that filled. The end-of-day floor moves only when a trading
+session closes (17:00 America/Chicago, the CME day); the intraday floor follows
+the equity high. A breach flattens through the venue adapter, cancels working
+orders, records a Violation once per rule and session, and tells the workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.realtime import broadcast
+from brokers.adapters.registry import get_adapter
+from brokers.models import BrokerAccount
+from risk.models import DailyLossAction, MaxLossMode, RiskConfig, RiskState, Violation
+from risk.services import account_emergency_close
+
+log = logging.getLogger(__name__)
+CHICAGO = ZoneInfo("America/Chicago")
+SESSION_CLOSE = time(17, 0)
+
+
+def trading_day(at: datetime) -> date:
+    """The CME trading day `at` belongs to: a new one starts at 17:00 Chicago."""
+    local = at.astimezone(CHICAGO)
+    return (local + timedelta(hours=24 - SESSION_CLOSE.hour)).date()
+
+
+def session_end(day: date) -> datetime:
+    """When trading day `day` closes: 17:00 Chicago on that date."""
+    return datetime.combine(day, SESSION_CLOSE, tzinfo=CHICAGO).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Breach:
+    rule: str
+    detail: str
+    action: str
+    numbers: dict[str, str]
+
+
+def state_update(
+    *, config: RiskConfig, balance: Decimal, equity: Decimal, now: datetime
+) -> tuple[RiskState, list[Breach]]:
+    """Move the account's risk state to `now` and say which limits are breached.
+
+    The caller holds the account lock. Pure apart from saving the state.
+    """
+    state, _ = RiskState.objects.select_for_update().get_or_create(
+        account_id=config.account_id
+    )
+    start = config.starting_balance or balance
+    today = trading_day(now)
+    if state.trading_day is None:  # first measure: the floor starts from the start
+        state.high_balance = max(start, balance)
+        state.day_start_balance = balance
+        state.trading_day = today
+    elif state.trading_day != today:  # a session closed since the last measure
+        if config.max_loss_mode == MaxLossMode.EOD:
+            state.high_balance = max(state.high_balance or start, balance)
+        state.day_start_balance = balance
+        state.trading_day = today
+        state.trades_today = 0
+        state.locked_until = None
+    if config.max_loss_mode == MaxLossMode.INTRADAY:
+        state.high_balance = max(state.high_balance or start, equity)
+    state.floor = _floor(config, state.high_balance or start, start)
+    state.equity = equity
+    if (
+        config.profit_target is not None
+        and state.target_reached_at is None
+        and balance - start >= config.profit_target
+    ):
+        state.target_reached_at = now
+    state.updated_at = now
+    state.save()
+    return state, _breaches(config, state, now)
+
+
+def _floor(config: RiskConfig, high: Decimal, start: Decimal) -> Decimal | None:
+    if config.max_loss_limit is None:
+        return None
+    floor = high - config.max_loss_limit
+    if config.trail_stops_at_start:
+        floor = min(floor, start)
+    return floor
+
+
+def _buffer(limit: Decimal) -> Decimal:
+    """How far before a limit the monitor acts (slippage of the flattening)."""
+    return limit * Decimal(settings.RISK_FLATTEN_BUFFER_PERCENT) / 100
+
+
+def _breaches(config: RiskConfig, state: RiskState, now: datetime) -> list[Breach]:
+    found = []
+    equity = state.equity
+    assert equity is not None
+    if state.floor is not None and config.max_loss_limit is not None:
+        trigger = state.floor + _buffer(config.max_loss_limit)
+        if equity <= trigger:
+            found.append(
+                Breach(
+                    "max-loss",
+                    f"Equity {equity:.2f} reached the drawdown floor "
+                    f"{state.floor:.2f} (acting at {trigger:.2f}).",
+                    "flatten-close-only",
+                    {"equity": str(equity), "floor": str(state.floor)},
+                )
+            )
+    limit = config.daily_loss_limit
+    if limit is not None and state.day_start_balance is not None:
+        day_pnl = equity - state.day_start_balance
+        if day_pnl <= -(limit - _buffer(limit)):
+            found.append(
+                Breach(
+                    "daily-loss",
+                    f"Today's P&L {day_pnl:.2f} reached the daily loss limit "
+                    f"{limit:.2f}.",
+                    config.daily_loss_action,
+                    {"day_pnl": str(day_pnl), "limit": str(limit)},
+                )
+            )
+    return found
+
+
+def risk_monitor(
+    *, account: BrokerAccount, now: datetime | None = None
+) -> list[Violation]:
+    """Measure one account and act on what is breached. Returns new violations."""
+    config = RiskConfig.objects.filter(account=account).first()
+    if config is None:
+        return []
+    now = now or timezone.now()
+    snapshot = get_adapter(account).account_snapshot()
+    with transaction.atomic():
+        BrokerAccount.objects.select_for_update().filter(pk=account.pk).first()
+        state, breaches = state_update(
+            config=config, balance=snapshot.balance, equity=snapshot.equity, now=now
+        )
+    recorded = []
+    for breach in breaches:
+        violation = _act(account, state, breach, now)
+        if violation is not None:
+            recorded.append(violation)
+    return recorded
+
+
+def _act(
+    account: BrokerAccount, state: RiskState, breach: Breach, now: datetime
+) -> Violation | None:
+    """Flatten / lock / close-only as the rule says; record it once a session."""
+    flattens = (
+        "flatten-close-only",
+        DailyLossAction.FLATTEN,
+        DailyLossAction.FLATTEN_LOCK,
+    )
+    if breach.action in flattens:
+        # Only the max-loss rule ends the account (close-only); a daily loss does not.
+        account_emergency_close(
+            account=account, close_only=breach.action == "flatten-close-only"
+        )
+    if breach.action in (DailyLossAction.BLOCK, DailyLossAction.FLATTEN_LOCK):
+        assert state.trading_day is not None
+        RiskState.objects.filter(pk=state.pk).update(
+            locked_until=session_end(state.trading_day)
+        )
+    try:
+        with transaction.atomic():
+            violation = Violation.objects.create(
+                account=account,
+                rule=breach.rule,
+                detail=breach.detail[:500],
+                numbers=breach.numbers,
+                action=breach.action,
+                trading_day=state.trading_day,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None  # already recorded this session
+    log.warning("risk breach on account %s: %s", account.pk, breach.detail)
+    broadcast(
+        account.workspace_id,
+        {"type": "account.update", "account_id": account.pk, "balance": None},
+    )
+    return violation
+
+
+def accounts_monitor() -> int:
+    """Beat: every enabled account with rules. Returns how many were measured."""
+    accounts = BrokerAccount.objects.filter(
+        enabled=True, risk_config__isnull=False
+    ).order_by("pk")
+    measured = 0
+    for account in accounts:
+        try:
+            risk_monitor(account=account)
+        except Exception:
+            log.exception("risk monitor failed for account %s", account.pk)
+            continue
+        measured += 1
+    return measured
