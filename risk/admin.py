@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from risk.models import RiskConfig, RiskPreset, RiskState, Violation
+from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState, Violation
 
 
 @admin.register(RiskPreset)
@@ -48,3 +48,13 @@ class ViolationAdmin(admin.ModelAdmin):
     list_filter = ["rule", "action"]
     raw_id_fields = ["account"]
     date_hierarchy = "created_at"
+
+
+@admin.register(EconomicEvent)
+class EconomicEventAdmin(admin.ModelAdmin):
+    """The news calendar: staff add events here or import an iCalendar file."""
+
+    list_display = ["at", "name", "currency", "impact"]
+    list_filter = ["impact", "currency"]
+    search_fields = ["name", "uid"]
+    date_hierarchy = "at"

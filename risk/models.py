@@ -94,10 +94,43 @@ class RiskConfig(models.Model):
     max_risk_per_trade = MoneyField(
         null=True, blank=True, help_text="Stop distance x tick value x quantity."
     )
+    risk_action = models.CharField(
+        max_length=6,
+        choices=[("reject", "Reject the order"), ("resize", "Resize it down")],
+        default="reject",
+        help_text="When an order risks more than the per-trade maximum.",
+    )
     consistency_percent = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True
     )
     minimum_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    timezone = models.CharField(
+        max_length=40, default="America/Chicago", help_text="For windows and times."
+    )
+    trading_windows = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per weekday, e.g. {"mon": [["08:30", "15:00"]]}; empty: any time.',
+    )
+    exits_outside_window = models.BooleanField(default=True)
+    flatten_at = models.TimeField(
+        null=True, blank=True, help_text="Flatten every day at this time (e.g. 15:55)."
+    )
+    news_blackout_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="No entries this many minutes around events."
+    )
+    news_min_impact = models.CharField(
+        max_length=6,
+        choices=[("high", "High"), ("medium", "Medium and high"), ("low", "All")],
+        default="high",
+    )
+    news_flatten_before = models.BooleanField(default=False)
+    cooldown_losses = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="After this many losing trades in a row…"
+    )
+    cooldown_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="…no entries for this many minutes."
+    )
 
     def __str__(self) -> str:
         return f"Risk for {self.account}"
@@ -120,6 +153,14 @@ class RiskState(models.Model):
     trades_today = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     target_reached_at = models.DateTimeField(null=True, blank=True)
+    losing_streak = models.PositiveSmallIntegerField(default=0)
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    flattened_for = models.DateField(
+        null=True, blank=True, help_text="The day the daily flatten time last ran."
+    )
+    daily_results = models.JSONField(
+        default=dict, help_text="Closed sessions: {day: P&L}, for consistency and days."
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -150,3 +191,28 @@ class Violation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} on {self.account} ({self.created_at:%Y-%m-%d})"
+
+
+class EconomicEvent(models.Model):
+    """A scheduled release (FOMC, CPI, NFP…): entries are blocked around it.
+
+    Staff fill the calendar in the admin or import an iCalendar file
+    (`manage.py economic_calendar_import FILE`); `uid` makes imports idempotent.
+    """
+
+    class Impact(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    uid = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, blank=True, help_text="USD, EUR…")
+    impact = models.CharField(max_length=6, choices=Impact.choices, default="high")
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.at:%Y-%m-%d %H:%M} UTC)"
