@@ -154,6 +154,9 @@ class RiskState(models.Model):
     locked_until = models.DateTimeField(null=True, blank=True)
     target_reached_at = models.DateTimeField(null=True, blank=True)
     losing_streak = models.PositiveSmallIntegerField(default=0)
+    last_flat_balance = MoneyField(
+        null=True, blank=True, help_text="Balance when last flat: a trade's result."
+    )
     cooldown_until = models.DateTimeField(null=True, blank=True)
     flattened_for = models.DateField(
         null=True, blank=True, help_text="The day the daily flatten time last ran."

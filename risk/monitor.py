@@ -23,8 +23,15 @@ from django.utils import timezone
 from accounts.realtime import broadcast
 from brokers.adapters.registry import get_adapter
 from brokers.models import BrokerAccount
-from risk.models import DailyLossAction, MaxLossMode, RiskConfig, RiskState, Violation
-from risk.services import account_emergency_close
+from risk.models import (
+    DailyLossAction,
+    EconomicEvent,
+    MaxLossMode,
+    RiskConfig,
+    RiskState,
+    Violation,
+)
+from risk.services import IMPACTS, account_emergency_close
 
 log = logging.getLogger(__name__)
 CHICAGO = ZoneInfo("America/Chicago")
@@ -51,7 +58,12 @@ class Breach:
 
 
 def state_update(
-    *, config: RiskConfig, balance: Decimal, equity: Decimal, now: datetime
+    *,
+    config: RiskConfig,
+    balance: Decimal,
+    equity: Decimal,
+    now: datetime,
+    flat: bool = False,
 ) -> tuple[RiskState, list[Breach]]:
     """Move the account's risk state to `now` and say which limits are breached.
 
@@ -69,6 +81,13 @@ def state_update(
     elif state.trading_day != today:  # a session closed since the last measure
         if config.max_loss_mode == MaxLossMode.EOD:
             state.high_balance = max(state.high_balance or start, balance)
+        if state.day_start_balance is not None and balance != state.day_start_balance:
+            # A session's result, for the consistency rule and the trading days.
+            results = dict(state.daily_results)
+            results[state.trading_day.isoformat()] = str(
+                balance - state.day_start_balance
+            )
+            state.daily_results = results
         state.day_start_balance = balance
         state.trading_day = today
         state.trades_today = 0
@@ -77,6 +96,7 @@ def state_update(
         state.high_balance = max(state.high_balance or start, equity)
     state.floor = _floor(config, state.high_balance or start, start)
     state.equity = equity
+    _count_losses(config, state, balance, flat=flat, now=now)
     if (
         config.profit_target is not None
         and state.target_reached_at is None
@@ -86,6 +106,24 @@ def state_update(
     state.updated_at = now
     state.save()
     return state, _breaches(config, state, now)
+
+
+def _count_losses(
+    config: RiskConfig, state: RiskState, balance: Decimal, *, flat: bool, now: datetime
+) -> None:
+    """Each time the account is flat again, the balance change since it was last
+    flat is one trade's result; a run of losses starts the cooldown."""
+    if not flat:
+        return
+    last = state.last_flat_balance
+    state.last_flat_balance = balance
+    if last is None or balance == last:
+        return
+    state.losing_streak = state.losing_streak + 1 if balance < last else 0
+    limit = config.cooldown_losses
+    if limit and config.cooldown_minutes and state.losing_streak >= limit:
+        state.cooldown_until = now + timedelta(minutes=config.cooldown_minutes)
+        state.losing_streak = 0
 
 
 def _floor(config: RiskConfig, high: Decimal, start: Decimal) -> Decimal | None:
@@ -103,7 +141,7 @@ def _buffer(limit: Decimal) -> Decimal:
 
 
 def _breaches(config: RiskConfig, state: RiskState, now: datetime) -> list[Breach]:
-    found = []
+    found = _scheduled(config, state, now)
     equity = state.equity
     assert equity is not None
     if state.floor is not None and config.max_loss_limit is not None:
@@ -134,6 +172,43 @@ def _breaches(config: RiskConfig, state: RiskState, now: datetime) -> list[Breac
     return found
 
 
+def _scheduled(config: RiskConfig, state: RiskState, now: datetime) -> list[Breach]:
+    """The daily flatten time and the flatten before high-impact news."""
+    found = []
+    if config.flatten_at is not None:
+        local = now.astimezone(ZoneInfo(config.timezone))
+        if local.time() >= config.flatten_at and state.flattened_for != local.date():
+            RiskState.objects.filter(pk=state.pk).update(flattened_for=local.date())
+            found.append(
+                Breach(
+                    "flatten-time",
+                    f"The daily flatten time {config.flatten_at:%H:%M} "
+                    f"{config.timezone} has come.",
+                    DailyLossAction.FLATTEN,
+                    {"at": local.isoformat()},
+                )
+            )
+    if config.news_flatten_before and config.news_blackout_minutes:
+        soon = now + timedelta(minutes=config.news_blackout_minutes)
+        event = (
+            EconomicEvent.objects.filter(
+                at__gte=now, at__lte=soon, impact__in=IMPACTS[config.news_min_impact]
+            )
+            .order_by("at")
+            .first()
+        )
+        if event is not None:
+            found.append(
+                Breach(
+                    "news-flatten",
+                    f"{event.name} at {event.at:%H:%M} UTC: flattened before it.",
+                    DailyLossAction.FLATTEN,
+                    {"event": event.name, "event_at": event.at.isoformat()},
+                )
+            )
+    return found
+
+
 def risk_monitor(
     *, account: BrokerAccount, now: datetime | None = None
 ) -> list[Violation]:
@@ -142,11 +217,17 @@ def risk_monitor(
     if config is None:
         return []
     now = now or timezone.now()
-    snapshot = get_adapter(account).account_snapshot()
+    adapter = get_adapter(account)
+    snapshot = adapter.account_snapshot()
+    flat = not adapter.positions()
     with transaction.atomic():
         BrokerAccount.objects.select_for_update().filter(pk=account.pk).first()
         state, breaches = state_update(
-            config=config, balance=snapshot.balance, equity=snapshot.equity, now=now
+            config=config,
+            balance=snapshot.balance,
+            equity=snapshot.equity,
+            now=now,
+            flat=flat,
         )
     recorded = []
     for breach in breaches:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
 
 from django.db.models import F
 from django.utils import timezone
@@ -20,7 +22,8 @@ from brokers.instruments.specs import FutureSpec, Instrument
 from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
 from brokers.services import account_sync
-from risk.models import RiskConfig, RiskPreset, RiskState
+from risk.calendar import calendar_parse
+from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState
 from risk.presets import preset_values
 from webhooks.models import Strategy
 
@@ -35,6 +38,7 @@ class RiskDecision:
     rule: str = ""
     detail: str = ""
     numbers: dict[str, str] = field(default_factory=dict)
+    quantity: Decimal | None = None  # allowed, resized down to this quantity
 
     @property
     def code(self) -> str:
@@ -53,6 +57,7 @@ def risk_check(
     price: Decimal | None = None,
     stop_loss: Decimal | None = None,
     current: Decimal | None = None,
+    at: datetime | None = None,
 ) -> RiskDecision:
     """Judge one order against the account's rules and its risk state.
 
@@ -72,20 +77,23 @@ def risk_check(
         )
     after = current + signed(side, quantity)
     reduces = abs(after) < abs(current) and (after == 0 or (after > 0) == (current > 0))
+    now = at or timezone.now()
+    config = RiskConfig.objects.filter(account=account).first()
     if reduces:
+        if config is not None and not config.exits_outside_window:
+            return _window(config, now)
         return ALLOW
     if account.status == BrokerAccount.Status.CLOSE_ONLY:
         return RiskDecision(
             False, "close-only", "The account is close-only: only exits are accepted."
         )
-    config = RiskConfig.objects.filter(account=account).first()
     if config is None:
         return ALLOW
-    order = _Order(symbol, side, quantity, current, after, price, stop_loss)
+    order = _Order(symbol, side, quantity, current, after, price, stop_loss, now)
     state = RiskState.objects.filter(account=account).first()
     for check in CHECKS:
         decision = check(config, state, account, order)
-        if not decision.allowed:
+        if not decision.allowed or decision.quantity is not None:
             return decision
     return ALLOW
 
@@ -99,6 +107,7 @@ class _Order:
     after: Decimal
     price: Decimal | None
     stop_loss: Decimal | None
+    at: datetime
 
 
 Check = Callable[[RiskConfig, "RiskState | None", BrokerAccount, _Order], RiskDecision]
@@ -111,9 +120,22 @@ def _refuse(rule: str, detail: str, **numbers: object) -> RiskDecision:
 def _locks(
     config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
 ) -> RiskDecision:
+    window = _window(config, o.at)
+    if not window.allowed:
+        return window
+    blackout = _news(config, o.at)
+    if not blackout.allowed:
+        return blackout
     if state is None:
         return ALLOW
-    if state.locked_until and state.locked_until > timezone.now():
+    if state.cooldown_until and state.cooldown_until > o.at:
+        return _refuse(
+            "cooldown",
+            f"{config.cooldown_losses} losing trades in a row: no new positions "
+            f"until {state.cooldown_until:%H:%M} UTC.",
+            cooldown_until=state.cooldown_until.isoformat(),
+        )
+    if state.locked_until and state.locked_until > o.at:
         return _refuse(
             "daily-loss-lock",
             "The daily loss limit was hit: no new positions until the session "
@@ -170,6 +192,10 @@ def _budget(
     if risk is None:
         return ALLOW
     if config.max_risk_per_trade is not None and risk > config.max_risk_per_trade:
+        if config.risk_action == "resize":
+            return _resized(
+                config, o, risk, min([config.max_risk_per_trade, *remaining])
+            )
         return _refuse(
             "max-risk-per-trade",
             f"This trade risks {risk:.2f} to its stop; the limit is "
@@ -186,6 +212,90 @@ def _budget(
             remaining=min(remaining),
         )
     return ALLOW
+
+
+def _resized(
+    config: RiskConfig, o: _Order, risk: Decimal, budget: Decimal
+) -> RiskDecision:
+    """The largest whole quantity whose stop-out stays under `budget`."""
+    per_unit = risk / o.quantity
+    instrument = _instrument(o.symbol)
+    step = Decimal(1) if instrument is None else _step(instrument)
+    fits = (budget / per_unit / step).to_integral_value(ROUND_DOWN) * step
+    if fits <= 0:
+        return _refuse(
+            "max-risk-per-trade",
+            f"Even one unit risks {per_unit:.2f} to its stop; the limit is "
+            f"{budget:.2f}.",
+            risk_per_unit=per_unit,
+            limit=budget,
+        )
+    return RiskDecision(
+        True,
+        "max-risk-per-trade",
+        f"Resized from {o.quantity.normalize()} to {fits.normalize()} so the stop "
+        f"risks at most {budget:.2f}.",
+        {"from": str(o.quantity), "to": str(fits)},
+        quantity=fits,
+    )
+
+
+def _step(instrument: Instrument) -> Decimal:
+    from webhooks.planning import QUANTITY_STEP
+
+    return QUANTITY_STEP[instrument.asset_class]
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _window(config: RiskConfig, at: datetime) -> RiskDecision:
+    """Inside one of today's trading windows, in the trader's time zone."""
+    if not config.trading_windows:
+        return ALLOW
+    local = at.astimezone(ZoneInfo(config.timezone))
+    spans = config.trading_windows.get(WEEKDAYS[local.weekday()], [])
+    clock = local.strftime("%H:%M")
+    if any(start <= clock < end for start, end in spans):
+        return ALLOW
+    shown = ", ".join(f"{a}-{b}" for a, b in spans) or "no trading"
+    return _refuse(
+        "outside-window",
+        f"It is {clock} {config.timezone}; today's window: {shown}.",
+        local_time=clock,
+    )
+
+
+IMPACTS = {
+    "high": ("high",),
+    "medium": ("high", "medium"),
+    "low": ("high", "medium", "low"),
+}
+
+
+def _news(config: RiskConfig, at: datetime) -> RiskDecision:
+    minutes = config.news_blackout_minutes
+    if not minutes:
+        return ALLOW
+    span = timedelta(minutes=minutes)
+    event = (
+        EconomicEvent.objects.filter(
+            at__gte=at - span,
+            at__lte=at + span,
+            impact__in=IMPACTS[config.news_min_impact],
+        )
+        .order_by("at")
+        .first()
+    )
+    if event is None:
+        return ALLOW
+    return _refuse(
+        "news-blackout",
+        f"{event.name} at {event.at:%H:%M} UTC: no new positions {minutes} minutes "
+        "either side.",
+        event=event.name,
+        event_at=event.at.isoformat(),
+    )
 
 
 def _trade_risk(o: _Order) -> Decimal | None:
@@ -397,3 +507,21 @@ def risk_config_apply_preset(
         account=account, defaults={"preset": preset, **values}
     )
     return config
+
+
+def economic_calendar_import(*, text: str) -> tuple[int, int]:
+    """Add or update events from an iCalendar file; returns (created, updated)."""
+    created = updated = 0
+    for event in calendar_parse(text):
+        _, made = EconomicEvent.objects.update_or_create(
+            uid=event.uid[:200],
+            defaults={
+                "name": event.name,
+                "at": event.at,
+                "impact": event.impact,
+                "currency": event.currency,
+            },
+        )
+        created += made
+        updated += not made
+    return created, updated

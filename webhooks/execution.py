@@ -438,6 +438,9 @@ def _judge_and_record(
             if not decision.allowed:
                 refusal = decision
                 break
+            if decision.quantity is not None:  # resized down to the risk allowed
+                leg = replace(leg, quantity=decision.quantity)
+                legs = [leg if old.number == leg.number else old for old in legs]
             request = _request(execution, intent, leg)
             orders.append(order_record_intent(account=account, request=request))
             start = running.get(leg.symbol)

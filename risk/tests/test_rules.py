@@ -1,0 +1,170 @@
+"""The rules beyond money: trading windows, news blackouts, cooldowns, resizing
+down to the risk allowed, the daily flatten time, and the calendar import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from brokers.models import Position
+from paperbroker.services import price_update, quote_record
+from risk.calendar import CalendarError, calendar_parse
+from risk.models import EconomicEvent, RiskConfig, RiskState, Violation
+from risk.monitor import risk_monitor
+from risk.services import economic_calendar_import, risk_check
+from webhooks.targets import signal_submit
+
+CT = ZoneInfo("America/Chicago")
+TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=CT)
+
+
+@pytest.fixture
+def rules(world):
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    return RiskConfig.objects.create(account=world.account)
+
+
+def check(world, at=TUESDAY_NOON, side="buy", **kw):
+    kw.setdefault("quantity", Decimal(1))
+    return risk_check(account=world.account, symbol="BTCUSDT", side=side, at=at, **kw)
+
+
+def test_entries_only_inside_the_weekday_windows_in_the_traders_zone(world, rules):
+    rules.trading_windows = {"tue": [["08:30", "15:00"]]}
+    rules.save()
+    assert check(world).allowed
+    late = check(world, at=TUESDAY_NOON.replace(hour=15, minute=30))
+    assert (late.rule, late.numbers["local_time"]) == ("outside-window", "15:30")
+    assert check(world, at=TUESDAY_NOON + timedelta(days=1)).rule == "outside-window"
+
+
+def test_exits_outside_the_window_follow_the_setting(world, rules):
+    rules.trading_windows = {"tue": [["08:30", "09:00"]]}
+    rules.save()
+    Position.objects.create(
+        workspace=world.workspace, account=world.account, symbol="BTCUSDT", quantity=2
+    )
+    assert check(world, side="sell").allowed
+    rules.exits_outside_window = False
+    rules.save()
+    assert check(world, side="sell").rule == "outside-window"
+
+
+def test_no_entries_around_high_impact_news(world, rules):
+    rules.news_blackout_minutes = 10
+    rules.save()
+    at = TUESDAY_NOON.astimezone(UTC)
+    EconomicEvent.objects.create(
+        uid="cpi", name="USD CPI", impact="high", at=at + timedelta(minutes=8)
+    )
+    EconomicEvent.objects.create(
+        uid="small", name="USD Redbook", impact="low", at=at + timedelta(minutes=2)
+    )
+    refused = check(world, at=TUESDAY_NOON)
+    assert (refused.rule, refused.numbers["event"]) == ("news-blackout", "USD CPI")
+    assert check(world, at=TUESDAY_NOON + timedelta(minutes=19)).allowed
+
+
+def test_an_order_risking_too_much_is_resized_down_when_asked(world, rules):
+    rules.max_risk_per_trade = Decimal(250)
+    rules.save()
+    RiskState.objects.create(account=world.account, equity=Decimal(50000))
+    kw = {"price": Decimal(100), "stop_loss": Decimal(40), "quantity": Decimal(10)}
+    assert check(world, **kw).rule == "max-risk-per-trade"  # $600 at risk
+    rules.risk_action = "resize"
+    rules.save()
+    resized = check(world, **kw)
+    assert resized.allowed and resized.quantity == Decimal("4.16666")
+    signal = signal_submit(
+        user=world.owner,
+        data={
+            "action": "buy",
+            "symbol": "BTCUSDT",
+            "qty": 10,
+            "price": "100",
+            "stop_loss": "40",
+        },
+        account=world.account,
+    )
+    assert signal.status == "filled"
+    assert Position.objects.get(account=world.account).quantity == Decimal("4.16666")
+
+
+def test_losing_trades_in_a_row_start_a_cooldown(world, rules):
+    rules.cooldown_losses, rules.cooldown_minutes = 2, 30
+    rules.save()
+    at = TUESDAY_NOON
+    risk_monitor(account=world.account, now=at)
+    for n in range(2):
+        signal_submit(
+            user=world.owner,
+            data={"action": "buy", "symbol": "BTCUSDT", "qty": 1, "id": f"b{n}"},
+            account=world.account,
+        )
+        price_update(symbol="BTCUSDT", last=Decimal(90 - n), source="manual")
+        signal_submit(
+            user=world.owner,
+            data={"action": "sell", "symbol": "BTCUSDT", "qty": 1, "id": f"s{n}"},
+            account=world.account,
+        )
+        risk_monitor(account=world.account, now=at + timedelta(minutes=n + 1))
+        quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    # The monitor also runs after every fill (on the real clock): the second
+    # loss starts the 30 minutes wherever it was measured.
+    until = RiskState.objects.get(account=world.account).cooldown_until
+    assert until is not None
+    assert check(world, at=until - timedelta(minutes=1)).rule == "cooldown"
+    assert check(world, at=until + timedelta(minutes=1)).rule != "cooldown"
+
+
+def test_the_daily_flatten_time_flattens_once_a_day(world, rules):
+    rules.flatten_at = time(15, 55)
+    rules.save()
+    signal_submit(
+        user=world.owner,
+        data={"action": "buy", "symbol": "BTCUSDT", "qty": 2},
+        account=world.account,
+    )
+    risk_monitor(account=world.account, now=TUESDAY_NOON)
+    assert Position.objects.get(account=world.account).quantity == 2
+    risk_monitor(account=world.account, now=TUESDAY_NOON.replace(hour=15, minute=56))
+    assert Position.objects.get(account=world.account).quantity == 0
+    assert Violation.objects.get().rule == "flatten-time"
+
+
+ICS = """BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+UID:fomc-2026-12@fed
+SUMMARY:FOMC rate decision\\, USD
+CATEGORIES:High
+DTSTART:20261209T190000Z
+END:VEVENT
+BEGIN:VEVENT
+UID:cpi-2026-12
+SUMMARY:CPI m/m
+DTSTART;TZID=America/New_York:20261210T
+ 083000
+PRIORITY:5
+X-CURRENCY:USD
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_an_icalendar_file_imports_once_with_impact_and_currency(db):
+    assert economic_calendar_import(text=ICS) == (2, 0)
+    assert economic_calendar_import(text=ICS) == (0, 2)
+    fomc, cpi = EconomicEvent.objects.order_by("at")
+    assert (fomc.name, fomc.impact, fomc.currency) == (
+        "FOMC rate decision, USD",
+        "high",
+        "USD",
+    )
+    assert cpi.at == datetime(2026, 12, 10, 13, 30, tzinfo=UTC)
+    assert cpi.impact == "medium"
+    with pytest.raises(CalendarError):
+        calendar_parse("BEGIN:VEVENT\nSUMMARY:x\nDTSTART:yesterday\nEND:VEVENT")
