@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import PermissionDenied
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,10 +19,11 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from accounts.scoping import user_can, workspaces_for
 from brokers.models import BrokerAccount
+from risk.config import risk_config_update
 from risk.models import RiskConfig, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
-from risk.services import account_emergency_close, emergency_stop
+from risk.services import WEEKDAYS, account_emergency_close, emergency_stop
 from tradeflow.api import Refused
 
 
@@ -141,3 +147,101 @@ class AccountRealtimeMetrics(AccountMetrics):
     """`GET /api/accounts/{id}/realtime-metrics`: measured at the venue now."""
 
     measure = True
+
+
+# Seed 002's spellings beside the config's own field names.
+SEED_ALIASES = {"max_daily_loss": "daily_loss_limit"}
+
+
+class UserRiskConfig(APIView):
+    """`GET/PUT /api/user/risk_config` (seed 002): one account's rules, the first
+    one the user trades unless `?account_id=` names another. PUT changes only
+    the fields it sends; `max_daily_loss` and `trading_hours_enabled` are the
+    seed's names for the daily loss limit and for having trading windows."""
+
+    def _account(self, request: Request) -> BrokerAccount:
+        accounts = BrokerAccount.objects.for_user(request.user, Perm.VIEW)
+        raw = request.query_params.get("account_id")
+        account = (
+            accounts.filter(pk=int(raw)).first()
+            if raw and raw.isdigit()
+            else accounts.order_by("pk").first()
+        )
+        if account is None:
+            raise Refused("not-found", "No such account.", 404)
+        return account
+
+    def _body(self, account: BrokerAccount) -> dict[str, object]:
+        config = RiskConfig.objects.filter(account=account).first() or RiskConfig(
+            account=account
+        )
+        rules = {name: getattr(config, name) for name in RULE_FIELDS}
+        rules["trading_windows"] = config.trading_windows
+        rules["timezone"] = config.timezone
+        return {
+            "account_id": account.pk,
+            "max_daily_loss": config.daily_loss_limit,
+            "trading_hours_enabled": bool(config.trading_windows),
+            **rules,
+        }
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(self._body(self._account(request)))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request: Request) -> Response:
+        account = self._account(request)
+        if not user_can(request.user, account.workspace, Perm.MANAGE_ACCOUNTS):
+            raise PermissionDenied("Your role cannot change risk rules.")
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field": ["Send a JSON object."]})
+        data = {SEED_ALIASES.get(k, k): v for k, v in request.data.items()}
+        if data.pop("trading_hours_enabled", True) is False:
+            data["trading_windows"] = {}
+        config = RiskConfig.objects.filter(account=account).first()
+        rules = RiskRulesInput(config, data=data, partial=True)
+        rules.is_valid(raise_exception=True)
+        risk_config_update(account=account, values=dict(rules.validated_data))
+        return Response(self._body(account))
+
+
+class RiskRulesInput(serializers.ModelSerializer[RiskConfig]):
+    class Meta:
+        model = RiskConfig
+        fields = [*RULE_FIELDS, "trading_windows", "timezone"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name, value in attrs.items():
+            if isinstance(value, Decimal) and value < 0:
+                raise ValidationError({name: ["Must not be negative."]})
+        zone = attrs.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValidationError({"timezone": ["Not a time zone."]}) from None
+        windows = attrs.get("trading_windows")
+        if windows is not None and not _windows_ok(windows):
+            raise ValidationError(
+                {"trading_windows": ['Use {"mon": [["08:30", "15:00"]], ...}.']}
+            )
+        return attrs
+
+
+def _windows_ok(windows: object) -> bool:
+    if not isinstance(windows, dict):
+        return False
+    for day, spans in windows.items():
+        if day not in WEEKDAYS or not isinstance(spans, list):
+            return False
+        for span in spans:
+            if not (isinstance(span, list) and len(span) == 2):
+                return False
+            try:
+                start, end = (time.fromisoformat(str(part)) for part in span)
+            except ValueError:
+                return False
+            if start >= end:
+                return False
+    return True

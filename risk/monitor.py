@@ -72,7 +72,10 @@ def state_update(
     state, _ = RiskState.objects.select_for_update().get_or_create(
         account_id=config.account_id
     )
-    start = config.starting_balance or balance
+    if config.starting_balance is None:  # the first measure fixes the start
+        RiskConfig.objects.filter(pk=config.pk).update(starting_balance=balance)
+        config.starting_balance = balance
+    start = config.starting_balance
     today = trading_day(now)
     if state.trading_day is None:  # first measure: the floor starts from the start
         state.high_balance = max(start, balance)
@@ -221,13 +224,29 @@ def risk_monitor(
     snapshot = adapter.account_snapshot()
     flat = not adapter.positions()
     with transaction.atomic():
-        BrokerAccount.objects.select_for_update().filter(pk=account.pk).first()
+        BrokerAccount.objects.select_for_update().filter(pk=account.pk).update(
+            balance=snapshot.balance, equity=snapshot.equity
+        )
+        before = (
+            RiskState.objects.filter(account=account)
+            .values_list("equity", flat=True)
+            .first()
+        )
         state, breaches = state_update(
             config=config,
             balance=snapshot.balance,
             equity=snapshot.equity,
             now=now,
             flat=flat,
+        )
+    if before != state.equity:  # open pages refresh their gauges
+        broadcast(
+            account.workspace_id,
+            {
+                "type": "account.update",
+                "account_id": account.pk,
+                "balance": str(snapshot.balance),
+            },
         )
     recorded = []
     for breach in breaches:

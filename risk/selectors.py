@@ -7,6 +7,7 @@ from typing import Any
 
 from brokers.models import BrokerAccount, Position
 from risk.models import RiskConfig, RiskState
+from risk.services import contracts_open
 
 ZERO = Decimal(0)
 
@@ -21,14 +22,18 @@ def risk_metrics(account: BrokerAccount) -> dict[str, Any]:
         if state and equity is not None and state.day_start_balance is not None
         else None
     )
-    contracts = sum(
-        (
-            abs(q)
-            for q in Position.objects.filter(account=account).values_list(
-                "quantity", flat=True
-            )
-        ),
-        ZERO,
+    contracts = (
+        contracts_open(config, account)
+        if config
+        else sum(
+            (
+                abs(q)
+                for q in Position.objects.filter(account=account).values_list(
+                    "quantity", flat=True
+                )
+            ),
+            ZERO,
+        )
     )
     body: dict[str, Any] = {
         "account_id": account.pk,

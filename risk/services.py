@@ -371,11 +371,30 @@ def _max_contracts(
     limit = config.max_contracts
     if limit is None:
         return ALLOW
+    total = contracts_open(config, account, {o.symbol: o.after})
+    if total > limit:
+        return _refuse(
+            "max-contracts",
+            f"The account would hold {total.normalize()} contracts (with working "
+            f"orders), over the limit of {limit.normalize()}.",
+            contracts_after=total,
+            limit=limit,
+        )
+    return ALLOW
+
+
+def contracts_open(
+    config: RiskConfig,
+    account: BrokerAccount,
+    override: dict[str, Decimal] | None = None,
+) -> Decimal:
+    """Open contracts across symbols (`override`: positions as they would be),
+    orders resting at the venue counted as if filled in the worse direction,
+    micros weighted by the config's ratio."""
     held: dict[str, Decimal] = dict(
         Position.objects.filter(account=account).values_list("symbol", "quantity")
     )
-    held[o.symbol] = o.after
-    # Orders resting at the venue count as if they filled, in the worse direction.
+    held.update(override or {})
     buys: dict[str, Decimal] = {}
     sells: dict[str, Decimal] = {}
     for sym, side, qty, filled in Order.objects.filter(
@@ -390,15 +409,7 @@ def _max_contracts(
             abs(position + buys.get(sym, ZERO)), abs(position - sells.get(sym, ZERO))
         )
         total += _weight(config, sym, worst)
-    if total > limit:
-        return _refuse(
-            "max-contracts",
-            f"The account would hold {total.normalize()} contracts (with working "
-            f"orders), over the limit of {limit.normalize()}.",
-            contracts_after=total,
-            limit=limit,
-        )
-    return ALLOW
+    return total
 
 
 def _weight(config: RiskConfig, symbol: str, quantity: Decimal) -> Decimal:

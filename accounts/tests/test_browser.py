@@ -10,6 +10,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from risk.models import RiskPreset
+from risk.presets import presets_load
+
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -172,3 +175,42 @@ def test_stop_all_trading_asks_first_closes_everything_and_an_account_resumes(
     page.screenshot(path=str(tmp_path / "kill_done.png"), full_page=True)
     page.click("#accounts >> text=Resume")
     expect(page.locator("#accounts")).to_contain_text("Active")
+
+
+@pytest.fixture
+def presets(transactional_db) -> None:
+    """The rows the migration loads: the flush after each browser test drops them.
+    (Loaded before `page`: Django refuses queries inside Playwright's loop.)"""
+    presets_load(RiskPreset)
+
+
+def test_pick_a_firms_preset_and_measure_the_room_left_on_the_risk_page(
+    transactional_db, presets, stack, page, tmp_path
+):
+    sign_up(page, "combine@example.com", "Correct-Horse-42")
+    page.click("text=New paper account")
+    page.fill("input[name=name]", "Combine 50K")
+    page.fill("input[name=initial_balance]", "50000")
+    page.click("main form button[type=submit]")
+    page.click("text=Go to the dashboard")
+    page.click("#accounts a:text-is('Risk')")
+    expect(page.locator("h1")).to_have_text("Risk · Combine 50K")
+    expect(page.locator("#risk-gauges")).to_contain_text("No rules yet")
+
+    page.get_by_label("Topstep Trading Combine 50K", exact=True).check()
+    page.click("#risk-save")
+    expect(page.locator(".messages")).to_contain_text(
+        "Copied the rules of Topstep Trading Combine 50K"
+    )
+    expect(page.locator("#id_daily_loss_limit")).to_have_value("1000")
+    expect(page.locator("#presets")).to_contain_text("unchanged")
+
+    expect(page.locator("#live")).to_have_text("live")
+    page.click("#measure-now")
+    gauges = page.locator("#risk-gauges")
+    expect(gauges.locator("[data-gauge=daily-loss] .gauge-value")).to_have_text(
+        "1,000.00"
+    )
+    expect(gauges.locator("[data-gauge=floor] .gauge-value")).to_have_text("2,000.00")
+    expect(gauges).to_contain_text("Open: new positions allowed.")
+    page.screenshot(path=str(tmp_path / "risk.png"), full_page=True)

@@ -168,3 +168,38 @@ def test_an_icalendar_file_imports_once_with_impact_and_currency(db):
     assert cpi.impact == "medium"
     with pytest.raises(CalendarError):
         calendar_parse("BEGIN:VEVENT\nSUMMARY:x\nDTSTART:yesterday\nEND:VEVENT")
+
+
+def test_the_seed_002_risk_config_route_reads_and_changes_rules(world):
+    from rest_framework.test import APIClient
+
+    owner, viewer, outsider = APIClient(), APIClient(), APIClient()
+    owner.force_login(world.owner)
+    viewer.force_login(world.viewer)
+    outsider.force_login(world.outsider)
+    url = "/api/user/risk_config"
+    body = owner.get(url).json()
+    assert body["account_id"] == world.account.pk and body["max_daily_loss"] is None
+    changed = owner.put(
+        url,
+        {
+            "max_daily_loss": 800,
+            "trading_hours_enabled": True,
+            "trading_windows": {"mon": [["08:30", "15:00"]]},
+            "timezone": "America/New_York",
+        },
+        format="json",
+    ).json()
+    assert Decimal(str(changed["max_daily_loss"])) == 800
+    assert changed["trading_hours_enabled"] is True
+    config = RiskConfig.objects.get(account=world.account)
+    assert (config.daily_loss_limit, config.timezone) == (800, "America/New_York")
+    bad = owner.put(url, {"max_daily_loss": -5, "timezone": "Mars/Base"}, format="json")
+    assert bad.status_code == 400 and "errors" in bad.json()
+    windows = owner.put(
+        url, {"trading_windows": {"mon": [["15:00", "08:30"]]}}, format="json"
+    )
+    assert windows.status_code == 400
+    assert viewer.put(url, {"max_daily_loss": 1}, format="json").status_code == 403
+    other = f"{url}?account_id={world.account.pk}"
+    assert outsider.get(other).status_code == 404

@@ -17,6 +17,7 @@ from brokers.models import BrokerAccount, Position
 from paperbroker.services import price_update, quote_record
 from risk.models import RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor, trading_day
+from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
 from webhooks.execution import signal_execute
 from webhooks.models import Signal
@@ -29,6 +30,7 @@ MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=CT)
 def combine(world, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False
     quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    presets_load(RiskPreset)  # a transactional test before may have flushed them
     preset = RiskPreset.objects.get(key="topstep-combine-50k")
     config = risk_config_apply_preset(account=world.account, preset=preset)
     assert (config.max_loss_limit, config.daily_loss_limit) == (2000, 1000)

@@ -80,3 +80,27 @@
   }
   connect();
 })();
+
+// Risk page: its live sections ([data-live-account]) follow one account. They are
+// re-fetched when that account's balance, status or positions change, and on every
+// (re)connect of the socket above, which it announces by turning the badge "on".
+(function () {
+  "use strict";
+  var badge = document.getElementById("live");
+  if (!badge || !document.querySelector("[data-live-account]")) return;
+
+  function refresh(accountId) {
+    document.querySelectorAll("[data-live-account]").forEach(function (el) {
+      if (accountId !== undefined && el.dataset.liveAccount !== String(accountId)) return;
+      if (window.htmx) window.htmx.trigger(el, "tf:refresh");
+    });
+  }
+
+  document.addEventListener("tf:event", function (e) {
+    var type = e.detail && e.detail.type;
+    if (type === "account.update" || type === "position.update") refresh(e.detail.account_id);
+  });
+  new MutationObserver(function () {
+    if (badge.classList.contains("on")) refresh();
+  }).observe(badge, { attributes: true, attributeFilter: ["class"] });
+})();
