@@ -17,9 +17,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.models import Role
 from accounts.realtime import broadcast
 from brokers.adapters.registry import get_adapter
 from brokers.models import BrokerAccount
@@ -289,6 +291,7 @@ def _act(
     except IntegrityError:
         return None  # already recorded this session
     log.warning("risk breach on account %s: %s", account.pk, breach.detail)
+    _tell_admins(account, breach)
     broadcast(
         account.workspace_id,
         {"type": "account.update", "account_id": account.pk, "balance": None},
@@ -310,3 +313,20 @@ def accounts_monitor() -> int:
             continue
         measured += 1
     return measured
+
+
+def _tell_admins(account: BrokerAccount, breach: Breach) -> None:
+    """E-mail the workspace's admins (the page and the socket say it too)."""
+    emails = list(
+        account.workspace.memberships.filter(role=Role.ADMIN).values_list(
+            "user__email", flat=True
+        )
+    )
+    if emails:
+        send_mail(
+            f"TradeFlow: {breach.rule} on {account.name}",
+            f"{breach.detail}\nWhat TradeFlow did: {breach.action}.",
+            None,
+            emails,
+            fail_silently=True,
+        )

@@ -121,6 +121,9 @@ def test_the_maximum_loss_flattens_and_ends_the_account(world, combine):
     assert combine.status == BrokerAccount.Status.CLOSE_ONLY
     (violation,) = Violation.objects.filter(account=combine)
     assert violation.rule == "max-loss" and violation.numbers["floor"] == "48000.000000"
+    from django.core import mail
+
+    assert "max-loss on Paper 50K" in mail.outbox[-1].subject
     assert trade(combine, world.api_key, "buy", qty=1).error_code == "risk:close-only"
 
 
