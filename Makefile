@@ -40,6 +40,7 @@ pytest: $(VENV)/.dev
 bench: $(VENV)/.dev
 	scripts/services.sh
 	$(BIN)/python bench/alert_to_page.py
+	$(BIN)/python bench/risk_checks.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -16,15 +16,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.realtime import broadcast
 from brokers.adapters.registry import get_adapter
-from brokers.models import BrokerAccount
+from brokers.models import BrokerAccount, Order, Position
 from risk.models import (
     DailyLossAction,
     EconomicEvent,
@@ -299,15 +301,35 @@ def _act(
     return violation
 
 
-def accounts_monitor() -> int:
-    """Beat: every enabled account with rules. Returns how many were measured."""
-    accounts = BrokerAccount.objects.filter(
-        enabled=True, risk_config__isnull=False
-    ).order_by("pk")
+def accounts_monitor(*, idle_seconds: int = 60) -> int:
+    """Beat: measure accounts with rules that hold positions or working orders
+    (their equity moves), and every other one once a minute (a flat account's
+    equity cannot move, but its session rolls). Returns how many were measured.
+    """
+    now = timezone.now()
+    busy = set(
+        Position.objects.exclude(quantity=0).values_list("account_id", flat=True)
+    ) | set(
+        Order.objects.filter(status=Order.Status.WORKING).values_list(
+            "account_id", flat=True
+        )
+    )
+    stale = now - timedelta(seconds=idle_seconds)
+    accounts = (
+        BrokerAccount.objects.filter(enabled=True, risk_config__isnull=False)
+        .filter(
+            Q(pk__in=busy)
+            | Q(risk_state__isnull=True)
+            | Q(risk_state__updated_at__lt=stale)
+        )
+        .order_by("pk")
+    )
     measured = 0
     for account in accounts:
         try:
             risk_monitor(account=account)
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop, the next beat continues
         except Exception:
             log.exception("risk monitor failed for account %s", account.pk)
             continue

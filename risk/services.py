@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from brokers.services import account_sync
 from risk.calendar import calendar_parse
 from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState
 from risk.presets import preset_values
+from tradeflow.locks import advisory_lock
 from webhooks.models import Strategy
 
 log = logging.getLogger(__name__)
@@ -461,10 +463,15 @@ def account_emergency_close(
         )
         account.status = BrokerAccount.Status.CLOSE_ONLY
     adapter = get_adapter(account)
+    # Wait for an execution in flight on the account (it holds this lock across
+    # its venue call), so its entry cannot fill after the flatten. Flatten anyway
+    # if it does not finish in time.
+    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
     try:
-        working = len(adapter.working_orders())
-        reports = adapter.flatten()
-        account_sync(account=account)
+        with advisory_lock("account", account.pk, wait=wait):
+            working = len(adapter.working_orders())
+            reports = adapter.flatten()
+            account_sync(account=account)
     except VenueError as exc:
         log.error("emergency close of account %s failed: %s", account.pk, exc)
         error = {"account_id": str(account.pk), "code": exc.code, "detail": exc.message}
