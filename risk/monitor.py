@@ -29,13 +29,12 @@ from brokers.adapters.registry import get_adapter
 from brokers.models import BrokerAccount, Order, Position
 from risk.models import (
     DailyLossAction,
-    EconomicEvent,
     MaxLossMode,
     RiskConfig,
     RiskState,
     Violation,
 )
-from risk.services import IMPACTS, account_emergency_close
+from risk.services import account_emergency_close, news_event
 
 log = logging.getLogger(__name__)
 CHICAGO = ZoneInfo("America/Chicago")
@@ -197,13 +196,7 @@ def _scheduled(config: RiskConfig, state: RiskState, now: datetime) -> list[Brea
             )
     if config.news_flatten_before and config.news_blackout_minutes:
         soon = now + timedelta(minutes=config.news_blackout_minutes)
-        event = (
-            EconomicEvent.objects.filter(
-                at__gte=now, at__lte=soon, impact__in=IMPACTS[config.news_min_impact]
-            )
-            .order_by("at")
-            .first()
-        )
+        event = news_event(config, now, soon)
         if event is not None:
             found.append(
                 Breach(

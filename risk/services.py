@@ -280,15 +280,7 @@ def _news(config: RiskConfig, at: datetime) -> RiskDecision:
     if not minutes:
         return ALLOW
     span = timedelta(minutes=minutes)
-    event = (
-        EconomicEvent.objects.filter(
-            at__gte=at - span,
-            at__lte=at + span,
-            impact__in=IMPACTS[config.news_min_impact],
-        )
-        .order_by("at")
-        .first()
-    )
+    event = news_event(config, at - span, at + span)
     if event is None:
         return ALLOW
     return _refuse(
@@ -297,6 +289,19 @@ def _news(config: RiskConfig, at: datetime) -> RiskDecision:
         "either side.",
         event=event.name,
         event_at=event.at.isoformat(),
+    )
+
+
+def news_event(
+    config: RiskConfig, start: datetime, end: datetime
+) -> EconomicEvent | None:
+    """The first event between `start` and `end` of the impact the config heeds."""
+    return (
+        EconomicEvent.objects.filter(
+            at__gte=start, at__lte=end, impact__in=IMPACTS[config.news_min_impact]
+        )
+        .order_by("at")
+        .first()
     )
 
 

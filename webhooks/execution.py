@@ -18,7 +18,6 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -36,7 +35,7 @@ from brokers.adapters.base import (
 from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import SymbolError, apply_root_override, resolve
 from brokers.instruments.specs import Instrument
-from brokers.models import BrokerAccount, Order, Position
+from brokers.models import BrokerAccount, Order
 from brokers.positions import signed
 from brokers.services import order_apply_report, order_record_intent
 from risk.services import RiskDecision, risk_check, risk_entry_counted
@@ -297,7 +296,7 @@ def _execute(execution: Execution) -> None:
         else None
     )
     try:
-        legs, cancelled = _plan(execution, adapter, intent, subscription)
+        legs, cancelled, positions = _plan(execution, adapter, intent, subscription)
     except PlanError as exc:
         status = (
             Execution.Status.SKIPPED
@@ -315,7 +314,7 @@ def _execute(execution: Execution) -> None:
             note + "The account already holds the position the signal wants.",
         )
         return
-    orders, refusal = _judge_and_record(execution, intent, legs)
+    orders, refusal = _judge_and_record(execution, intent, legs, positions)
     if not orders:
         assert refusal is not None
         _finish(execution, Execution.Status.REJECTED, refusal.code, refusal.detail)
@@ -328,8 +327,9 @@ def _plan(
     adapter: VenueAdapter,
     intent: Intent,
     subscription: Subscription | None,
-) -> tuple[list[Leg], int]:
-    """Cancel what the signal cancels, then the legs from the venue's position."""
+) -> tuple[list[Leg], int, dict[str, Decimal]]:
+    """Cancel what the signal cancels, then the legs from the venue's positions
+    (returned too: the risk check judges from them, not from our last sync)."""
     account = execution.account
     contracts: dict[str, Instrument] = {}
     if intent.symbol is not None:
@@ -342,9 +342,8 @@ def _plan(
     cancelled = 0
     if intent.cancel_orders or intent.action in ("flatten", "exit", "reverse"):
         cancelled = _cancel_working(adapter, set(contracts) if intent.symbol else None)
-    execution.started_at = execution.started_at or timezone.now()
     if intent.action == "cancel":
-        return [], cancelled
+        return [], cancelled, positions
     overrides = (
         Overrides()
         if subscription is None
@@ -373,7 +372,7 @@ def _plan(
             _with(leg, contract=contract, number=leg.number + 10 * index)
             for leg in planned
         ]
-    return legs, cancelled
+    return legs, cancelled, positions
 
 
 def _with(leg: Leg, *, contract: str, number: int) -> Leg:
@@ -414,17 +413,22 @@ def _cancel_working(adapter: VenueAdapter, symbols: set[str] | None) -> int:
 
 
 def _judge_and_record(
-    execution: Execution, intent: Intent, legs: list[Leg]
+    execution: Execution,
+    intent: Intent,
+    legs: list[Leg],
+    positions: dict[str, Decimal],
 ) -> tuple[list[Order], RiskDecision | None]:
     """Risk-check each leg under the account lock and record the allowed ones.
 
-    A refused leg stops the legs after it (no entry when its exit was refused).
+    Each leg is judged from the venue's position as the legs before it leave it
+    (a flip's entry starts where its exit ends). A refused leg stops the legs
+    after it (no entry when its exit was refused).
     """
     orders: list[Order] = []
     refusal = None
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
-        running: dict[str, Decimal] = {}  # a flip's entry starts where its exit ends
+        running = dict(positions)
         for leg in legs:
             decision = risk_check(
                 account=account,
@@ -433,7 +437,7 @@ def _judge_and_record(
                 quantity=leg.quantity,
                 price=leg.limit_price or leg.stop_price or intent.price,
                 stop_loss=leg.stop_loss,
-                current=running.get(leg.symbol),
+                current=running.get(leg.symbol, ZERO),
             )
             if not decision.allowed:
                 refusal = decision
@@ -443,10 +447,9 @@ def _judge_and_record(
                 legs = [leg if old.number == leg.number else old for old in legs]
             request = _request(execution, intent, leg)
             orders.append(order_record_intent(account=account, request=request))
-            start = running.get(leg.symbol)
-            if start is None:
-                start = _held(account, leg.symbol)
-            running[leg.symbol] = start + signed(leg.side, leg.quantity)
+            running[leg.symbol] = running.get(leg.symbol, ZERO) + signed(
+                leg.side, leg.quantity
+            )
             if leg.role == "entry":
                 risk_entry_counted(account=account)
         execution.orders.add(*orders)
@@ -482,42 +485,6 @@ def _request(execution: Execution, intent: Intent, leg: Leg) -> OrderRequest:
     )
 
 
-def _request_from_plan(execution: Execution, order: Order) -> OrderRequest:
-    """Rebuild a recorded leg's request, for a retry."""
-    leg: dict[str, Any] = next(
-        (
-            step
-            for step in execution.plan
-            if step.get("client_order_id") == order.client_order_id
-        ),
-        {},
-    )
-
-    def dec(name: str) -> Decimal | None:
-        value = leg.get(name)
-        return None if value is None else Decimal(value)
-
-    payload = execution.signal.payload or {}
-    price = payload.get("price")
-    strategy = execution.signal.strategy
-    return OrderRequest(
-        client_order_id=order.client_order_id,
-        symbol=order.symbol,
-        side=order.side,
-        order_type=order.order_type,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        stop_price=order.stop_price,
-        time_in_force=leg.get("time_in_force") or "",
-        trail_distance=dec("trail_distance"),
-        stop_loss=dec("stop_loss"),
-        take_profit=dec("take_profit"),
-        reference_price=None if price is None else Decimal(price),
-        strategy=strategy.name if strategy else payload.get("strategy") or "",
-        comment=payload.get("comment") or "",
-    )
-
-
 def _send(
     execution: Execution,
     adapter: VenueAdapter,
@@ -528,12 +495,17 @@ def _send(
 ) -> None:
     """Send the recorded legs in order (exit before entry), outside any lock."""
     execution.sent_at = execution.sent_at or timezone.now()
+    intent = Intent.from_payload(execution.signal.payload or {})
+    plans = {step["client_order_id"]: step for step in execution.plan}
     done: list[Order] = []
     for order in orders:
         if order.status not in Order.FINAL:
             report = adapter.find_order(order.client_order_id) if resumed else None
             if report is None:
-                report = _place(adapter, _request_from_plan(execution, order))
+                step = plans.get(order.client_order_id)
+                assert step is not None, f"{order.client_order_id} is not in the plan"
+                leg = Leg.from_payload(step)
+                report = _place(adapter, _request(execution, intent, leg))
             order = order_apply_report(order=order, report=report)
         done.append(order)
         if order.status == Order.Status.REJECTED:
@@ -623,12 +595,3 @@ def _finish(
             "error_code": code,
         },
     )
-
-
-def _held(account: BrokerAccount, symbol: str) -> Decimal:
-    quantity = (
-        Position.objects.filter(account=account, symbol=symbol)
-        .values_list("quantity", flat=True)
-        .first()
-    )
-    return quantity or ZERO

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
 
 from brokers.instruments.specs import AssetClass, Instrument
 from webhooks.intents import MAX_PRICE, MAX_QUANTITY, Intent, Offset
@@ -60,6 +61,25 @@ class Leg:
             name: (str(value) if isinstance(value, Decimal) else value)
             for name, value in self.__dict__.items()
         }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Leg:
+        """A leg as stored in an execution's plan (a retry sends it again)."""
+        values: dict[str, Any] = {n: data.get(n) for n in cls.__dataclass_fields__}
+        for name in DECIMALS:
+            if values[name] is not None:
+                values[name] = Decimal(values[name])
+        return cls(**values)
+
+
+DECIMALS = (
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "trail_distance",
+    "stop_loss",
+    "take_profit",
+)
 
 
 def plan_legs(

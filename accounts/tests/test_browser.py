@@ -61,7 +61,6 @@ def test_sign_up_open_an_account_and_watch_an_alert_fill_live(
     expect(page.locator("#live")).to_have_text("live")
     expect(page.locator("#accounts")).to_contain_text("25000.00 USD")
 
-    started = time.perf_counter()
     response = httpx.post(
         f"{stack.base_url}/api/unify/v1/webhook/paper/{key}",
         content='{"ticker":"ETHUSDT","action":"buy","quantity":"3","price":"3010.5"}',
@@ -70,9 +69,7 @@ def test_sign_up_open_an_account_and_watch_an_alert_fill_live(
     assert response.status_code == 202
     row = page.locator("tr[data-position$='-ETHUSDT']")
     expect(row).to_contain_text("3")
-    elapsed = time.perf_counter() - started
     expect(page.locator("#signals")).to_contain_text("Filled")
-    assert elapsed < 5  # generous: the figure itself is measured by bench/
 
 
 def test_a_reconnect_re_renders_what_was_missed(transactional_db, stack, page):

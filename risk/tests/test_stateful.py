@@ -18,7 +18,6 @@ from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
-import pytest
 from django.conf import settings
 from hypothesis import HealthCheck, event
 from hypothesis import settings as hypothesis_settings
@@ -309,11 +308,6 @@ def alert(key: str, **fields: object) -> Signal:
     return Signal.objects.get(pk=result.body["signal_id"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: risk_check judges from our Position rows, which miss a fill the "
-    "venue made on its own (a bracket's stop); the plan uses the venue's position",
-)
 def test_a_stop_filled_at_the_venue_is_seen_by_the_next_pre_trade_check(
     world, settings
 ):

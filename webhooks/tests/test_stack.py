@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
@@ -16,16 +15,13 @@ from brokers.models import Fill, Position
 pytestmark = pytest.mark.stack
 
 
-async def _alert_and_wait_for_position(
-    stack, cookie: str, api_key: str
-) -> tuple[dict, float]:
+async def _alert_and_wait_for_position(stack, cookie: str, api_key: str) -> dict:
     headers = {"Cookie": cookie, "Origin": stack.base_url}
     async with websockets.connect(
         stack.ws_url + "/ws/", additional_headers=headers
     ) as socket:
         hello = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert hello["type"] == "hello"
-        started = time.perf_counter()
         async with httpx.AsyncClient() as client:
             response = await client.post(
                 stack.base_url + "/api/unify/v1/webhook/paper",
@@ -46,7 +42,7 @@ async def _alert_and_wait_for_position(
         while True:
             event = json.loads(await asyncio.wait_for(socket.recv(), 10))
             if event["type"] == "position.update":
-                return event, time.perf_counter() - started
+                return event
 
 
 def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socket(
@@ -55,15 +51,12 @@ def test_an_http_alert_is_filled_by_the_worker_and_pushed_to_the_workspace_socke
     client = Client()
     client.force_login(world.owner)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
-    event, elapsed = asyncio.run(
-        _alert_and_wait_for_position(stack, cookie, world.api_key)
-    )
+    event = asyncio.run(_alert_and_wait_for_position(stack, cookie, world.api_key))
     assert event["symbol"] == "BTCUSDT" and event["quantity"] == "2.00000000"
     assert event["workspace_id"] == world.workspace.pk
     position = Position.objects.get(account=world.account, symbol="BTCUSDT")
     assert position.quantity == 2
     assert Fill.objects.filter(account=world.account).count() == 1
-    assert elapsed < 10
 
 
 def test_a_socket_without_a_session_is_refused(transactional_db, stack):
