@@ -111,6 +111,9 @@ class Order(models.Model):
     quantity = QuantityField()
     limit_price = MoneyField(null=True, blank=True)
     stop_price = MoneyField(null=True, blank=True)
+    # The protective stop attached to the fill (a bracket), if any: what the
+    # position this order opens risks is measured to it.
+    stop_loss = MoneyField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.PENDING
     )

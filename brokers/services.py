@@ -91,6 +91,7 @@ def order_record_intent(*, account: BrokerAccount, request: OrderRequest) -> Ord
             "quantity": request.quantity,
             "limit_price": request.limit_price,
             "stop_price": request.stop_price,
+            "stop_loss": request.stop_loss,
         },
     )
     return order

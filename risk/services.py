@@ -59,6 +59,7 @@ def risk_check(
     price: Decimal | None = None,
     stop_loss: Decimal | None = None,
     current: Decimal | None = None,
+    positions: dict[str, Decimal] | None = None,
     at: datetime | None = None,
 ) -> RiskDecision:
     """Judge one order against the account's rules and its risk state.
@@ -68,7 +69,9 @@ def risk_check(
     only reduce a position) are always allowed: a rule never traps a trader in a
     position. `price` and `stop_loss` let the risk of the trade be measured;
     `current` is the position the order starts from when an earlier leg of the
-    same signal (a flip's exit) is not filled yet.
+    same signal (a flip's exit) is not filled yet; `positions`, the account's
+    positions as the venue reported them (else our last sync), let what open
+    positions risk to their stops count against the budget.
     """
     if current is None:
         current = (
@@ -91,7 +94,9 @@ def risk_check(
         )
     if config is None:
         return ALLOW
-    order = _Order(symbol, side, quantity, current, after, price, stop_loss, now)
+    order = _Order(
+        symbol, side, quantity, current, after, price, stop_loss, now, positions
+    )
     state = RiskState.objects.filter(account=account).first()
     for check in CHECKS:
         decision = check(config, state, account, order)
@@ -110,6 +115,7 @@ class _Order:
     price: Decimal | None
     stop_loss: Decimal | None
     at: datetime
+    positions: dict[str, Decimal] | None = None
 
 
 Check = Callable[[RiskConfig, "RiskState | None", BrokerAccount, _Order], RiskDecision]
@@ -205,15 +211,74 @@ def _budget(
             risk=risk,
             limit=config.max_risk_per_trade,
         )
-    if remaining and risk >= min(remaining):
+    if not remaining:
+        return ALLOW
+    # What the open positions would still lose if their stops were hit: their
+    # open profit, and the distance from their entries to their stops.
+    at_stops = stops_at_risk(account, o)
+    if at_stops:
+        opened = state.equity - (account.balance or state.equity)
+        at_stops += max(opened, ZERO)
+    left = min(remaining) - at_stops
+    if risk >= left:
         return _refuse(
             "risk-to-breach",
             f"Stopped out, this trade would lose {risk:.2f}: more than the "
-            f"{min(remaining):.2f} left before a limit.",
+            f"{max(left, ZERO):.2f} left before a limit"
+            + (
+                f" once the open positions' stops ({at_stops:.2f}) are hit."
+                if at_stops
+                else "."
+            ),
             risk=risk,
             remaining=min(remaining),
+            open_positions_at_stops=at_stops,
         )
     return ALLOW
+
+
+def stops_at_risk(account: BrokerAccount, o: _Order) -> Decimal:
+    """What the account's open positions lose from their entries to their stops.
+
+    A position's stop is the bracket sent with the orders that opened it: the
+    newest filled entries in its direction, as many as make up the position. A
+    part opened without a stop is not measurable here (the live monitor guards
+    it) and counts nothing.
+    """
+    held = (
+        dict(o.positions)
+        if o.positions is not None
+        else dict(
+            Position.objects.filter(account=account).values_list("symbol", "quantity")
+        )
+    )
+    held[o.symbol] = o.current
+    held = {symbol: qty for symbol, qty in held.items() if qty}
+    if not held:
+        return ZERO
+    entries = Order.objects.filter(
+        account=account,
+        symbol__in=held,
+        filled_quantity__gt=0,
+        avg_fill_price__isnull=False,
+    ).order_by("-filled_at", "-pk")[:500]
+    uncovered = {symbol: abs(qty) for symbol, qty in held.items()}
+    total = ZERO
+    for symbol, side, filled, avg, stop in entries.values_list(
+        "symbol", "side", "filled_quantity", "avg_fill_price", "stop_loss"
+    ).iterator():
+        direction = Decimal(1) if held[symbol] > 0 else Decimal(-1)
+        if uncovered[symbol] <= 0 or signed(side, Decimal(1)) != direction:
+            continue
+        part = min(filled, uncovered[symbol])
+        uncovered[symbol] -= part
+        instrument = _instrument(symbol)
+        if stop is None or instrument is None:
+            continue
+        total += max((avg - stop) * direction, ZERO) * instrument.point_value * part
+        if not any(uncovered.values()):
+            break
+    return total
 
 
 def _resized(

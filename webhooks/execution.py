@@ -438,6 +438,7 @@ def _judge_and_record(
                 price=leg.limit_price or leg.stop_price or intent.price,
                 stop_loss=leg.stop_loss,
                 current=running.get(leg.symbol, ZERO),
+                positions=running,
             )
             if not decision.allowed:
                 refusal = decision

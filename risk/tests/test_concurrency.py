@@ -2,9 +2,8 @@
 per-account lock judges them one after the other, so the account never holds more
 than its contract limit (at the venue and in our books, at any moment), no order
 risks more than the day has left, and every refused alert says which rule refused
-it. An emergency close waits for an entry in flight. One known gap is pinned as
-a strict xfail: the open positions' risk to their stops is left out of the
-day's budget."""
+it. An emergency close waits for an entry in flight. Stacked entries count what
+the open positions already risk to their stops against the day's budget."""
 
 from __future__ import annotations
 
@@ -274,11 +273,6 @@ def test_an_emergency_close_during_an_entrys_venue_call_leaves_the_account_flat(
     assert PaperPosition.objects.get(account__broker_account=account).quantity == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: risk-to-breach compares each order's risk with the budget left, "
-    "not counting what the open positions already risk to their stops",
-)
 def test_open_positions_risk_to_their_stops_counts_against_the_days_budget(
     account, world
 ):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from brokers.models import Position
+from brokers.models import Order, Position
 from paperbroker.services import price_update, quote_record
 from risk.calendar import CalendarError, calendar_parse
 from risk.models import EconomicEvent, RiskConfig, RiskState, Violation
@@ -203,3 +203,44 @@ def test_the_seed_002_risk_config_route_reads_and_changes_rules(world):
     assert viewer.put(url, {"max_daily_loss": 1}, format="json").status_code == 403
     other = f"{url}?account_id={world.account.pk}"
     assert outsider.get(other).status_code == 404
+
+
+def test_open_positions_risk_to_their_stops_and_open_profit_count_against_the_budget(
+    world, rules
+):
+    rules.daily_loss_limit = Decimal(1000)
+    rules.save()
+    world.account.balance = Decimal(50000)
+    world.account.save(update_fields=["balance"])
+    RiskState.objects.create(
+        account=world.account,
+        equity=Decimal(50400),  # 400 open profit
+        day_start_balance=Decimal(50000),
+    )
+    now = TUESDAY_NOON.astimezone(UTC)
+    for n, (qty, stop) in enumerate([(1, None), (2, Decimal(80))]):
+        Order.objects.create(
+            workspace=world.workspace,
+            account=world.account,
+            client_order_id=f"entry-{n}",
+            symbol="BTCUSDT",
+            side="buy",
+            order_type="market",
+            quantity=qty,
+            filled_quantity=qty,
+            avg_fill_price=Decimal(100),
+            stop_loss=stop,
+            status=Order.Status.FILLED,
+            filled_at=now + timedelta(seconds=n),
+        )
+    held = {"BTCUSDT": Decimal(3)}
+    entry = {"price": Decimal(100), "current": Decimal(3), "positions": held}
+    # Left: 1,000 + 400 today, less 2 x 20 to the stop and the 400 open profit.
+    fits = check(world, stop_loss=Decimal(5), quantity=Decimal(10), **entry)
+    assert fits.allowed  # 950 at risk, 960 left
+    refused = check(world, stop_loss=Decimal(3), quantity=Decimal(10), **entry)
+    assert refused.rule == "risk-to-breach"
+    assert Decimal(refused.numbers["open_positions_at_stops"]) == 440
+    # The part opened without a stop is not measurable: only the bracketed part counts.
+    Order.objects.filter(stop_loss__isnull=False).update(stop_loss=None)
+    assert check(world, stop_loss=Decimal(3), quantity=Decimal(10), **entry).allowed
