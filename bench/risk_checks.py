@@ -8,10 +8,11 @@
    trades per day, symbols, per-trade risk), holding positions and working orders,
    called as the executor calls it: inside a transaction, holding the account row
    (select_for_update). Percentiles of the check alone and of lock + check + commit.
-2. The monitor's sweep (`accounts_monitor`, the 5-second beat) over `--accounts`
-   paper accounts with the preset, a fifth of them holding a position: the first
-   sweep (which creates each risk state) and a steady one, with the time per
-   account and the queries one account costs.
+2. The monitor's sweep (the 5-second beat: the accounts due, measured chunk by
+   chunk) over `--accounts` paper accounts with the preset, a fifth of them holding
+   a position: the first sweep (which creates each risk state), every account with
+   nothing moved, the beat after a price move (the holders), every account after a
+   price move; the time per chunk and the queries one account costs.
 3. `--profile N`: where a sweep of N accounts spends its time (cProfile).
 
 The database (BENCH_DATABASE_URL, default .../tradeflow_bench_risk) is the bench's
@@ -303,63 +304,98 @@ class DatabaseTime:
 
 
 def sweep_bench(count: int) -> None:
+    """The sweep as the beat runs it (`accounts_due`, then `accounts_measure` per
+    chunk), in this one process; the beat shares the chunks among the worker's
+    processes, so a sweep on N processes takes about 1/N of this."""
     from django.db import connection
+    from django.utils import timezone
 
     import risk.monitor as monitor
-
-    times: list[float] = []
-    original = monitor.risk_monitor
-
-    def timed(**kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return original(**kwargs)
-        finally:
-            times.append(time.perf_counter() - t0)
-
-    monitor.risk_monitor = timed
-    try:
-        print(f"\nMonitor sweep: accounts_monitor() over {count} paper accounts")
-        for label in ("first sweep (creates states)", "steady sweep"):
-            times.clear()
-            database = DatabaseTime()
-            t0 = time.perf_counter()
-            with connection.execute_wrapper(database):
-                measured = monitor.accounts_monitor()
-            elapsed = time.perf_counter() - t0
-            print(
-                f"  {label:<30} {elapsed:6.1f} s for {measured} accounts: "
-                f"{measured / elapsed:6.0f} accounts/s"
-            )
-            print(line("  per account", times, unit="ms"))
-            print(
-                f"    in cursor.execute        {database.seconds:6.1f} s "
-                f"({100 * database.seconds / elapsed:.0f} %) for "
-                f"{database.queries} queries; the rest is Python (ORM, accounting)"
-            )
-    finally:
-        monitor.risk_monitor = original
     from brokers.models import BrokerAccount
+    from paperbroker.services import quote_record
+    from risk.models import RiskState
 
+    chunk_times: list[float] = []
+
+    def sweep(label: str) -> None:
+        chunk_times.clear()
+        database = DatabaseTime()
+        t0 = time.perf_counter()
+        with connection.execute_wrapper(database):
+            ids = monitor.accounts_due()
+            measured = 0
+            for i in range(0, len(ids), monitor.SWEEP_CHUNK):
+                c0 = time.perf_counter()
+                measured += monitor.accounts_measure(ids[i : i + monitor.SWEEP_CHUNK])
+                chunk_times.append(time.perf_counter() - c0)
+        elapsed = time.perf_counter() - t0
+        print(
+            f"  {label:<38} {elapsed:6.2f} s for {measured:5d} accounts: "
+            f"{measured / elapsed:6.0f} accounts/s, {database.queries} queries "
+            f"({100 * database.seconds / elapsed:.0f} % of the time in the database)"
+        )
+        if len(chunk_times) > 1:
+            print(line(f"  per chunk of {monitor.SWEEP_CHUNK}", chunk_times, unit="ms"))
+
+    def all_stale() -> None:
+        RiskState.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+
+    print(f"\nMonitor sweep over {count} paper accounts (a fifth holding 2 {SYMBOL})")
+    sweep("first sweep (creates every state)")
+    all_stale()
+    sweep("every account, nothing moved")
+    quote_record(symbol=SYMBOL, last=PRICE - 7, source="manual")
+    sweep("the 5 s beat after a price move")
+    all_stale()
+    quote_record(symbol=SYMBOL, last=PRICE - 9, source="manual")
+    sweep("every account, after a price move")
     holder = BrokerAccount.objects.filter(positions__quantity__gt=0).first()
     flat = BrokerAccount.objects.exclude(positions__quantity__gt=0).first()
     assert holder is not None and flat is not None
+    all_stale()
+    quiet = queries_of(lambda: monitor.accounts_measure([flat.pk]))
+    quote_record(symbol=SYMBOL, last=PRICE - 11, source="manual")
+    moved = queries_of(lambda: monitor.accounts_measure([holder.pk]))
     print(
-        "  queries per account      "
-        f"{queries_of(lambda: original(account=flat))} flat, "
-        f"{queries_of(lambda: original(account=holder))} holding a position"
+        f"  queries for one account        {quiet} flat and quiet, {moved} holding "
+        "a position whose price moved (a chunk of 250 quiet accounts: "
+        f"{queries_of(lambda: monitor.accounts_measure(sweep_ids(flat.pk)))})"
     )
 
 
-def sweep_profile(count: int) -> None:
-    from brokers.models import BrokerAccount
-    from risk.monitor import risk_monitor
+def sweep_ids(first: int) -> list[int]:
+    from django.utils import timezone
 
-    accounts = list(BrokerAccount.objects.order_by("pk")[:count])
+    from brokers.models import BrokerAccount
+    from risk.models import RiskState
+
+    ids = list(
+        BrokerAccount.objects.filter(pk__gte=first)
+        .exclude(positions__quantity__gt=0)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:250]
+    )
+    RiskState.objects.filter(account_id__in=ids).update(
+        updated_at=timezone.now() - timedelta(minutes=5)
+    )
+    return ids
+
+
+def sweep_profile(count: int) -> None:
+    from django.utils import timezone
+
+    from brokers.models import BrokerAccount
+    from paperbroker.services import quote_record
+    from risk.models import RiskState
+    from risk.monitor import accounts_measure
+
+    ids = list(BrokerAccount.objects.order_by("pk").values_list("pk", flat=True))
+    RiskState.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    quote_record(symbol=SYMBOL, last=PRICE - 13, source="manual")
     profiler = cProfile.Profile()
     profiler.enable()
-    for account in accounts:
-        risk_monitor(account=account)
+    for i in range(0, count, 250):
+        accounts_measure(ids[i : min(i + 250, count)])
     profiler.disable()
     print(f"\nWhere a sweep of {count} accounts goes (cProfile, cumulative):")
     phases = (

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from brokers.adapters.base import Measure
 from brokers.instruments.resolve import SymbolError, resolve
 from brokers.instruments.specs import AssetClass, FutureSpec, Instrument
 from brokers.positions import net
@@ -279,6 +280,47 @@ def account_state(account: PaperAccount, *, at: datetime | None = None) -> Accou
         buying_power=equity - margin,
         positions=states,
     )
+
+
+def accounts_measure(broker_account_ids: list[int]) -> dict[int, Measure]:
+    """`account_state`'s equity for many accounts in three queries (the monitor's
+    sweep), keyed by broker account id."""
+    papers = list(PaperAccount.objects.filter(broker_account_id__in=broker_account_ids))
+    held: dict[int, list[PaperPosition]] = {}
+    for position in PaperPosition.objects.filter(account__in=papers).exclude(
+        quantity=0
+    ):
+        held.setdefault(position.account_id, []).append(position)
+    symbols = {p.symbol for positions in held.values() for p in positions}
+    # Per symbol the newest price, the account's own beating an older global one.
+    newest: dict[tuple[int | None, str], tuple[datetime, Decimal]] = {}
+    quotes = Quote.objects.filter(
+        Q(account__isnull=True) | Q(account_id__in=list(held)), symbol__in=symbols
+    ).values_list("account_id", "symbol", "updated_at", "last")
+    for account_id, symbol, updated, last in quotes if symbols else ():
+        seen = newest.get((account_id, symbol))
+        if seen is None or seen[0] <= updated:
+            newest[(account_id, symbol)] = (updated, last)
+    measured = {}
+    for paper in papers:
+        positions = held.get(paper.pk, [])
+        marks = {}
+        for p in positions:
+            prices = [newest.get((None, p.symbol)), newest.get((paper.pk, p.symbol))]
+            known = [price for price in prices if price is not None]
+            if known:
+                marks[p.symbol] = max(known, key=lambda price: price[0])[1]
+        unrealized = sum(
+            (
+                _position_state(p, marks, paper.currency).unrealized_pnl
+                for p in positions
+            ),
+            ZERO,
+        )
+        measured[paper.broker_account_id] = Measure(
+            paper.cash_balance, paper.cash_balance + unrealized, not positions
+        )
+    return measured
 
 
 def day_roll(account: PaperAccount, at: datetime) -> None:

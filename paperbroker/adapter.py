@@ -8,6 +8,7 @@ from typing import Any
 from brokers.adapters.base import (
     AccountSnapshot,
     FillReport,
+    Measure,
     OrderReport,
     OrderRequest,
     PositionReport,
@@ -15,7 +16,7 @@ from brokers.adapters.base import (
     VenueError,
 )
 from brokers.models import BrokerAccount, Order
-from paperbroker.accounting import account_state
+from paperbroker.accounting import account_state, accounts_measure
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
 from paperbroker.realtime import notify
 from paperbroker.services import (
@@ -72,6 +73,10 @@ class PaperAdapter(VenueAdapter):
         paper_account_open(
             broker_account=account, initial_balance=balance, currency=account.currency
         )
+
+    @classmethod
+    def measure_many(cls, accounts: list[BrokerAccount]) -> dict[int, Measure]:
+        return accounts_measure([account.pk for account in accounts])
 
     @property
     def paper(self) -> PaperAccount:

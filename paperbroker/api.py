@@ -30,7 +30,6 @@ from paperbroker.payloads import ENGINE, FillOut, OrderOut, account_body
 from paperbroker.realtime import (
     cancel_and_notify,
     flatten_and_notify,
-    notify,
     reset_and_notify,
 )
 from paperbroker.selectors import (
@@ -44,7 +43,7 @@ from paperbroker.selectors import (
     public_account_id,
     public_order_id,
 )
-from paperbroker.services import paper_order_place
+from risk.services import RiskRefusedError, order_place_checked
 from tradeflow.api import Refused
 from tradeflow.ratelimit import rate_hit
 
@@ -371,8 +370,25 @@ class AlertSubmit(APIView):
             )
         account = paper_account_for_user_or_404(request.user, group, Perm.TRADE)
         _throttle(f"paper-alert:{account.pk}", ORDER_RATE_PER_MINUTE, "orders")
-        order = paper_order_place(account=account, request=_order_request(values))
-        notify(account, [order], account_changed=order.status == FILLED)
+        # Through the account's risk rules and our books, as every order.
+        placing = _order_request(values)
+        try:
+            placed = order_place_checked(
+                account=account.broker_account, request=placing
+            )
+        except RiskRefusedError as refused:
+            decision = refused.decision
+            raise Refused(
+                decision.code, decision.detail, status.HTTP_422_UNPROCESSABLE_ENTITY
+            ) from None
+        except VenueError as exc:
+            raise Refused(exc.code, exc.message, status.HTTP_409_CONFLICT) from None
+        order = PaperOrder.objects.filter(
+            account=account, client_order_id=placing.client_order_id
+        ).first()
+        if order is None:  # refused before the venue recorded it
+            code, _, sentence = placed.reject_reason.partition(": ")
+            raise Refused(code, sentence or code, status.HTTP_422_UNPROCESSABLE_ENTITY)
         if order.status == PaperOrder.Status.REJECTED:
             code, _, sentence = order.reject_reason.partition(": ")
             raise Refused(code, sentence or code, status.HTTP_422_UNPROCESSABLE_ENTITY)

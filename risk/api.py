@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from accounts.scoping import user_can, workspaces_for
 from brokers.models import BrokerAccount
-from risk.config import risk_config_update
+from risk.config import RiskConfigError, risk_config_update
 from risk.models import RiskConfig, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
@@ -202,7 +202,10 @@ class UserRiskConfig(APIView):
         config = RiskConfig.objects.filter(account=account).first()
         rules = RiskRulesInput(config, data=data, partial=True)
         rules.is_valid(raise_exception=True)
-        risk_config_update(account=account, values=dict(rules.validated_data))
+        try:
+            risk_config_update(account=account, values=dict(rules.validated_data))
+        except RiskConfigError as exc:
+            raise Refused(exc.code, exc.message, 400) from None
         return Response(self._body(account))
 
 

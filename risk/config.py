@@ -12,13 +12,32 @@ from risk.models import RiskConfig, RiskState
 from risk.presets import preset_values
 
 
+class RiskConfigError(Exception):
+    """Rules refused before they are saved; `code` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def risk_config_update(*, account: BrokerAccount, values: dict[str, Any]) -> RiskConfig:
     """Write the trader's rules: RiskConfig field values, validated by the caller.
 
     Creates the config on the first save. `values` may name the preset the rules
     came from (None once the trader chose Custom); fields it leaves out keep
     their values. The next measurement moves the floor to the new limits.
+    Raises RiskConfigError when the rules would end a never-measured account at
+    its first measurement.
     """
+    current = RiskConfig.objects.filter(account=account).first()
+    merged = {
+        name: values.get(name, getattr(current, name, None))
+        for name in ("max_loss_limit", "starting_balance")
+    }
+    problem = opening_breach(account=account, values=merged)
+    if problem:
+        raise RiskConfigError("opening-breach", problem)
     config, _ = RiskConfig.objects.update_or_create(account=account, defaults=values)
     return config
 

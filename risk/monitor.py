@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
 from accounts.realtime import broadcast
-from brokers.adapters.registry import get_adapter
+from brokers.adapters.base import Measure
+from brokers.adapters.registry import adapter_class
 from brokers.models import BrokerAccount, Order, Position
 from risk.models import (
     DailyLossAction,
@@ -67,14 +67,16 @@ def state_update(
     equity: Decimal,
     now: datetime,
     flat: bool = False,
-) -> tuple[RiskState, list[Breach]]:
-    """Move the account's risk state to `now` and say which limits are breached.
+) -> tuple[RiskState, list[Breach], bool]:
+    """Move the account's risk state to `now`; say which limits are breached and
+    whether the equity moved.
 
     The caller holds the account lock. Pure apart from saving the state.
     """
     state, _ = RiskState.objects.select_for_update().get_or_create(
         account_id=config.account_id
     )
+    moved = state.equity != equity
     if config.starting_balance is None:  # the first measure fixes the start
         RiskConfig.objects.filter(pk=config.pk).update(starting_balance=balance)
         config.starting_balance = balance
@@ -111,7 +113,7 @@ def state_update(
         state.target_reached_at = now
     state.updated_at = now
     state.save()
-    return state, _breaches(config, state, now)
+    return state, _breaches(config, state, now), moved
 
 
 def _count_losses(
@@ -146,8 +148,10 @@ def _buffer(limit: Decimal) -> Decimal:
     return limit * Decimal(settings.RISK_FLATTEN_BUFFER_PERCENT) / 100
 
 
-def _breaches(config: RiskConfig, state: RiskState, now: datetime) -> list[Breach]:
-    found = _scheduled(config, state, now)
+def _breaches(
+    config: RiskConfig, state: RiskState, now: datetime, *, mark: bool = True
+) -> list[Breach]:
+    found = _scheduled(config, state, now, mark=mark)
     equity = state.equity
     assert equity is not None
     if state.floor is not None and config.max_loss_limit is not None:
@@ -178,13 +182,17 @@ def _breaches(config: RiskConfig, state: RiskState, now: datetime) -> list[Breac
     return found
 
 
-def _scheduled(config: RiskConfig, state: RiskState, now: datetime) -> list[Breach]:
-    """The daily flatten time and the flatten before high-impact news."""
+def _scheduled(
+    config: RiskConfig, state: RiskState, now: datetime, *, mark: bool = True
+) -> list[Breach]:
+    """The daily flatten time and the flatten before high-impact news; `mark`
+    records that today's flatten time was acted on."""
     found = []
     if config.flatten_at is not None:
         local = now.astimezone(ZoneInfo(config.timezone))
         if local.time() >= config.flatten_at and state.flattened_for != local.date():
-            RiskState.objects.filter(pk=state.pk).update(flattened_for=local.date())
+            if mark:
+                RiskState.objects.filter(pk=state.pk).update(flattened_for=local.date())
             found.append(
                 Breach(
                     "flatten-time",
@@ -210,39 +218,44 @@ def _scheduled(config: RiskConfig, state: RiskState, now: datetime) -> list[Brea
 
 
 def risk_monitor(
-    *, account: BrokerAccount, now: datetime | None = None
+    *,
+    account: BrokerAccount,
+    now: datetime | None = None,
+    measure: Measure | None = None,
+    config: RiskConfig | None = None,
 ) -> list[Violation]:
-    """Measure one account and act on what is breached. Returns new violations."""
-    config = RiskConfig.objects.filter(account=account).first()
+    """Measure one account and act on what is breached. Returns new violations.
+
+    The sweep passes what it measured for many accounts at once (`measure`) and
+    the config it loaded with them."""
     if config is None:
-        return []
+        config = RiskConfig.objects.filter(account=account).first()
+        if config is None:
+            return []
     now = now or timezone.now()
-    adapter = get_adapter(account)
-    snapshot = adapter.account_snapshot()
-    flat = not adapter.positions()
+    if measure is None:
+        measured = adapter_class(account.venue).measure_many([account])
+        if account.pk not in measured:
+            return []
+        measure = measured[account.pk]
     with transaction.atomic():
         BrokerAccount.objects.select_for_update().filter(pk=account.pk).update(
-            balance=snapshot.balance, equity=snapshot.equity
+            balance=measure.balance, equity=measure.equity
         )
-        before = (
-            RiskState.objects.filter(account=account)
-            .values_list("equity", flat=True)
-            .first()
-        )
-        state, breaches = state_update(
+        state, breaches, moved = state_update(
             config=config,
-            balance=snapshot.balance,
-            equity=snapshot.equity,
+            balance=measure.balance,
+            equity=measure.equity,
             now=now,
-            flat=flat,
+            flat=measure.flat,
         )
-    if before != state.equity:  # open pages refresh their gauges
+    if moved:  # open pages refresh their gauges
         broadcast(
             account.workspace_id,
             {
                 "type": "account.update",
                 "account_id": account.pk,
-                "balance": str(snapshot.balance),
+                "balance": str(measure.balance),
             },
         )
     recorded = []
@@ -294,12 +307,14 @@ def _act(
     return violation
 
 
-def accounts_monitor(*, idle_seconds: int = 60) -> int:
-    """Beat: measure accounts with rules that hold positions or working orders
-    (their equity moves), and every other one once a minute (a flat account's
-    equity cannot move, but its session rolls). Returns how many were measured.
-    """
-    now = timezone.now()
+SWEEP_CHUNK = 250
+
+
+def accounts_due(*, idle_seconds: int = 60, now: datetime | None = None) -> list[int]:
+    """Accounts with rules the sweep measures: those holding positions or working
+    orders (their equity moves) first, then every other one once a minute (a flat
+    account's equity cannot move, but its session rolls)."""
+    now = now or timezone.now()
     busy = set(
         Position.objects.exclude(quantity=0).values_list("account_id", flat=True)
     ) | set(
@@ -308,26 +323,86 @@ def accounts_monitor(*, idle_seconds: int = 60) -> int:
         )
     )
     stale = now - timedelta(seconds=idle_seconds)
-    accounts = (
-        BrokerAccount.objects.filter(enabled=True, risk_config__isnull=False)
-        .filter(
-            Q(pk__in=busy)
-            | Q(risk_state__isnull=True)
-            | Q(risk_state__updated_at__lt=stale)
-        )
+    due = BrokerAccount.objects.filter(enabled=True, risk_config__isnull=False).filter(
+        Q(pk__in=busy)
+        | Q(risk_state__isnull=True)
+        | Q(risk_state__updated_at__lt=stale)
+    )
+    return sorted(due.values_list("pk", flat=True), key=lambda pk: (pk not in busy, pk))
+
+
+def accounts_measure(ids: list[int], *, now: datetime | None = None) -> int:
+    """Measure these accounts: venues answer for many accounts at once, and an
+    account whose equity, balance and session did not move and that breaches
+    nothing is only marked as measured (one UPDATE for all of them)."""
+    now = now or timezone.now()
+    accounts = list(
+        BrokerAccount.objects.filter(pk__in=ids, enabled=True)
+        .select_related("risk_config", "risk_state")
         .order_by("pk")
     )
+    by_venue: dict[str, list[BrokerAccount]] = {}
+    for account in accounts:
+        by_venue.setdefault(account.venue, []).append(account)
+    measures: dict[int, Measure] = {}
+    for venue, group in by_venue.items():
+        try:
+            measures |= adapter_class(venue).measure_many(group)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception:
+            log.exception("risk monitor could not measure %s accounts", venue)
+    quiet: list[int] = []
     measured = 0
     for account in accounts:
-        try:
-            risk_monitor(account=account)
-        except SoftTimeLimitExceeded:
-            raise  # the task's time is up: stop, the next beat continues
-        except Exception:
-            log.exception("risk monitor failed for account %s", account.pk)
+        measure = measures.get(account.pk)
+        if measure is None:
             continue
+        config = account.risk_config
+        state = getattr(account, "risk_state", None)
+        if _unchanged(config, state, account, measure, now):
+            assert state is not None
+            quiet.append(state.pk)
+        else:
+            try:
+                risk_monitor(account=account, now=now, measure=measure, config=config)
+            except SoftTimeLimitExceeded:
+                raise  # the task's time is up: stop, the next beat continues
+            except Exception:
+                log.exception("risk monitor failed for account %s", account.pk)
+                continue
         measured += 1
+    RiskState.objects.filter(pk__in=quiet).update(updated_at=now)
     return measured
+
+
+def _unchanged(
+    config: RiskConfig,
+    state: RiskState | None,
+    account: BrokerAccount,
+    measure: Measure,
+    now: datetime,
+) -> bool:
+    """Nothing `state_update` would change but the time of the measure, and no
+    breach to act on."""
+    return (
+        state is not None
+        and config.starting_balance is not None
+        and state.trading_day == trading_day(now)
+        and state.equity == measure.equity
+        and account.balance == measure.balance
+        and not (measure.flat and state.last_flat_balance != measure.balance)
+        and not _breaches(config, state, now, mark=False)
+    )
+
+
+def accounts_monitor(*, idle_seconds: int = 60) -> int:
+    """Measure every account due, chunk by chunk, here. Returns how many."""
+    ids = accounts_due(idle_seconds=idle_seconds)
+    return sum(
+        accounts_measure(ids[i : i + SWEEP_CHUNK])
+        for i in range(0, len(ids), SWEEP_CHUNK)
+    )
 
 
 def _tell_admins(account: BrokerAccount, breach: Breach) -> None:
@@ -338,10 +413,10 @@ def _tell_admins(account: BrokerAccount, breach: Breach) -> None:
         )
     )
     if emails:
-        send_mail(
+        from risk.tasks import breach_mail_task
+
+        breach_mail_task.delay(
             f"TradeFlow: {breach.rule} on {account.name}",
             f"{breach.detail}\nWhat TradeFlow did: {breach.action}.",
-            None,
             emails,
-            fail_silently=True,
         )

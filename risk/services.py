@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Perm
 from accounts.scoping import workspaces_for
-from brokers.adapters.base import VenueError
+from brokers.adapters.base import OrderRequest, VenueError
 from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import SymbolError, resolve
 from brokers.instruments.specs import FutureSpec, Instrument
@@ -273,9 +274,8 @@ def stops_at_risk(account: BrokerAccount, o: _Order) -> Decimal:
         part = min(filled, uncovered[symbol])
         uncovered[symbol] -= part
         instrument = _instrument(symbol)
-        if stop is None or instrument is None:
-            continue
-        total += max((avg - stop) * direction, ZERO) * instrument.point_value * part
+        if stop is not None and avg is not None and instrument is not None:
+            total += max((avg - stop) * direction, ZERO) * instrument.point_value * part
         if not any(uncovered.values()):
             break
     return total
@@ -506,6 +506,72 @@ def risk_entry_counted(*, account: BrokerAccount) -> None:
     RiskState.objects.filter(account=account).update(trades_today=F("trades_today") + 1)
 
 
+class RiskRefusedError(Exception):
+    """An order the account's rules refuse; the decision says which and why."""
+
+    def __init__(self, decision: RiskDecision) -> None:
+        super().__init__(decision.detail)
+        self.decision = decision
+
+
+def order_place_checked(*, account: BrokerAccount, request: OrderRequest) -> Order:
+    """Place one order that no signal caused (the paper simulator's alerts route)
+    under the rules every execution meets: judged under the account's locks from
+    the venue's positions, recorded in our books before the venue call, counted
+    as a trade, and the account measured after a fill.
+
+    Raises RiskRefusedError, or a transient VenueError ("account-busy") when an
+    execution holds the account longer than it may be waited for.
+    """
+    from brokers.services import order_record_intent, order_send
+
+    adapter = get_adapter(account)
+    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
+    with advisory_lock("account", account.pk, wait=wait) as held:
+        if not held.acquired:
+            raise VenueError(
+                "account-busy",
+                "Another order on this account is in flight: try again.",
+                transient=True,
+            )
+        positions = {report.symbol: report.quantity for report in adapter.positions()}
+        current = positions.get(request.symbol, ZERO)
+        with transaction.atomic():
+            locked = BrokerAccount.objects.select_for_update().get(pk=account.pk)
+            decision = risk_check(
+                account=locked,
+                symbol=request.symbol,
+                side=request.side,
+                quantity=request.quantity,
+                price=request.limit_price
+                or request.stop_price
+                or request.reference_price,
+                stop_loss=request.stop_loss,
+                current=current,
+                positions=positions,
+            )
+            if not decision.allowed:
+                raise RiskRefusedError(decision)
+            if decision.quantity is not None:
+                request = replace(request, quantity=decision.quantity)
+            order = order_record_intent(account=locked, request=request)
+        order = order_send(order=order, request=request)
+        after = current + signed(request.side, request.quantity)
+        reduces = abs(after) < abs(current) and (
+            after == 0 or (after > 0) == (current > 0)
+        )
+        if not reduces and order.status != Order.Status.REJECTED:
+            risk_entry_counted(account=account)
+    if order.filled_quantity:
+        from risk.monitor import risk_monitor
+
+        try:
+            risk_monitor(account=account)
+        except Exception:
+            log.exception("risk monitor after a fill failed for account %s", account.pk)
+    return order
+
+
 # --- Kill switch ----------------------------------------------------------------------
 
 
@@ -589,12 +655,14 @@ def trading_resume(*, account: BrokerAccount) -> bool:
 def risk_config_apply_preset(
     *, account: BrokerAccount, preset: RiskPreset
 ) -> RiskConfig:
-    """Copy a preset's rules into the account's config (the trader may adjust)."""
+    """Copy a preset's rules into the account's config (the trader may adjust).
+
+    Raises RiskConfigError when the preset is larger than the account holds (its
+    first measurement would flatten it and make it close-only)."""
+    from risk.config import risk_config_update
+
     values = preset_values(preset.rules, preset.size)
-    config, _ = RiskConfig.objects.update_or_create(
-        account=account, defaults={"preset": preset, **values}
-    )
-    return config
+    return risk_config_update(account=account, values={"preset": preset, **values})
 
 
 def economic_calendar_import(*, text: str) -> tuple[int, int]:

@@ -26,11 +26,10 @@ from accounts.permissions import Perm
 from accounts.scoping import get_for_user_or_404, user_can, workspaces_for
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
-from risk.config import opening_breach, preset_adjustments, risk_config_update
+from risk.config import RiskConfigError, preset_adjustments, risk_config_update
 from risk.forms import PresetPickerForm, RiskConfigForm, preset_name
 from risk.models import RiskConfig, RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor
-from risk.presets import preset_values
 from risk.selectors import risk_metrics
 from risk.services import (
     emergency_stop,
@@ -150,11 +149,11 @@ def account_risk(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _risk_page(request, account, picker=picker, form=form, status=400)
     values = {**form.cleaned_data, "preset": preset}
-    problem = opening_breach(account=account, values=values)
-    if problem:
-        form.add_error(None, problem)
+    try:
+        risk_config_update(account=account, values=values)
+    except RiskConfigError as exc:
+        form.add_error(None, exc.message)
         return _risk_page(request, account, picker=picker, form=form, status=400)
-    risk_config_update(account=account, values=values)
     messages.success(request, f"Saved: {account.name}'s orders now meet these rules.")
     return redirect("account-risk", pk=account.pk)
 
@@ -163,12 +162,11 @@ def _apply_preset(
     request: HttpRequest, account: BrokerAccount, preset: RiskPreset
 ) -> HttpResponse:
     name = preset_name(preset)
-    values = preset_values(preset.rules, preset.size)
-    problem = opening_breach(account=account, values=values)
-    if problem:
-        messages.error(request, f"{name} was not applied. {problem}")
+    try:
+        risk_config_apply_preset(account=account, preset=preset)
+    except RiskConfigError as exc:
+        messages.error(request, f"{name} was not applied. {exc.message}")
         return redirect("account-risk", pk=account.pk)
-    risk_config_apply_preset(account=account, preset=preset)
     messages.success(
         request,
         f"Copied the rules of {name} (as of {preset.as_of:%Y-%m-%d}). "

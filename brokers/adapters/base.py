@@ -8,6 +8,7 @@ rules or billing. Everything crossing the boundary is a frozen dataclass with
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from brokers.models import BrokerAccount
+
+log = logging.getLogger(__name__)
 
 
 class VenueError(Exception):
@@ -82,6 +85,15 @@ class AccountSnapshot:
     currency: str
 
 
+@dataclass(frozen=True)
+class Measure:
+    """An account's balance and equity, and whether it holds no position."""
+
+    balance: Decimal
+    equity: Decimal
+    flat: bool
+
+
 class VenueAdapter(abc.ABC):
     """A connection to one venue account."""
 
@@ -97,6 +109,23 @@ class VenueAdapter(abc.ABC):
 
         Raises VenueError with a code a trader can act on.
         """
+
+    @classmethod
+    def measure_many(cls, accounts: list[BrokerAccount]) -> dict[int, Measure]:
+        """Measure several accounts of this venue (the risk monitor's sweep), keyed
+        by account id; one that cannot be measured now is left out and logged.
+        A venue that can answer for many accounts at once overrides this."""
+        measured = {}
+        for account in accounts:
+            adapter = cls(account)
+            try:
+                snapshot = adapter.account_snapshot()
+                flat = not adapter.positions()
+            except VenueError as exc:
+                log.warning("account %s not measured: %s", account.pk, exc)
+                continue
+            measured[account.pk] = Measure(snapshot.balance, snapshot.equity, flat)
+        return measured
 
     @abc.abstractmethod
     def account_snapshot(self) -> AccountSnapshot: ...

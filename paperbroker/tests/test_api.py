@@ -641,3 +641,22 @@ def test_health_reports_the_accounts_and_engines_available(world, owner):
         "engines_available": 1,
         "timestamp": body["timestamp"],
     }
+
+
+def test_alerts_meet_the_accounts_risk_rules_and_reach_our_books(world, owner):
+    from brokers.models import BrokerAccount, Order, Position
+    from risk.models import RiskConfig
+
+    quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
+    RiskConfig.objects.create(account=world.account, max_order_quantity=Decimal("0.1"))
+    refused = alert(owner, quantity=0.2)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "risk:max-order-quantity"
+    assert not PaperOrder.objects.exists()
+    assert alert(owner, quantity=0.1).status_code == 200
+    order = Order.objects.get(account=world.account)
+    assert (order.status, order.client_order_id[:6]) == ("filled", "alert-")
+    assert Position.objects.get(account=world.account).quantity == Decimal("0.1")
+    BrokerAccount.objects.filter(pk=world.account.pk).update(status="close_only")
+    assert alert(owner, quantity=0.1).json()["code"] == "risk:close-only"
+    assert alert(owner, action="sell", quantity=0.1).status_code == 200  # exits pass

@@ -201,6 +201,14 @@ def test_the_seed_002_risk_config_route_reads_and_changes_rules(world):
     )
     assert windows.status_code == 400
     assert viewer.put(url, {"max_daily_loss": 1}, format="json").status_code == 403
+    # Rules whose floor sits above what a never-measured account holds would end
+    # it at the first measurement: refused, nothing saved.
+    world.account.balance = world.account.equity = Decimal(25000)
+    world.account.save(update_fields=["balance", "equity"])
+    too_big = {"starting_balance": 50000, "max_loss_limit": 2000}
+    ended = owner.put(url, too_big, format="json")
+    assert ended.status_code == 400 and ended.json()["code"] == "opening-breach"
+    assert RiskConfig.objects.get(account=world.account).max_loss_limit is None
     other = f"{url}?account_id={world.account.pk}"
     assert outsider.get(other).status_code == 404
 

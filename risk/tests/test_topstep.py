@@ -107,8 +107,12 @@ def test_the_daily_loss_flattens_and_locks_until_the_session_ends(world, combine
     assert trade(combine, world.api_key, "buy", qty=1).status == "filled"
 
 
-def test_the_maximum_loss_flattens_and_ends_the_account(world, combine):
+def test_the_maximum_loss_flattens_and_ends_the_account(world, combine, monkeypatch):
     from risk.models import RiskConfig
+    from risk.tasks import breach_mail_task
+
+    # The e-mail is a task; run it here instead of on a worker.
+    monkeypatch.setattr(breach_mail_task, "delay", lambda *a: breach_mail_task.apply(a))
 
     RiskConfig.objects.filter(account=combine).update(daily_loss_limit=None)
     quote_record(symbol="BTCUSDT", last=Decimal(1000), source="manual")
