@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from brokers.api import BrokerAccountList, PositionList
 from risk import api as risk_api
 from risk import views as risk_views
+from tradeflow import benchmarks
 from webhooks import pages
 from webhooks import views as webhook_views
 from webhooks.api import RegisterView, SignalList
@@ -107,6 +108,7 @@ urlpatterns = [
     path("", include("paperbroker.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("benchmarks/", benchmarks.benchmarks, name="benchmarks"),
     path("emergency-stop/", risk_views.emergency_stop_page, name="emergency-stop"),
     path("accounts/<int:pk>/resume/", risk_views.account_resume, name="account-resume"),
     path("accounts/<int:pk>/risk/", risk_views.account_risk, name="account-risk"),
