@@ -312,3 +312,35 @@ def test_the_page_reads_on_desktop_and_scrolls_tables_on_a_phone(
     assert overflow <= 0
     if name == "mobile":
         assert table[0] > table[1]
+
+
+@pytest.mark.browser
+def test_the_signed_in_top_bar_wraps_on_a_phone(
+    live_server, transactional_db, world, settings, tmp_path
+):
+    from django.test import Client
+    from playwright.sync_api import sync_playwright
+
+    settings.BENCH_RESULTS_PATH = SAMPLE
+    client = Client()
+    client.force_login(world.owner)
+    cookie = client.cookies["sessionid"].value
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=args
+        )
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        context.add_cookies(
+            [{"name": "sessionid", "value": cookie, "url": live_server.url}]
+        )
+        page = context.new_page()
+        page.goto(live_server.url + reverse("benchmarks"))
+        page.screenshot(path=str(tmp_path / "signed_in_phone.png"))
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - window.innerWidth"
+        )
+        signed_in = page.locator("nav").inner_text()
+        browser.close()
+    assert "Log out" in signed_in
+    assert overflow <= 0
