@@ -64,17 +64,19 @@ def rate_hit(bucket: str, limit: int, window: int = 60) -> RateResult:
 def first_within(bucket: str, seconds: int) -> str | None:
     """Mark `bucket` seen for `seconds`; None the first time, else what was noted.
 
-    Atomic (SET NX), so of many concurrent callers exactly one sees None. Fails open
-    when Redis is unreachable.
+    Atomic (SET NX), so of many concurrent callers exactly one sees None; SET and
+    GET go in one round trip. Fails open when Redis is unreachable.
     """
     key = f"rl:once:{bucket}"
     try:
-        client = _client()
-        if client.set(key, "", nx=True, ex=seconds):
-            return None
-        seen = client.get(key)
+        pipe = _client().pipeline(transaction=False)
+        pipe.set(key, "", nx=True, ex=seconds)
+        pipe.get(key)
+        first, seen = pipe.execute()
     except redis.RedisError:
         log.warning("dedupe store unavailable; accepting %s", bucket)
+        return None
+    if first:
         return None
     return (
         ""

@@ -74,6 +74,8 @@ class Strategy(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "strategies"
+        # A signed alert names its strategy without a workspace.
+        indexes = [models.Index(fields=["name"], name="strategy_name")]
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "name"], name="strategy_name_unique"
@@ -156,6 +158,7 @@ class AccountGroup(models.Model):
                 fields=["workspace", "name"], name="account_group_name_unique"
             )
         ]
+        indexes = [models.Index(fields=["name"], name="account_group_name")]
 
     def __str__(self) -> str:
         return self.name

@@ -290,14 +290,15 @@ def _authenticated_scope(
 
 
 def _authenticate(token: str) -> ApiKey:
+    """The live key and its target, in one query on the unique `key_hash` index."""
     if key_looks_valid(token):
-        api_key = (
-            ApiKey.objects.select_related("account", "strategy", "group")
-            .filter(key_hash=key_hash(token), revoked_at__isnull=True)
-            .first()
-        )
-        if api_key is not None:
-            return api_key
+        try:
+            # get() drops the model's ordering: no sort of a one-row result.
+            return ApiKey.objects.select_related("account", "strategy", "group").get(
+                key_hash=key_hash(token), revoked_at__isnull=True
+            )
+        except ApiKey.DoesNotExist:
+            pass
     raise _IntakeError(
         "invalid-key", "The API key is not valid or has been revoked.", 401
     )
@@ -472,9 +473,7 @@ def _queue(signal: Signal, admitted: _Admitted, raw_body: bytes) -> IntakeResult
     signal.status, signal.http_status = Signal.Status.QUEUED, 202
     signal.queued_at = timezone.now()
     try:
-        with transaction.atomic():
-            signal.save()
-            transaction.on_commit(lambda: _enqueue(signal.pk))
+        _insert(signal)
     except IntegrityError:
         first_id = (
             Signal.objects.filter(dedupe_key=signal.dedupe_key)
@@ -503,6 +502,21 @@ def _queue(signal: Signal, admitted: _Admitted, raw_body: bytes) -> IntakeResult
         },
     }
     return IntakeResult(202, body, signal)
+
+
+def _insert(signal: Signal) -> None:
+    """Save a queued signal and enqueue its execution once that is committed.
+
+    Alone (autocommit), the INSERT is its own transaction: no BEGIN and COMMIT round
+    trips. In a caller's transaction, a savepoint keeps that transaction usable
+    after a duplicate `dedupe_key` raises IntegrityError.
+    """
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            signal.save()
+    else:
+        signal.save()
+    transaction.on_commit(lambda: _enqueue(signal.pk))
 
 
 def _duplicate(signal: Signal, first_id: int | None) -> IntakeResult:
