@@ -7,6 +7,7 @@ messages: pages re-render their full state on (re)connect.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Literal, TypedDict
 
@@ -85,6 +86,39 @@ Event = (
     | PaperOrderEvent
     | PaperFillEvent
 )
+
+
+def broadcast_many(events: list[tuple[int, Event]]) -> None:
+    """`broadcast` for many (workspace, event) pairs in one round trip to the
+    channel layer (the monitor's sweep), once the transaction commits."""
+    if not events:
+        return
+
+    async def send_all() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        ts = timezone.now().isoformat()
+        await asyncio.gather(
+            *(
+                layer.group_send(
+                    workspace_group(workspace_id),
+                    {
+                        "type": "event.forward",
+                        "event": {**event, "workspace_id": workspace_id, "ts": ts},
+                    },
+                )
+                for workspace_id, event in events
+            )
+        )
+
+    def send() -> None:
+        try:
+            async_to_sync(send_all)()
+        except Exception:
+            log.exception("broadcast of %s events failed", len(events))
+
+    transaction.on_commit(send)
 
 
 def broadcast(workspace_id: int, event: Event) -> None:

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.realtime import broadcast
+from accounts.realtime import AccountEvent, broadcast, broadcast_many
 from brokers.adapters.base import Measure
 from brokers.adapters.registry import adapter_class
 from brokers.models import BrokerAccount, Order, Position
@@ -223,11 +223,13 @@ def risk_monitor(
     now: datetime | None = None,
     measure: Measure | None = None,
     config: RiskConfig | None = None,
+    updates: list[tuple[int, AccountEvent]] | None = None,
 ) -> list[Violation]:
     """Measure one account and act on what is breached. Returns new violations.
 
-    The sweep passes what it measured for many accounts at once (`measure`) and
-    the config it loaded with them."""
+    The sweep passes what it measured for many accounts at once (`measure`), the
+    config it loaded with them, and a list collecting the pages' updates, which it
+    sends in one go."""
     if config is None:
         config = RiskConfig.objects.filter(account=account).first()
         if config is None:
@@ -250,14 +252,15 @@ def risk_monitor(
             flat=measure.flat,
         )
     if moved:  # open pages refresh their gauges
-        broadcast(
-            account.workspace_id,
-            {
-                "type": "account.update",
-                "account_id": account.pk,
-                "balance": str(measure.balance),
-            },
-        )
+        update: AccountEvent = {
+            "type": "account.update",
+            "account_id": account.pk,
+            "balance": str(measure.balance),
+        }
+        if updates is None:
+            broadcast(account.workspace_id, update)
+        else:
+            updates.append((account.workspace_id, update))
     recorded = []
     for breach in breaches:
         violation = _act(account, state, breach, now)
@@ -353,6 +356,7 @@ def accounts_measure(ids: list[int], *, now: datetime | None = None) -> int:
         except Exception:
             log.exception("risk monitor could not measure %s accounts", venue)
     quiet: list[int] = []
+    updates: list[tuple[int, AccountEvent]] = []
     measured = 0
     for account in accounts:
         measure = measures.get(account.pk)
@@ -365,7 +369,13 @@ def accounts_measure(ids: list[int], *, now: datetime | None = None) -> int:
             quiet.append(state.pk)
         else:
             try:
-                risk_monitor(account=account, now=now, measure=measure, config=config)
+                risk_monitor(
+                    account=account,
+                    now=now,
+                    measure=measure,
+                    config=config,
+                    updates=updates,
+                )
             except SoftTimeLimitExceeded:
                 raise  # the task's time is up: stop, the next beat continues
             except Exception:
@@ -373,6 +383,7 @@ def accounts_measure(ids: list[int], *, now: datetime | None = None) -> int:
                 continue
         measured += 1
     RiskState.objects.filter(pk__in=quiet).update(updated_at=now)
+    broadcast_many(list(updates))
     return measured
 
 

@@ -3,6 +3,7 @@ only marked, one sweep at a time in chunks, busy accounts first."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -111,3 +112,35 @@ def test_the_beat_queues_chunks_busy_accounts_first_one_sweep_at_a_time(
         tasks.accounts_measure_task(chunk)
     assert tasks._redis().get(tasks.SWEEP_KEY) is None  # the sweep is over
     assert tasks.accounts_monitor_task() == 1  # only the busy one is due now
+
+
+def test_the_sweep_tells_open_pages_of_every_account_that_moved_at_once(
+    world, accounts, django_capture_on_commit_callbacks
+):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from accounts.realtime import workspace_group
+
+    monitor.accounts_monitor()
+    buy(world, accounts[0])
+    buy(world, accounts[1])
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(workspace_group(world.workspace.pk), channel)
+    quote_record(symbol="BTCUSDT", last=Decimal(90), source="manual")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert monitor.accounts_monitor() == 2
+
+    async def drain() -> list[dict]:
+        events = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), 0.5)
+            except TimeoutError:
+                return events
+            events.append(message["event"])
+
+    received = async_to_sync(drain)()
+    told = {e["account_id"] for e in received if e["type"] == "account.update"}
+    assert told == {accounts[0].pk, accounts[1].pk}
