@@ -1,5 +1,5 @@
 # TradeFlow production image. One image, three roles (see docker-compose.yml):
-#   web     daphne -b 0.0.0.0 -p 8000 tradeflow.asgi:application   (the default CMD)
+#   web     uvicorn tradeflow.asgi:application --host 0.0.0.0 --port 8000 --workers 2   (the default CMD)
 #   worker  celery -A tradeflow worker -l info
 #   beat    celery -A tradeflow beat -l info --schedule /tmp/celerybeat-schedule
 # Configuration comes from the environment only: see the README's variable table.
@@ -40,4 +40,4 @@ RUN SECRET_KEY=build-only-collectstatic-placeholder-never-used-at-runtime-0000 \
 
 EXPOSE 8000
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "tradeflow.asgi:application"]
+CMD ["sh", "-c", "exec uvicorn tradeflow.asgi:application --host 0.0.0.0 --port 8000 --workers ${WEB_WORKERS:-2} --lifespan off --no-proxy-headers"]

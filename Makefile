@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,22 @@ typecheck: $(VENV)/.dev
 pytest: $(VENV)/.dev
 	$(BIN)/pytest
 
+## bench: the issue-6 figures on the real stack; writes bench/results.json and RESULTS.md
 bench: $(VENV)/.dev
 	scripts/services.sh
+	$(BIN)/python bench/run_all.py --command "make bench"
+
+## bench-servers: daphne vs uvicorn vs gunicorn, merged into bench/results.json
+bench-servers: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/servers.py --write bench/results.json
+
+bench-page: $(VENV)/.dev
+	scripts/services.sh
 	$(BIN)/python bench/alert_to_page.py
+
+bench-risk: $(VENV)/.dev
+	scripts/services.sh
 	$(BIN)/python bench/risk_checks.py
 
 clean:

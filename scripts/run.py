@@ -58,6 +58,12 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, default=2, help="Celery worker processes"
     )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=int(os.environ.get("WEB_WORKERS", "2")),
+        help="uvicorn processes (bench/servers.py: two beat daphne's one on 2 cores)",
+    )
     parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
     parser.add_argument("--demo-json", help="also write the demo credentials here")
     args = parser.parse_args()
@@ -88,12 +94,13 @@ def main() -> int:
         "web": start(
             "web",
             [
-                str(bin_dir / "daphne"),
-                "-b",
-                args.host,
-                "-p",
-                str(args.port),
+                str(bin_dir / "uvicorn"),
                 "tradeflow.asgi:application",
+                *("--host", args.host, "--port", str(args.port)),
+                *("--workers", str(args.web_workers)),
+                # Django has no lifespan; client addresses are the app's business
+                # (TRUSTED_PROXY_COUNT), not the server's.
+                *("--lifespan", "off", "--no-proxy-headers"),
             ],
         ),
         "worker": start(

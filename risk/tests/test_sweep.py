@@ -133,7 +133,7 @@ def test_the_sweep_tells_open_pages_of_every_account_that_moved_at_once(
         assert monitor.accounts_monitor() == 2
 
     async def drain() -> list[dict]:
-        events = []
+        events: list[dict] = []
         while True:
             try:
                 message = await asyncio.wait_for(layer.receive(channel), 0.5)
