@@ -7,7 +7,6 @@ messages: pages re-render their full state on (re)connect.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Literal, TypedDict
 
@@ -89,34 +88,37 @@ Event = (
 
 
 def broadcast_many(events: list[tuple[int, Event]]) -> None:
-    """`broadcast` for many (workspace, event) pairs in one round trip to the
-    channel layer (the monitor's sweep), once the transaction commits."""
+    """`broadcast` for many (workspace, event) pairs in one trip into the event
+    loop (the monitor's sweep), once the transaction commits. The sends go one
+    after the other on one connection: the channel layer's pool is small."""
     if not events:
         return
 
-    async def send_all() -> None:
+    async def send_all() -> int:
         layer = get_channel_layer()
         if layer is None:
-            return
+            return 0
         ts = timezone.now().isoformat()
-        await asyncio.gather(
-            *(
-                layer.group_send(
+        failed = 0
+        for workspace_id, event in events:
+            message = {**event, "workspace_id": workspace_id, "ts": ts}
+            try:
+                await layer.group_send(
                     workspace_group(workspace_id),
-                    {
-                        "type": "event.forward",
-                        "event": {**event, "workspace_id": workspace_id, "ts": ts},
-                    },
+                    {"type": "event.forward", "event": message},
                 )
-                for workspace_id, event in events
-            )
-        )
+            except Exception:
+                failed += 1
+        return failed
 
     def send() -> None:
         try:
-            async_to_sync(send_all)()
+            failed = async_to_sync(send_all)()
         except Exception:
             log.exception("broadcast of %s events failed", len(events))
+            return
+        if failed:
+            log.warning("%s of %s broadcasts failed", failed, len(events))
 
     transaction.on_commit(send)
 
