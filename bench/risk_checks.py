@@ -251,8 +251,13 @@ def accounts_bulk(workspace: Any, count: int) -> None:
 def checks_bench(account: Any, calls: int) -> None:
     from django.db import transaction
 
-    from brokers.models import BrokerAccount
+    from brokers.models import BrokerAccount, Position
     from risk.services import risk_check
+
+    # As the executor calls it: with the positions the venue reported.
+    held = dict(
+        Position.objects.filter(account=account).values_list("symbol", "quantity")
+    )
 
     def one() -> tuple[float, float]:
         t0 = time.perf_counter()
@@ -266,6 +271,8 @@ def checks_bench(account: Any, calls: int) -> None:
                 quantity=Decimal(1),
                 price=PRICE,
                 stop_loss=PRICE - 100,
+                current=held.get(SYMBOL, Decimal(0)),
+                positions=held,
             )
             t2 = time.perf_counter()
         assert decision.allowed, decision

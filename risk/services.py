@@ -262,12 +262,12 @@ def stops_at_risk(account: BrokerAccount, o: _Order) -> Decimal:
         symbol__in=held,
         filled_quantity__gt=0,
         avg_fill_price__isnull=False,
-    ).order_by("-filled_at", "-pk")[:500]
+    ).order_by("-filled_at", "-pk")
     uncovered = {symbol: abs(qty) for symbol, qty in held.items()}
     total = ZERO
     for symbol, side, filled, avg, stop in entries.values_list(
         "symbol", "side", "filled_quantity", "avg_fill_price", "stop_loss"
-    ).iterator():
+    )[:200]:
         direction = Decimal(1) if held[symbol] > 0 else Decimal(-1)
         if uncovered[symbol] <= 0 or signed(side, Decimal(1)) != direction:
             continue
@@ -443,7 +443,7 @@ def _max_contracts(
     limit = config.max_contracts
     if limit is None:
         return ALLOW
-    total = contracts_open(config, account, {o.symbol: o.after})
+    total = contracts_open(config, account, {o.symbol: o.after}, held=o.positions)
     if total > limit:
         return _refuse(
             "max-contracts",
@@ -459,12 +459,17 @@ def contracts_open(
     config: RiskConfig,
     account: BrokerAccount,
     override: dict[str, Decimal] | None = None,
+    *,
+    held: dict[str, Decimal] | None = None,
 ) -> Decimal:
-    """Open contracts across symbols (`override`: positions as they would be),
-    orders resting at the venue counted as if filled in the worse direction,
-    micros weighted by the config's ratio."""
-    held: dict[str, Decimal] = dict(
-        Position.objects.filter(account=account).values_list("symbol", "quantity")
+    """Open contracts across symbols (`held`: the positions the venue reported,
+    else our last sync; `override`: positions as they would be), orders resting
+    at the venue counted as if filled in the worse direction, micros weighted by
+    the config's ratio."""
+    held = dict(
+        held
+        if held is not None
+        else Position.objects.filter(account=account).values_list("symbol", "quantity")
     )
     held.update(override or {})
     buys: dict[str, Decimal] = {}
