@@ -125,6 +125,21 @@ def fill_apply(
 
     The caller holds the account row locked.
     """
+    fill, _ = fill_book(
+        order=order, quantity=quantity, price=price, slippage=slippage, at=at
+    )
+    return fill
+
+
+def fill_book(
+    *,
+    order: PaperOrder,
+    quantity: Decimal,
+    price: Decimal,
+    slippage: Decimal,
+    at: datetime,
+) -> tuple[PaperFill, PaperPosition]:
+    """`fill_apply`, returning the position as the fill left it too."""
     account = order.account
     instrument = instrument_for(order.symbol)
     fee_commission, fees = costs_for(account, instrument, quantity, price)
@@ -189,7 +204,7 @@ def fill_apply(
     account.cash_balance += gross - cost
     account.commissions_paid += cost
     account.save(update_fields=["cash_balance", "realized_pnl", "commissions_paid"])
-    return fill
+    return fill, position
 
 
 @dataclass(frozen=True)
@@ -249,9 +264,20 @@ def _position_state(
     )
 
 
-def account_state(account: PaperAccount, *, at: datetime | None = None) -> AccountState:
-    """Cash, open P&L, equity, day P&L, margin and buying power, at the last prices."""
-    positions = list(PaperPosition.objects.filter(account=account).exclude(quantity=0))
+def account_state(
+    account: PaperAccount,
+    *,
+    at: datetime | None = None,
+    positions: list[PaperPosition] | None = None,
+) -> AccountState:
+    """Cash, open P&L, equity, day P&L, margin and buying power, at the last prices.
+
+    `positions`: the account's open positions, when the caller has just read them.
+    """
+    if positions is None:
+        positions = list(
+            PaperPosition.objects.filter(account=account).exclude(quantity=0)
+        )
     # Oldest first, so the newest of the global and the account's own price wins.
     marks = dict(
         Quote.objects.filter(

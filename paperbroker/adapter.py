@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from brokers.adapters.base import (
     AccountSnapshot,
     FillReport,
@@ -44,7 +46,7 @@ def _report(order: PaperOrder) -> OrderReport:
             commission=fill.commission + fill.fees,
             filled_at=fill.filled_at,
         )
-        for fill in order.fills.order_by("pk")
+        for fill in sorted(order.fills.all(), key=lambda fill: fill.pk)
     )
     reason = order.reject_reason or ("expired" if order.status == "expired" else "")
     return OrderReport(
@@ -61,6 +63,7 @@ def _report(order: PaperOrder) -> OrderReport:
 
 class PaperAdapter(VenueAdapter):
     venue = "paper"
+    _paper: PaperAccount | None = None
 
     @classmethod
     def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
@@ -80,15 +83,24 @@ class PaperAdapter(VenueAdapter):
 
     @property
     def paper(self) -> PaperAccount:
+        """The venue's record, read once per adapter (one piece of work): the
+        services lock and re-read it before they change or judge anything."""
+        if self._paper is None:
+            self._paper = self._read()
+        return self._paper
+
+    def _read(self) -> PaperAccount:
         try:
-            return PaperAccount.objects.get(broker_account=self.account)
+            paper = PaperAccount.objects.get(broker_account=self.account)
         except PaperAccount.DoesNotExist:
             raise VenueError(
                 "account-not-found", "This paper account has no venue record."
             ) from None
+        paper.broker_account = self.account
+        return paper
 
     def account_snapshot(self) -> AccountSnapshot:
-        paper = self.paper
+        paper = self._paper = self._read()  # balances move: always the latest
         state = account_state(paper)
         return AccountSnapshot(
             balance=paper.cash_balance, equity=state.equity, currency=paper.currency
@@ -107,7 +119,18 @@ class PaperAdapter(VenueAdapter):
     def place_order(self, request: OrderRequest) -> OrderReport:
         paper = self.paper
         order = paper_order_place(account=paper, request=request)
-        notify(paper, [order], account_changed=True)
+        # A new order carries the account the service locked and changed: as fresh
+        # as a re-read. A repeated client order id returns the first order without.
+        fresh = PaperOrder.account.is_cached(order)
+        if fresh:
+            order.account.broker_account = self.account
+        prefetch_related_objects([order], "fills")  # for the news and the report
+        notify(
+            order.account if fresh else paper,
+            [order],
+            account_changed=True,
+            fresh=fresh,
+        )
         return _report(order)
 
     def find_order(self, client_order_id: str) -> OrderReport | None:

@@ -15,11 +15,13 @@ from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
 from accounts.realtime import (
+    Event,
     PaperAccountEvent,
     PaperFillEvent,
     PaperOrderEvent,
     broadcast,
 )
+from brokers.services import announce_batched
 from paperbroker.models import PaperAccount, PaperOrder
 from paperbroker.payloads import FillOut, OrderOut, account_body
 from paperbroker.selectors import working_orders_for_account
@@ -36,22 +38,39 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def announce(workspace_id: int, event: Event) -> None:
+    """Into the execution's batch when one is open (one channel-layer trip)."""
+    if not announce_batched(workspace_id, event):
+        broadcast(workspace_id, event)
+
+
 def notify(
-    account: PaperAccount, orders: Iterable[PaperOrder], *, account_changed: bool
+    account: PaperAccount,
+    orders: Iterable[PaperOrder],
+    *,
+    account_changed: bool,
+    fresh: bool = False,
 ) -> None:
-    """Seed 003's realtime messages on the workspace group, sent after commit."""
-    workspace_id = account.broker_account.workspace_id
+    """Seed 003's realtime messages on the workspace group, sent after commit.
+
+    `fresh`: `account` is the copy the services locked and changed, not an older one.
+    """
+    broker_account = account.broker_account
+    workspace_id = broker_account.workspace_id
     for order in orders:
         order.account = account
         body = _plain(dict(OrderOut(order).data))
-        broadcast(workspace_id, PaperOrderEvent(type="paper_order_update", data=body))
-        for fill in order.fills.select_related("order", "account"):
+        announce(workspace_id, PaperOrderEvent(type="paper_order_update", data=body))
+        for fill in order.fills.all():
+            fill.order, fill.account = order, account
             data = _plain(dict(FillOut(fill).data))
-            broadcast(workspace_id, PaperFillEvent(type="paper_fill_update", data=data))
+            announce(workspace_id, PaperFillEvent(type="paper_fill_update", data=data))
     if account_changed:
-        account.refresh_from_db()  # the services changed their own locked copy
+        if not fresh:
+            account.refresh_from_db()  # the services changed their own locked copy
+            account.broker_account = broker_account
         data = _plain(account_body(account))
-        broadcast(
+        announce(
             workspace_id, PaperAccountEvent(type="paper_account_update", data=data)
         )
 

@@ -26,7 +26,7 @@ from paperbroker.accounting import (
     account_state,
     account_trading_day,
     day_roll,
-    fill_apply,
+    fill_book,
     in_account_currency,
     instrument_for,
     margin_for,
@@ -52,6 +52,7 @@ from paperbroker.models import (
     TimeInForce,
 )
 
+ZERO = Decimal(0)
 WORKING = PaperOrder.Status.WORKING
 PRICED = {OrderType.LIMIT, OrderType.STOP_LIMIT}
 STOPPED = {OrderType.STOP, OrderType.STOP_LIMIT}
@@ -296,14 +297,10 @@ def _place(
     if problem:
         return _reject(order, *problem)
     if request.reference_price is not None and request.reference_price > 0:
-        quote_record(
-            symbol=order.symbol,
-            last=request.reference_price,
-            source=Quote.Source.ALERT,
-            account=account,
-        )
+        _alert_quote_record(order.symbol, request.reference_price, account)
+    trading = is_open(instrument, now)
     holdable = tif == TimeInForce.GTC and order.order_type != OrderType.MARKET
-    if not holdable and not is_open(instrument, now):
+    if not holdable and not trading:
         opens = next_open(instrument, now)
         when = f"; it opens {opens:%Y-%m-%d %H:%M} UTC" if opens else ""
         return _reject(
@@ -311,23 +308,49 @@ def _place(
             "market-closed",
             f"{order.symbol} is closed now{when}. Use GTC to hold the order.",
         )
+    # One read of the book serves the margin check and the fill.
+    book = book_for(order.symbol, instrument, account) if trading else None
+    last = None if book is None else book.last
     # Held orders are margined now too: they may fill the moment the session opens.
-    if (problem := _buying_power_error(account, instrument, order, now)) is not None:
+    problem = _buying_power_error(account, instrument, order, now, last=last)
+    if problem is not None:
         return _reject(order, *problem)
     order.trading_day = account_trading_day(now) if tif == TimeInForce.DAY else None
     order.save()
-    if is_open(instrument, now):
-        _evaluate(order, instrument, now, placing=True)
+    if trading:
+        _evaluate(order, instrument, now, placing=True, book=book)
     return order
 
 
+def _alert_quote_record(symbol: str, last: Decimal, account: PaperAccount) -> None:
+    """`quote_record` of an alert's price, in one UPDATE once the row exists."""
+    updated = Quote.objects.filter(symbol=symbol, account=account).update(
+        last=last,
+        bid=None,
+        ask=None,
+        source=Quote.Source.ALERT,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        quote_record(
+            symbol=symbol, last=last, source=Quote.Source.ALERT, account=account
+        )
+
+
 def _buying_power_error(
-    account: PaperAccount, instrument: Instrument, order: PaperOrder, now: datetime
+    account: PaperAccount,
+    instrument: Instrument,
+    order: PaperOrder,
+    now: datetime,
+    *,
+    last: Decimal | None = None,
 ) -> tuple[str, str] | None:
-    """Refuse orders that add exposure beyond what the equity can margin."""
-    held = PaperPosition.objects.filter(
-        account=account, symbol=order.symbol
-    ).values_list("quantity", flat=True).first() or Decimal(0)
+    """Refuse orders that add exposure beyond what the equity can margin.
+
+    `last`: the symbol's last price, when the caller has just read it.
+    """
+    positions = list(PaperPosition.objects.filter(account=account).exclude(quantity=0))
+    held = next((p.quantity for p in positions if p.symbol == order.symbol), ZERO)
     delta = order.quantity if order.side == "buy" else -order.quantity
     added = abs(held + delta) - abs(held)
     if added <= 0:
@@ -335,13 +358,14 @@ def _buying_power_error(
     price = (
         order.limit_price
         or order.stop_price
+        or last
         or last_price(order.symbol, account)
-        or Decimal(0)
+        or ZERO
     )
     needed = in_account_currency(
         margin_for(instrument, added, price), instrument, price, account.currency
     )
-    available = account_state(account, at=now).buying_power
+    available = account_state(account, at=now, positions=positions).buying_power
     if needed > available:
         return (
             "insufficient-buying-power",
@@ -390,16 +414,24 @@ def orders_evaluate(*, symbol: str, at: datetime | None = None) -> list[PaperOrd
 
 
 def _evaluate(
-    order: PaperOrder, instrument: Instrument, now: datetime, placing: bool = False
+    order: PaperOrder,
+    instrument: Instrument,
+    now: datetime,
+    placing: bool = False,
+    book: Book | None = None,
 ) -> bool:
-    """Fill, trigger, expire or cancel one working order; True when it changed."""
+    """Fill, trigger, expire or cancel one working order; True when it changed.
+
+    `placing`: the order is new, and `book` is the book its placing read.
+    """
     if order.trading_day and account_trading_day(now) > order.trading_day:
         order.status = PaperOrder.Status.EXPIRED
         order.save(update_fields=["status", "updated_at"])
         return True
     if not is_open(instrument, now):
         return False
-    book = book_for(order.symbol, instrument, order.account)
+    if not placing:
+        book = book_for(order.symbol, instrument, order.account)
     if book is None:
         if order.order_type == OrderType.MARKET:
             _reject(
@@ -451,7 +483,7 @@ def _fill_price(
 
 
 def _fill(order: PaperOrder, price: Decimal, slippage: Decimal, now: datetime) -> None:
-    fill_apply(
+    _, position = fill_book(
         order=order, quantity=order.quantity, price=price, slippage=slippage, at=now
     )
     order.status, order.filled_quantity, order.avg_fill_price, order.filled_at = (
@@ -467,12 +499,7 @@ def _fill(order: PaperOrder, price: Decimal, slippage: Decimal, now: datetime) -
         ).update(status=PaperOrder.Status.CANCELLED)
     elif order.stop_loss or order.take_profit:
         _bracket_open(order, now)
-    position = PaperPosition.objects.filter(
-        account=order.account, symbol=order.symbol
-    ).first()
-    if (
-        position is None or position.quantity == 0
-    ):  # flat: no protective order may reopen it
+    if position.quantity == 0:  # flat: no protective order may reopen it
         PaperOrder.objects.filter(
             account=order.account,
             symbol=order.symbol,

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from accounts.realtime import broadcast
+from accounts.realtime import AccountEvent, SignalEvent
 from billing.services import billing_record_trade
 from brokers.adapters.base import (
     OrderReport,
@@ -37,7 +37,12 @@ from brokers.instruments.resolve import SymbolError, apply_root_override, resolv
 from brokers.instruments.specs import Instrument
 from brokers.models import BrokerAccount, Order
 from brokers.positions import signed
-from brokers.services import order_apply_report, order_record_intent
+from brokers.services import (
+    announce,
+    announcing,
+    order_apply_report,
+    order_record_intent,
+)
 from risk.services import RiskDecision, risk_check, risk_entry_counted
 from tradeflow.locks import Held, advisory_lock
 from webhooks.intents import Intent
@@ -57,6 +62,11 @@ class AccountBusy(Exception):  # noqa: N818 - a condition, not a failure
 
 def signal_execute(*, signal_id: int) -> Signal | None:
     """Create the signal's executions (idempotent) and run or enqueue them."""
+    with announcing():
+        return _signal_execute(signal_id)
+
+
+def _signal_execute(signal_id: int) -> Signal | None:
     with advisory_lock("signal", signal_id) as held:
         if not held.acquired or not _claim(
             Signal, signal_id, Signal.Status.QUEUED, held
@@ -159,6 +169,15 @@ def enqueue_execution(execution_id: int, countdown: float = 0) -> None:
 
 def signal_refresh(*, signal_id: int) -> Signal | None:
     """Set the signal's status from its executions' outcomes."""
+    event = _signal_settle(signal_id)
+    signal = Signal.objects.filter(pk=signal_id).first()
+    if event is not None and signal is not None and signal.workspace_id:
+        announce(signal.workspace_id, event)
+    return signal
+
+
+def _signal_settle(signal_id: int) -> SignalEvent | None:
+    """`signal_refresh` without the row: the news when the status changed."""
     rows = list(
         Execution.objects.filter(signal_id=signal_id).values_list(
             "status", "error_code", "error_message"
@@ -169,7 +188,7 @@ def signal_refresh(*, signal_id: int) -> Signal | None:
     skipped = Execution.Status.SKIPPED
     code = message = ""
     if not rows:
-        return Signal.objects.filter(pk=signal_id).first()
+        return None
     if statuses & {Execution.Status.PENDING, Execution.Status.EXECUTING}:
         status = Signal.Status.EXECUTING
     elif Execution.Status.AWAITING in statuses:
@@ -204,18 +223,11 @@ def signal_refresh(*, signal_id: int) -> Signal | None:
         error_message=message[:500],
         finished_at=timezone.now() if final else None,
     )
-    signal = Signal.objects.filter(pk=signal_id).first()
-    if updated and signal is not None and signal.workspace_id:
-        broadcast(
-            signal.workspace_id,
-            {
-                "type": "signal.update",
-                "signal_id": signal_id,
-                "status": status,
-                "error_code": code,
-            },
-        )
-    return signal
+    if not updated:
+        return None
+    return SignalEvent(
+        type="signal.update", signal_id=signal_id, status=status, error_code=code
+    )
 
 
 # --- One account ----------------------------------------------------------------------
@@ -228,7 +240,13 @@ def execution_run(
 
     Raises AccountBusy when another execution holds the account past the wait, and
     transient VenueErrors for the task to retry; either leaves the row resumable.
+    Its realtime events leave together at the end, in one channel-layer trip.
     """
+    with announcing():
+        return _run(execution_id, refresh_signal)
+
+
+def _run(execution_id: int, refresh_signal: bool) -> Execution | None:
     row = Execution.objects.filter(pk=execution_id).values("account_id", "status")
     first = row.first()
     if first is None or first["status"] not in (
@@ -264,7 +282,9 @@ def execution_run(
     if execution.status in (Execution.Status.FILLED, Execution.Status.WORKING):
         _monitor(execution.account)
     if refresh_signal:  # inline in signal_execute, which refreshes once at the end
-        signal_refresh(signal_id=execution.signal_id)
+        event = _signal_settle(execution.signal_id)
+        if event is not None and execution.signal.workspace_id:
+            announce(execution.signal.workspace_id, event)
     return execution
 
 
@@ -273,10 +293,13 @@ def _monitor(account: BrokerAccount) -> None:
     next beat (accounts without rules cost one query)."""
     from risk.monitor import risk_monitor
 
+    updates: list[tuple[int, AccountEvent]] = []  # sent with the execution's news
     try:
-        risk_monitor(account=account)
+        risk_monitor(account=account, updates=updates)
     except Exception:
         log.exception("risk monitor after a fill failed for account %s", account.pk)
+    for workspace_id, update in updates:
+        announce(workspace_id, update)
 
 
 def _execute(execution: Execution) -> None:
@@ -547,6 +570,12 @@ def finish_from_orders(
         code, message = refusal.code, refusal.detail
     if statuses <= {Order.Status.REJECTED, Order.Status.CANCELLED}:
         status = Execution.Status.REJECTED
+        if not code:  # every order ended at the venue unfilled, none refused
+            code, message = (
+                "venue:cancelled",
+                "The venue cancelled the order unfilled (immediate-or-cancel, "
+                "fill-or-kill, or its time in force ended).",
+            )
     elif statuses & {
         Order.Status.WORKING,
         Order.Status.PENDING,
@@ -586,7 +615,7 @@ def _finish(
     if status == Execution.Status.FILLED:
         billing_record_trade(workspace_id=execution.workspace_id)
     log.info("execution %s: %s %s", execution.pk, status, code)
-    broadcast(
+    announce(
         execution.workspace_id,
         {
             "type": "execution.update",
