@@ -27,6 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadgen import percentile  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_bench"
 )
@@ -69,32 +71,19 @@ async ([url, key, qty, symbol]) => {
 """
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def summary(name: str, values: list[float]) -> str:
     return (
         f"{name:<30} p50 {statistics.median(values):7.1f} ms"
-        f"   p95 {pct(values, 95):7.1f} ms   p99 {pct(values, 99):7.1f} ms"
+        f"   p95 {percentile(values, 95):7.1f} ms"
+        f"   p99 {percentile(values, 99):7.1f} ms"
         f"   max {max(values):7.1f} ms   (n={len(values)})"
     )
 
 
 def ensure_database(env: dict[str, str]) -> None:
-    import psycopg
+    from bench.stack import database_prepare
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute(
-            "select 1 from pg_database where datname = %s", [name]
-        ).fetchone():
-            conn.execute(f'create database "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-    )
+    database_prepare(env["DATABASE_URL"], env)
 
 
 def main() -> int:

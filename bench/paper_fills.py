@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import percentile  # noqa: E402
+
 os.environ.update(
     DEBUG="0",
     SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdefghij",
@@ -33,11 +36,6 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="tradeflow.settings",
     LOG_LEVEL="WARNING",
 )
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def market(i: int) -> object:
@@ -115,7 +113,8 @@ def main() -> int:
     )
     print(
         f"  fill latency   p50 {statistics.median(latencies):6.2f} ms"
-        f"   p95 {pct(latencies, 95):6.2f} ms   p99 {pct(latencies, 99):6.2f} ms"
+        f"   p95 {percentile(latencies, 95):6.2f} ms"
+        f"   p99 {percentile(latencies, 99):6.2f} ms"
         f"   max {max(latencies):6.2f} ms"
     )
     print(f"  throughput     {args.orders / elapsed:7.0f} fills/s")

@@ -25,7 +25,6 @@ import os
 import pstats
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -39,6 +38,9 @@ from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import percentile  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_profile_exec"
 )
@@ -65,28 +67,9 @@ PRICE = Decimal("95000")
 
 
 def ensure_database() -> None:
-    import psycopg
+    from bench.stack import database_prepare
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    if "profile" not in name and "bench" not in name:  # each run resets accounts
-        sys.exit(f"BENCH_DATABASE_URL must name a bench database, not {name!r}.")
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute(
-            "select 1 from pg_database where datname = %s", [name]
-        ).fetchone():
-            conn.execute(f'create database "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        check=True,
-    )
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    database_prepare(DATABASE_URL, dict(os.environ))
 
 
 # --- Counting -------------------------------------------------------------------------
@@ -260,8 +243,8 @@ def report(run: Run, signals: int) -> None:
         f"in {statistics.mean(run.trips):.1f} async_to_sync round trips"
     )
     print(
-        f"  ms per execution: p50 {pct(run.times, 50):.1f}  "
-        f"p95 {pct(run.times, 95):.1f}  p99 {pct(run.times, 99):.1f}  "
+        f"  ms per execution: p50 {percentile(run.times, 50):.1f}  "
+        f"p95 {percentile(run.times, 95):.1f}  p99 {percentile(run.times, 99):.1f}  "
         f"mean {statistics.mean(run.times):.1f}"
     )
     print("  queries per execution by kind:")

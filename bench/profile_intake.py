@@ -24,7 +24,6 @@ import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 import traceback
@@ -40,6 +39,9 @@ from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import percentile  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_profile"
 )
@@ -61,28 +63,9 @@ SOURCE_IP = "52.89.214.238"
 
 
 def ensure_database() -> None:
-    import psycopg
+    from bench.stack import database_prepare
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    if "profile" not in name and "bench" not in name:  # each run empties signals
-        sys.exit(f"BENCH_DATABASE_URL must name a bench database, not {name!r}.")
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute(
-            "select 1 from pg_database where datname = %s", [name]
-        ).fetchone():
-            conn.execute(f'create database "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        check=True,
-    )
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    database_prepare(DATABASE_URL, dict(os.environ))
 
 
 # --- Counting -------------------------------------------------------------------------
@@ -355,7 +338,7 @@ def main() -> None:
         ms = [send(request) * 1e3 for request in alerts]
         print(
             f"\n{args.n} alerts ({args.route}): p50 {statistics.median(ms):.2f} ms"
-            f"   p95 {pct(ms, 95):.2f} ms   p99 {pct(ms, 99):.2f} ms"
+            f"   p95 {percentile(ms, 95):.2f} ms   p99 {percentile(ms, 99):.2f} ms"
             f"   max {max(ms):.2f} ms"
         )
         print("\nEvery route, one request each: queries, Redis trips, JSON calls")

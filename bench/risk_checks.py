@@ -26,7 +26,6 @@ import cProfile
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +36,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.loadgen import percentile  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradeflow_bench_risk"
 )
@@ -57,28 +59,9 @@ BATCH = 2000
 
 
 def ensure_database() -> None:
-    import psycopg
+    from bench.stack import database_prepare
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    if "bench" not in name:  # every run empties the accounts: never a real database
-        sys.exit(f"BENCH_DATABASE_URL must name a bench database, not {name!r}.")
-    admin = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute(
-            "select 1 from pg_database where datname = %s", [name]
-        ).fetchone():
-            conn.execute(f'create database "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        check=True,
-    )
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    database_prepare(DATABASE_URL, dict(os.environ))
 
 
 def line(name: str, values: list[float], unit: str = "us") -> str:
@@ -86,7 +69,8 @@ def line(name: str, values: list[float], unit: str = "us") -> str:
     shown = [v * scale for v in values]
     return (
         f"  {name:<24} p50 {statistics.median(shown):8.0f} {unit}"
-        f"   p95 {pct(shown, 95):8.0f} {unit}   p99 {pct(shown, 99):8.0f} {unit}"
+        f"   p95 {percentile(shown, 95):8.0f} {unit}"
+        f"   p99 {percentile(shown, 99):8.0f} {unit}"
         f"   max {max(shown):8.0f} {unit}"
     )
 

@@ -163,7 +163,7 @@ def database_create(url: str) -> bool:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    if "bench" not in name:  # benches empty tables: never a real database
+    if "bench" not in name and "profile" not in name:  # benches empty tables
         sys.exit(f"The bench database must be a bench one, not {name!r}.")
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -175,10 +175,10 @@ def database_create(url: str) -> bool:
         return True
 
 
-def ensure_database() -> None:
-    """Make and migrate the bench database once; later runs reuse it."""
-    env = bench_env()
-    fresh = database_create(DATABASE_URL)
+def database_prepare(url: str, env: dict[str, str]) -> None:
+    """Make and migrate a bench database (`env` points Django at it) once; later
+    runs reuse it."""
+    fresh = database_create(url)
     manage = [sys.executable, "manage.py", "migrate"]
     if not fresh:
         check = subprocess.run(
@@ -187,6 +187,10 @@ def ensure_database() -> None:
         if check.returncode == 0:
             return
     subprocess.run([*manage, "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def ensure_database() -> None:
+    database_prepare(DATABASE_URL, bench_env())
 
 
 def configure() -> None:
