@@ -15,7 +15,8 @@ import pytest
 from accounts.models import Role, User, Workspace
 from accounts.services import membership_set, workspace_create
 from brokers.models import BrokerAccount
-from webhooks.services import account_register
+from testkit.clock import Clock, frozen
+from webhooks.intake.keys import account_register
 
 
 @dataclass
@@ -51,11 +52,26 @@ def world(db: None) -> World:
     return World(owner, viewer, outsider, workspace, other, account, key)
 
 
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The clock frozen on a Tuesday at noon in Chicago (`testkit.clock`): every
+    test that names a date takes it, so the calendar moving never fails one."""
+    with frozen() as frozen_clock:
+        yield frozen_clock
+
+
+@pytest.fixture
+def tasks_inline(settings) -> None:
+    """Queued tasks run at once in the test, inside its transaction, as a worker
+    would run them (`common.tasks.enqueue` under CELERY_TASK_ALWAYS_EAGER)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
     """Each test starts with empty rate-limit windows (only the `rl:` keys: the
     Celery queue bindings in the same Redis database must survive)."""
-    from tradeflow.ratelimit import _client
+    from common.ratelimit import _client
 
     keys = list(_client().scan_iter("rl:*"))
     if keys:
@@ -91,7 +107,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
     import redis
     from django.conf import settings
 
-    from tradeflow.testing import (
+    from testkit.processes import (
         daphne_argv,
         free_port,
         process,

@@ -15,8 +15,8 @@ from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from tradeflow.http import client_ip
-from tradeflow.ratelimit import rate_hit, rate_peek
+from common.http import client_ip
+from common.ratelimit import rate_hit, rate_peek
 
 
 class ThrottledBasicAuthentication(BasicAuthentication):

@@ -7,7 +7,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.scoping import user_group, workspace_group, workspaces_for
+from accounts.scoping import workspaces_for
+from common.realtime import user_group, workspace_group
 
 CLOSE_UNAUTHENTICATED = 4401
 

@@ -4,7 +4,7 @@
 - Pages: `get_for_user_or_404(queryset, user, perm, **lookup)`; an outsider gets 404.
 - API: `accounts.api.WorkspaceScopedMixin` builds on `for_user`.
 - Tasks: they receive ids and re-fetch through `for_workspace` of the row they act on.
-- Websocket groups: `workspace_group(id)` / `user_group(id)`.
+- Websocket groups: `common.realtime.workspace_group(id)` / `user_group(id)`.
 """
 
 from __future__ import annotations
@@ -89,21 +89,11 @@ def user_can(user: AnyUser, workspace: Workspace, perm: Perm) -> bool:
     return role is not None and perm in ROLE_PERMISSIONS.get(role, frozenset())
 
 
-def workspace_group(workspace_id: int) -> str:
-    return f"workspace.{workspace_id}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
-
-
 __all__ = [
     "Role",
     "WorkspaceScopedQuerySet",
     "current_workspace",
     "get_for_user_or_404",
     "user_can",
-    "user_group",
-    "workspace_group",
     "workspaces_for",
 ]

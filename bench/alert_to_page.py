@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=50)
     args = parser.parse_args()
 
-    from tradeflow.testing import (
+    from testkit.processes import (
         daphne_argv,
         free_port,
         process,

@@ -83,7 +83,7 @@ def main() -> int:
         paper_order_place,
         price_update,
     )
-    from webhooks.services import account_register
+    from webhooks.intake.keys import account_register
 
     user, _ = User.objects.get_or_create(email="bench@tradeflow.local")
     workspace = user_ensure_workspace(user=user)

@@ -109,7 +109,7 @@ def counting() -> Iterator[None]:
     from channels.layers import get_channel_layer
     from django.db import connection
 
-    import accounts.realtime
+    import common.realtime
 
     def record_sql(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
         TALLY.sql.append(sql)
@@ -134,7 +134,7 @@ def counting() -> Iterator[None]:
     with (
         connection.execute_wrapper(record_sql),
         patch.object(layer, "group_send", counted_send),
-        patch.object(accounts.realtime, "async_to_sync", counted_trip),
+        patch.object(common.realtime, "async_to_sync", counted_trip),
     ):
         yield
 
@@ -194,10 +194,11 @@ def alert(key: str, seq: int, run_id: str) -> bytes:
 
 
 def one_signal(key: str, seq: int, run_id: str, run: Run) -> None:
-    from webhooks import execution
-    from webhooks.execution import execution_run, signal_execute
+    from webhooks.execution import fanout
+    from webhooks.execution.fanout import signal_execute
+    from webhooks.execution.run import execution_run
+    from webhooks.intake.services import signal_receive
     from webhooks.models import Execution
-    from webhooks.services import signal_receive
 
     result = signal_receive(
         raw_body=alert(key, seq, run_id),
@@ -209,7 +210,7 @@ def one_signal(key: str, seq: int, run_id: str, run: Run) -> None:
     queued: list[int] = []
     mark = len(TALLY.sql)
     with patch.object(
-        execution, "enqueue_execution", lambda pk, countdown=0: queued.append(pk)
+        fanout, "execution_enqueue", lambda pk, countdown=0: queued.append(pk)
     ):
         signal_execute(signal_id=result.signal.pk)
     run.signal_sql.append(len(TALLY.sql) - mark)

@@ -171,8 +171,8 @@ def setup() -> Setup:
     from accounts.models import User
     from accounts.services import user_ensure_workspace
     from billing.models import BillingAccount, Plan
+    from webhooks.intake.keys import account_register, api_key_issue
     from webhooks.models import Signal, Strategy
-    from webhooks.services import account_register, api_key_issue
 
     with connection.cursor() as cursor:
         cursor.execute(f'TRUNCATE "{Signal._meta.db_table}" CASCADE')
@@ -200,7 +200,7 @@ def setup() -> Setup:
 
 def flush_queue() -> None:
     """Empty the Celery queue and the rate-limit / dedupe marks (rl:*)."""
-    from tradeflow.ratelimit import _client
+    from common.ratelimit import _client
 
     client = _client()
     keys = [*client.scan_iter("rl:*"), "celery"]
@@ -353,7 +353,7 @@ def main() -> None:
             )
         if args.profile:
             profile(build, args.n)
-    from tradeflow.ratelimit import _client
+    from common.ratelimit import _client
 
     print(f"\nmessages published to the queue: {_client().llen('celery')}")
     flush_queue()

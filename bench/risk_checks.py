@@ -135,7 +135,7 @@ def full_rules_account(workspace: Any) -> Any:
     from risk.models import RiskConfig, RiskPreset
     from risk.monitor import risk_monitor
     from risk.services import risk_config_apply_preset
-    from webhooks.services import account_register
+    from webhooks.intake.keys import account_register
 
     account, _ = account_register(
         workspace=workspace,

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tradeflow.testing import (  # noqa: E402
+from testkit.processes import (  # noqa: E402
     free_port,
     process,
     wait_until,
@@ -299,8 +299,8 @@ def paper_accounts(label: str, count: int) -> list[tuple[BrokerAccount, str]]:
     from brokers.models import BrokerAccount
     from paperbroker.models import PaperAccount
     from paperbroker.services import paper_account_reset, quote_record
+    from webhooks.intake.keys import account_register, api_key_issue, api_key_revoke
     from webhooks.models import ApiKey
-    from webhooks.services import account_register, api_key_issue, api_key_revoke
 
     user, _ = User.objects.get_or_create(email=BENCH_EMAIL)
     workspace = user_ensure_workspace(user=user)
@@ -329,9 +329,9 @@ def paper_accounts(label: str, count: int) -> list[tuple[BrokerAccount, str]]:
 
 def strategy_for(name: str, accounts: list[BrokerAccount]) -> tuple[Strategy, str]:
     """A strategy these accounts (and no others) follow, with a fresh key."""
+    from webhooks.intake.keys import api_key_issue, api_key_revoke
     from webhooks.models import ApiKey, Strategy, Subscription
-    from webhooks.services import api_key_issue, api_key_revoke
-    from webhooks.targets import strategy_create, subscription_save
+    from webhooks.strategies.services import strategy_create, subscription_save
 
     workspace = accounts[0].workspace
     strategy = Strategy.objects.filter(workspace=workspace, name=name).first()

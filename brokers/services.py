@@ -3,63 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
-from accounts.realtime import Event, broadcast, broadcast_many
-from brokers.adapters.base import OrderReport, OrderRequest, VenueError
+from brokers.adapters.base import OrderReport, OrderRequest, VenueAdapter, VenueError
 from brokers.adapters.registry import adapter_class, get_adapter
 from brokers.models import BrokerAccount, Fill, Order, Position
 from brokers.positions import net
+from common.locks import advisory_lock
+from common.realtime import announce
 
 log = logging.getLogger(__name__)
-_batch: ContextVar[list[tuple[int, Event]] | None] = ContextVar(
-    "announcements", default=None
-)
-
-
-# --- Realtime -------------------------------------------------------------------------
-
-
-def announce(workspace_id: int, event: Event) -> None:
-    """`broadcast`, or kept for the batch `announcing` holds open in this context."""
-    if not announce_batched(workspace_id, event):
-        broadcast(workspace_id, event)
-
-
-def announce_batched(workspace_id: int, event: Event) -> bool:
-    """Keep `event` for the open batch (False when none is open: send it yourself)."""
-    batch = _batch.get()
-    if batch is None:
-        return False
-    # Kept only once its transaction commits, as `broadcast` would send it.
-    transaction.on_commit(lambda: batch.append((workspace_id, event)))
-    return True
-
-
-@contextmanager
-def announcing() -> Iterator[None]:
-    """Send every `announce` of the block in one channel-layer round trip at its
-    end (an execution makes about six: one trip each cost milliseconds of CPU).
-    Inside another such block, the outer one sends them."""
-    if _batch.get() is not None:
-        yield
-        return
-    batch: list[tuple[int, Event]] = []
-    token = _batch.set(batch)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-        # After the kept events' own commit hooks, in the order they were made.
-        transaction.on_commit(lambda: broadcast_many(batch))
 
 
 # --- Accounts -------------------------------------------------------------------------
@@ -124,6 +84,38 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
     return account
 
 
+@dataclass(frozen=True)
+class Flattened:
+    """What a flatten did at the venue."""
+
+    orders_cancelled: int
+    closing: list[OrderReport]
+
+    @property
+    def positions_closed(self) -> int:
+        return sum(1 for report in self.closing if report.status == Order.Status.FILLED)
+
+
+def account_flatten(*, account: BrokerAccount) -> Flattened:
+    """Cancel every working order and close every position at market, then mirror
+    the venue in our books (positions, balance and equity).
+
+    The one flatten: the kill switch, the risk monitor, a strategy's terminate and
+    the paper pages and API all come here. It waits for an execution in flight on
+    the account (which holds the account's lock across its venue call), so that
+    execution's entry cannot fill after the flatten, and flattens anyway when it
+    does not finish in time. Billing, plans and risk rules never refuse it.
+    Raises VenueError when the venue cannot be reached.
+    """
+    adapter = get_adapter(account)
+    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
+    with advisory_lock("account", account.pk, wait=wait):
+        working = len(adapter.working_orders())
+        closing = adapter.flatten()
+        account_sync(account=account)
+    return Flattened(working, closing)
+
+
 def order_record_intent(*, account: BrokerAccount, request: OrderRequest) -> Order:
     """The Order row for `request`, created once per (account, client order id).
 
@@ -150,24 +142,24 @@ def order_record_intent(*, account: BrokerAccount, request: OrderRequest) -> Ord
     )
 
 
-def order_send(*, order: Order, request: OrderRequest) -> Order:
-    """Send the order to its venue (outside any lock) and record what came back.
+def order_place(*, adapter: VenueAdapter, request: OrderRequest) -> OrderReport:
+    """Send one order to its venue (outside any lock); what the venue said.
 
-    Idempotent: the adapter answers a repeated client order id with the first order.
+    A refusal comes back as a rejected report with the venue's code; a transient
+    VenueError (timeout, rate limit, venue down) is raised for the caller to retry.
+    Idempotent at the venue: a repeated client order id answers the first order.
     """
-    adapter = get_adapter(order.account)
     try:
-        report = adapter.place_order(request)
+        return adapter.place_order(request)
     except VenueError as exc:
         if exc.transient:
             raise
-        report = OrderReport(
+        return OrderReport(
             client_order_id=request.client_order_id,
             venue_order_id="",
             status=Order.Status.REJECTED,
             reject_reason=f"{exc.code}: {exc.message}",
         )
-    return order_apply_report(order=order, report=report)
 
 
 @transaction.atomic

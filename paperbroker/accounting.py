@@ -9,15 +9,15 @@ Invariants (held by property tests):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import Measure
-from brokers.instruments.resolve import SymbolError, resolve
+from brokers.instruments.resolve import SymbolError, UnknownSymbol, instrument_of
+from brokers.instruments.sessions import ACCOUNT_DAY, trading_day
 from brokers.instruments.specs import AssetClass, FutureSpec, Instrument
 from brokers.positions import net
 from paperbroker.fillmodel import commission
@@ -32,7 +32,6 @@ from paperbroker.models import (
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-CHICAGO = ZoneInfo("America/Chicago")
 # Margin as a fraction of notional where the catalogue has no per-contract margin.
 NOTIONAL_MARGIN = {
     AssetClass.FOREX: Decimal("0.0333"),
@@ -42,13 +41,11 @@ NOTIONAL_MARGIN = {
 
 
 def instrument_for(symbol: str) -> Instrument:
-    """The catalogue spec for a symbol the venue trades (raises SymbolError)."""
-    return resolve(symbol).instrument
-
-
-def account_trading_day(at: datetime) -> date:
-    """The account's trading day: it starts at 17:00 Chicago, as CME's does."""
-    return (at.astimezone(CHICAGO) + timedelta(hours=7)).date()
+    """The catalogue spec for a symbol the venue holds (raises SymbolError)."""
+    instrument = instrument_of(symbol)
+    if instrument is None:
+        raise UnknownSymbol(symbol)
+    return instrument
 
 
 def costs_for(
@@ -293,7 +290,7 @@ def account_state(
     margin = sum((s.margin for s in states), ZERO)
     start = (
         account.day_start_equity
-        if account.trading_day == account_trading_day(at or timezone.now())
+        if account.trading_day == trading_day(ACCOUNT_DAY, at or timezone.now())
         else None
     )
     return AccountState(
@@ -351,7 +348,7 @@ def accounts_measure(broker_account_ids: list[int]) -> dict[int, Measure]:
 
 def day_roll(account: PaperAccount, at: datetime) -> None:
     """At the first update of a trading day, remember the equity it started with."""
-    today = account_trading_day(at)
+    today = trading_day(ACCOUNT_DAY, at)
     if account.trading_day != today:
         account.day_start_equity = account_state(account, at=at).equity
         account.trading_day = today

@@ -20,9 +20,8 @@ from brokers.adapters.base import (
 from brokers.models import BrokerAccount, Order
 from paperbroker.accounting import account_state, accounts_measure
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
-from paperbroker.realtime import notify
+from paperbroker.realtime import flatten_and_notify, notify
 from paperbroker.services import (
-    paper_account_flatten,
     paper_account_open,
     paper_order_cancel,
     paper_order_place,
@@ -149,4 +148,5 @@ class PaperAdapter(VenueAdapter):
         return _report(paper_order_cancel(account=self.paper, order_id=order_id))
 
     def flatten(self) -> list[OrderReport]:
-        return [_report(order) for order in paper_account_flatten(account=self.paper)]
+        """The closing orders; the cancelled and closing orders are announced."""
+        return [_report(order) for order in flatten_and_notify(account=self.paper)]

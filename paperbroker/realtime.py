@@ -14,14 +14,12 @@ from typing import Any
 from django.db import transaction
 from rest_framework.utils.encoders import JSONEncoder
 
-from accounts.realtime import (
-    Event,
+from common.realtime import (
     PaperAccountEvent,
     PaperFillEvent,
     PaperOrderEvent,
-    broadcast,
+    announce,
 )
-from brokers.services import announce_batched
 from paperbroker.models import PaperAccount, PaperOrder
 from paperbroker.payloads import FillOut, OrderOut, account_body
 from paperbroker.selectors import working_orders_for_account
@@ -36,12 +34,6 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     """Decimals and datetimes as JSON numbers and strings, as the API renders them."""
     plain: dict[str, Any] = json.loads(json.dumps(data, cls=JSONEncoder))
     return plain
-
-
-def announce(workspace_id: int, event: Event) -> None:
-    """Into the execution's batch when one is open (one channel-layer trip)."""
-    if not announce_batched(workspace_id, event):
-        broadcast(workspace_id, event)
 
 
 def notify(

@@ -19,12 +19,11 @@ from django.utils import timezone
 
 from brokers.adapters.base import OrderRequest, VenueError
 from brokers.instruments.resolve import SymbolError, resolve
-from brokers.instruments.sessions import is_open, next_open
+from brokers.instruments.sessions import ACCOUNT_DAY, is_open, next_open, trading_day
 from brokers.instruments.specs import AssetClass, Instrument
 from brokers.models import BrokerAccount, OrderType
 from paperbroker.accounting import (
     account_state,
-    account_trading_day,
     day_roll,
     fill_book,
     in_account_currency,
@@ -285,12 +284,14 @@ def _place(
         comment=request.comment[:255],
         created_at=now,
     )
-    try:
-        resolved = resolve(order.symbol)
-    except SymbolError as exc:
-        return _reject(order, "unknown-symbol", str(exc))
-    # Books are kept per concrete contract: "ES" and "ES1!" both trade ESZ26.
-    order.symbol, instrument = resolved.contract or resolved.root, resolved.instrument
+    instrument = request.instrument
+    if instrument is None:  # a caller that did not resolve the symbol
+        try:
+            resolved = resolve(order.symbol)
+        except SymbolError as exc:
+            return _reject(order, "unknown-symbol", str(exc))
+        # Books are kept per concrete contract: "ES" and "ES1!" both trade ESZ26.
+        order.symbol, instrument = resolved.symbol, resolved.instrument
     problem = _validation_error(request, instrument, tif) or _bracket_error(
         request, request.reference_price or last_price(order.symbol, account)
     )
@@ -315,7 +316,9 @@ def _place(
     problem = _buying_power_error(account, instrument, order, now, last=last)
     if problem is not None:
         return _reject(order, *problem)
-    order.trading_day = account_trading_day(now) if tif == TimeInForce.DAY else None
+    order.trading_day = (
+        trading_day(ACCOUNT_DAY, now) if tif == TimeInForce.DAY else None
+    )
     order.save()
     if trading:
         _evaluate(order, instrument, now, placing=True, book=book)
@@ -424,7 +427,7 @@ def _evaluate(
 
     `placing`: the order is new, and `book` is the book its placing read.
     """
-    if order.trading_day and account_trading_day(now) > order.trading_day:
+    if order.trading_day and trading_day(ACCOUNT_DAY, now) > order.trading_day:
         order.status = PaperOrder.Status.EXPIRED
         order.save(update_fields=["status", "updated_at"])
         return True

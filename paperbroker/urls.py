@@ -23,7 +23,6 @@ urlpatterns: list[URLPattern] = [
         api.OrderCancel.as_view(),
         name="paper-api-cancel",
     ),
-    path(API + "alerts", api.AlertSubmit.as_view(), name="paper-api-alerts"),
     path(API + "status", api.SystemStatus.as_view(), name="paper-api-status"),
     path(API + "health", api.SystemHealth.as_view(), name="paper-api-health"),
     # Pages

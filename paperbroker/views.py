@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
 from accounts.scoping import user_can
+from brokers import services as broker_services
 from brokers.adapters.base import VenueError
 from paperbroker.accounting import account_state
 from paperbroker.models import PaperAccount
-from paperbroker.realtime import cancel_and_notify, flatten_and_notify, reset_and_notify
+from paperbroker.realtime import cancel_and_notify, reset_and_notify
 from paperbroker.selectors import (
     fills_for_account,
     metrics,
@@ -139,7 +140,12 @@ def account_flatten(request: HttpRequest, pk: int) -> HttpResponse:
     account = paper_account_for_user_or_404(request.user, pk, Perm.TRADE)
     if not _confirmed(request, "flatten"):
         return _confirm_page(request, account, "flatten")
-    refused = [o for o in flatten_and_notify(account=account) if o.reject_reason]
+    try:
+        done = broker_services.account_flatten(account=account.broker_account)
+    except VenueError as exc:
+        messages.error(request, exc.message)
+        return redirect("paper-account", pk=pk)
+    refused = [o for o in done.closing if o.reject_reason]
     if refused:
         reasons = "; ".join(f"{o.symbol}: {o.reject_reason}" for o in refused)
         messages.error(request, f"Some positions stay open. {reasons}")

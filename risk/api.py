@@ -1,4 +1,5 @@
-"""The kill switch and emergency close over the API (seeds 000 and 002)."""
+"""Emergency close and the risk rules, metrics and violations over the API
+(seeds 000 and 002)."""
 
 from __future__ import annotations
 
@@ -17,26 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Perm
-from accounts.scoping import user_can, workspaces_for
+from accounts.scoping import user_can
 from brokers.models import BrokerAccount
+from common.api import Refused
 from risk.config import RiskConfigError, risk_config_update
 from risk.models import RiskConfig, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
-from risk.services import WEEKDAYS, account_emergency_close, emergency_stop
-from tradeflow.api import Refused
-
-
-class EmergencyStop(APIView):
-    """`POST /api/user/emergency_stop`: flatten every account the user may trade,
-    cancel every working order, stop every strategy. Idempotent."""
-
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
-    def post(self, request: Request) -> Response:
-        if not workspaces_for(request.user, Perm.TRADE).exists():
-            raise PermissionDenied("Your role cannot trade, so it cannot stop trading.")
-        report = emergency_stop(user=request.user)  # type: ignore[arg-type]
-        return Response({"success": not report.errors, **asdict(report)})
+from risk.services import WEEKDAYS, account_emergency_close
 
 
 class EmergencyClose(APIView):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,10 +23,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.realtime import AccountEvent, broadcast, broadcast_many
 from brokers.adapters.base import Measure
 from brokers.adapters.registry import adapter_class
+from brokers.instruments.sessions import ACCOUNT_DAY, session_close, trading_day
 from brokers.models import BrokerAccount, Order, Position
+from common.realtime import AccountEvent, broadcast, broadcast_many
+from common.tasks import enqueue
 from risk.models import (
     DailyLossAction,
     MaxLossMode,
@@ -37,19 +39,6 @@ from risk.models import (
 from risk.services import account_emergency_close, news_event
 
 log = logging.getLogger(__name__)
-CHICAGO = ZoneInfo("America/Chicago")
-SESSION_CLOSE = time(17, 0)
-
-
-def trading_day(at: datetime) -> date:
-    """The CME trading day `at` belongs to: a new one starts at 17:00 Chicago."""
-    local = at.astimezone(CHICAGO)
-    return (local + timedelta(hours=24 - SESSION_CLOSE.hour)).date()
-
-
-def session_end(day: date) -> datetime:
-    """When trading day `day` closes: 17:00 Chicago on that date."""
-    return datetime.combine(day, SESSION_CLOSE, tzinfo=CHICAGO).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -81,7 +70,7 @@ def state_update(
         RiskConfig.objects.filter(pk=config.pk).update(starting_balance=balance)
         config.starting_balance = balance
     start = config.starting_balance
-    today = trading_day(now)
+    today = trading_day(ACCOUNT_DAY, now)
     if state.trading_day is None:  # first measure: the floor starts from the start
         state.high_balance = max(start, balance)
         state.day_start_balance = balance
@@ -286,7 +275,7 @@ def _act(
     if breach.action in (DailyLossAction.BLOCK, DailyLossAction.FLATTEN_LOCK):
         assert state.trading_day is not None
         RiskState.objects.filter(pk=state.pk).update(
-            locked_until=session_end(state.trading_day)
+            locked_until=session_close(ACCOUNT_DAY, state.trading_day)
         )
     try:
         with transaction.atomic():
@@ -399,7 +388,7 @@ def _unchanged(
     return (
         state is not None
         and config.starting_balance is not None
-        and state.trading_day == trading_day(now)
+        and state.trading_day == trading_day(ACCOUNT_DAY, now)
         and state.equity == measure.equity
         and account.balance == measure.balance
         and not (measure.flat and state.last_flat_balance != measure.balance)
@@ -424,9 +413,8 @@ def _tell_admins(account: BrokerAccount, breach: Breach) -> None:
         )
     )
     if emails:
-        from risk.tasks import breach_mail_task
-
-        breach_mail_task.delay(
+        enqueue(
+            "risk.tasks.breach_mail_task",
             f"TradeFlow: {breach.rule} on {account.name}",
             f"{breach.detail}\nWhat TradeFlow did: {breach.action}.",
             emails,

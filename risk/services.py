@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.permissions import Perm
-from accounts.scoping import workspaces_for
-from brokers.adapters.base import OrderRequest, VenueError
-from brokers.adapters.registry import get_adapter
-from brokers.instruments.resolve import SymbolError, resolve
+from brokers.adapters.base import VenueError
+from brokers.instruments.resolve import instrument_of
 from brokers.instruments.specs import FutureSpec, Instrument
 from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
-from brokers.services import account_sync
+from brokers.services import account_flatten
 from risk.calendar import calendar_parse
 from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState
 from risk.presets import preset_values
-from tradeflow.locks import advisory_lock
-from webhooks.models import Strategy
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +53,7 @@ def risk_check(
     stop_loss: Decimal | None = None,
     current: Decimal | None = None,
     positions: dict[str, Decimal] | None = None,
+    instrument: Instrument | None = None,
     at: datetime | None = None,
 ) -> RiskDecision:
     """Judge one order against the account's rules and its risk state.
@@ -72,7 +65,8 @@ def risk_check(
     `current` is the position the order starts from when an earlier leg of the
     same signal (a flip's exit) is not filled yet; `positions`, the account's
     positions as the venue reported them (else our last sync), let what open
-    positions risk to their stops count against the budget.
+    positions risk to their stops count against the budget. `instrument` is the
+    symbol's, as intake resolved it (else looked up from the symbol).
     """
     if current is None:
         current = (
@@ -96,7 +90,16 @@ def risk_check(
     if config is None:
         return ALLOW
     order = _Order(
-        symbol, side, quantity, current, after, price, stop_loss, now, positions
+        symbol,
+        side,
+        quantity,
+        current,
+        after,
+        price,
+        stop_loss,
+        now,
+        positions,
+        instrument or instrument_of(symbol),
     )
     state = RiskState.objects.filter(account=account).first()
     for check in CHECKS:
@@ -117,6 +120,7 @@ class _Order:
     stop_loss: Decimal | None
     at: datetime
     positions: dict[str, Decimal] | None = None
+    instrument: Instrument | None = None
 
 
 Check = Callable[[RiskConfig, "RiskState | None", BrokerAccount, _Order], RiskDecision]
@@ -273,7 +277,7 @@ def stops_at_risk(account: BrokerAccount, o: _Order) -> Decimal:
             continue
         part = min(filled, uncovered[symbol])
         uncovered[symbol] -= part
-        instrument = _instrument(symbol)
+        instrument = instrument_of(symbol)
         if stop is not None and avg is not None and instrument is not None:
             total += max((avg - stop) * direction, ZERO) * instrument.point_value * part
         if not any(uncovered.values()):
@@ -286,8 +290,8 @@ def _resized(
 ) -> RiskDecision:
     """The largest whole quantity whose stop-out stays under `budget`."""
     per_unit = risk / o.quantity
-    instrument = _instrument(o.symbol)
-    step = Decimal(1) if instrument is None else _step(instrument)
+    instrument = o.instrument
+    step = Decimal(1) if instrument is None else instrument.quantity_step
     fits = (budget / per_unit / step).to_integral_value(ROUND_DOWN) * step
     if fits <= 0:
         return _refuse(
@@ -305,12 +309,6 @@ def _resized(
         {"from": str(o.quantity), "to": str(fits)},
         quantity=fits,
     )
-
-
-def _step(instrument: Instrument) -> Decimal:
-    from webhooks.planning import QUANTITY_STEP
-
-    return QUANTITY_STEP[instrument.asset_class]
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -374,17 +372,10 @@ def _trade_risk(o: _Order) -> Decimal | None:
     """Stop distance x point value x quantity, in the instrument's currency."""
     if o.price is None or o.stop_loss is None:
         return None
-    instrument = _instrument(o.symbol)
+    instrument = o.instrument
     if instrument is None:
         return None
     return abs(o.price - o.stop_loss) * instrument.point_value * o.quantity
-
-
-def _instrument(symbol: str) -> Instrument | None:
-    try:
-        return resolve(symbol).instrument
-    except SymbolError:
-        return None
 
 
 def _allowed(
@@ -394,7 +385,7 @@ def _allowed(
     if sides != "both" and (o.after > 0) != (sides == "long"):
         return _refuse("side-not-allowed", f"This account trades {sides} only.")
     if config.allowed_symbols:
-        instrument = _instrument(o.symbol)
+        instrument = o.instrument
         root = instrument.symbol if instrument else o.symbol
         if root not in config.allowed_symbols:
             return _refuse(
@@ -490,7 +481,7 @@ def contracts_open(
 
 
 def _weight(config: RiskConfig, symbol: str, quantity: Decimal) -> Decimal:
-    instrument = _instrument(symbol)
+    instrument = instrument_of(symbol)
     if isinstance(instrument, FutureSpec) and instrument.is_micro:
         return quantity / config.micros_per_contract
     return quantity
@@ -511,72 +502,6 @@ def risk_entry_counted(*, account: BrokerAccount) -> None:
     RiskState.objects.filter(account=account).update(trades_today=F("trades_today") + 1)
 
 
-class RiskRefusedError(Exception):
-    """An order the account's rules refuse; the decision says which and why."""
-
-    def __init__(self, decision: RiskDecision) -> None:
-        super().__init__(decision.detail)
-        self.decision = decision
-
-
-def order_place_checked(*, account: BrokerAccount, request: OrderRequest) -> Order:
-    """Place one order that no signal caused (the paper simulator's alerts route)
-    under the rules every execution meets: judged under the account's locks from
-    the venue's positions, recorded in our books before the venue call, counted
-    as a trade, and the account measured after a fill.
-
-    Raises RiskRefusedError, or a transient VenueError ("account-busy") when an
-    execution holds the account longer than it may be waited for.
-    """
-    from brokers.services import order_record_intent, order_send
-
-    adapter = get_adapter(account)
-    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
-    with advisory_lock("account", account.pk, wait=wait) as held:
-        if not held.acquired:
-            raise VenueError(
-                "account-busy",
-                "Another order on this account is in flight: try again.",
-                transient=True,
-            )
-        positions = {report.symbol: report.quantity for report in adapter.positions()}
-        current = positions.get(request.symbol, ZERO)
-        with transaction.atomic():
-            locked = BrokerAccount.objects.select_for_update().get(pk=account.pk)
-            decision = risk_check(
-                account=locked,
-                symbol=request.symbol,
-                side=request.side,
-                quantity=request.quantity,
-                price=request.limit_price
-                or request.stop_price
-                or request.reference_price,
-                stop_loss=request.stop_loss,
-                current=current,
-                positions=positions,
-            )
-            if not decision.allowed:
-                raise RiskRefusedError(decision)
-            if decision.quantity is not None:
-                request = replace(request, quantity=decision.quantity)
-            order = order_record_intent(account=locked, request=request)
-        order = order_send(order=order, request=request)
-        after = current + signed(request.side, request.quantity)
-        reduces = abs(after) < abs(current) and (
-            after == 0 or (after > 0) == (current > 0)
-        )
-        if not reduces and order.status != Order.Status.REJECTED:
-            risk_entry_counted(account=account)
-    if order.filled_quantity:
-        from risk.monitor import risk_monitor
-
-        try:
-            risk_monitor(account=account)
-        except Exception:
-            log.exception("risk monitor after a fill failed for account %s", account.pk)
-    return order
-
-
 # --- Kill switch ----------------------------------------------------------------------
 
 
@@ -592,8 +517,8 @@ class StopReport:
 def account_emergency_close(
     *, account: BrokerAccount, close_only: bool = True
 ) -> StopReport:
-    """Cancel the account's working orders, close its positions at market and
-    (by default) make it close-only, so no alert opens a position until the
+    """Flatten the account (working orders cancelled, positions closed at market)
+    and, by default, make it close-only, so no alert opens a position until the
     trader resumes it.
 
     Idempotent: on a flat account with nothing working it only confirms close-only.
@@ -603,49 +528,19 @@ def account_emergency_close(
             status=BrokerAccount.Status.CLOSE_ONLY
         )
         account.status = BrokerAccount.Status.CLOSE_ONLY
-    adapter = get_adapter(account)
-    # Wait for an execution in flight on the account (it holds this lock across
-    # its venue call), so its entry cannot fill after the flatten. Flatten anyway
-    # if it does not finish in time.
-    wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
     try:
-        with advisory_lock("account", account.pk, wait=wait):
-            working = len(adapter.working_orders())
-            reports = adapter.flatten()
-            account_sync(account=account)
+        done = account_flatten(account=account)
     except VenueError as exc:
         log.error("emergency close of account %s failed: %s", account.pk, exc)
         error = {"account_id": str(account.pk), "code": exc.code, "detail": exc.message}
         return StopReport(1, 0, 0, 0, [error])
-    closed = sum(1 for report in reports if report.status == "filled")
     log.warning(
         "account %s closed in an emergency: %s orders cancelled, %s positions closed",
         account.pk,
-        working,
-        closed,
+        done.orders_cancelled,
+        done.positions_closed,
     )
-    return StopReport(1, working, closed, 0)
-
-
-def emergency_stop(*, user: User) -> StopReport:
-    """The kill switch: every account the user may trade is flattened and made
-    close-only, every working order cancelled, every strategy stopped."""
-    workspaces = workspaces_for(user, Perm.TRADE)
-    stopped = (
-        Strategy.objects.filter(workspace__in=workspaces)
-        .exclude(status=Strategy.Status.STOPPED)
-        .update(status=Strategy.Status.STOPPED)
-    )
-    accounts = BrokerAccount.objects.filter(workspace__in=workspaces, enabled=True)
-    reports = [account_emergency_close(account=account) for account in accounts]
-    log.warning("kill switch by user %s: %s accounts", user.pk, len(reports))
-    return StopReport(
-        accounts=len(reports),
-        orders_cancelled=sum(r.orders_cancelled for r in reports),
-        positions_closed=sum(r.positions_closed for r in reports),
-        strategies_stopped=stopped,
-        errors=[error for r in reports for error in r.errors],
-    )
+    return StopReport(1, done.orders_cancelled, done.positions_closed, 0)
 
 
 def trading_resume(*, account: BrokerAccount) -> bool:

@@ -1,4 +1,4 @@
-"""The kill switch page, resuming an account after it, and each account's risk
+"""Resuming an account after the kill switch, and each account's risk
 page: its rules (from a firm's preset or the trader's own), live gauges of the
 room left before each limit, and the violations caught.
 
@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.scoping import get_for_user_or_404, user_can, workspaces_for
+from accounts.scoping import get_for_user_or_404, user_can
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from risk.config import RiskConfigError, preset_adjustments, risk_config_update
@@ -31,38 +31,9 @@ from risk.forms import PresetPickerForm, RiskConfigForm, preset_name
 from risk.models import RiskConfig, RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
-from risk.services import (
-    emergency_stop,
-    risk_config_apply_preset,
-    trading_resume,
-)
+from risk.services import risk_config_apply_preset, trading_resume
 
 ZERO, QUARTER, HALF = Decimal(0), Decimal("0.25"), Decimal("0.5")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def emergency_stop_page(request: HttpRequest) -> HttpResponse:
-    """GET asks for confirmation (works without JavaScript); POST stops everything."""
-    if not workspaces_for(request.user, Perm.TRADE).exists():
-        raise PermissionDenied
-    if request.method == "GET":
-        accounts = BrokerAccount.objects.for_user(request.user, Perm.TRADE).filter(
-            enabled=True
-        )
-        return render(request, "risk/emergency_stop.html", {"accounts": accounts})
-    report = emergency_stop(user=request.user)  # type: ignore[arg-type]
-    text = (
-        f"Stopped: {_count(report.accounts, 'account')} flattened and close-only, "
-        f"{_count(report.orders_cancelled, 'working order')} cancelled, "
-        f"{_count(report.positions_closed, 'position')} closed, "
-        f"{_count(report.strategies_stopped, 'strategy', 'strategies')} stopped."
-    )
-    if report.errors:
-        messages.error(request, f"{text} Failed on: {report.errors}")
-    else:
-        messages.success(request, text)
-    return redirect("dashboard")
 
 
 @login_required

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "risk",
     "billing",
     "webhooks",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -227,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tradeflow.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
@@ -335,6 +336,9 @@ WEBHOOK_MAX_SIGNAL_AGE_SECONDS = env_int("WEBHOOK_MAX_SIGNAL_AGE_SECONDS", 60)
 WEBHOOK_CLOCK_SKEW_SECONDS = env_int("WEBHOOK_CLOCK_SKEW_SECONDS", 5)
 # How long an execution waits for another one on the same account to finish.
 EXECUTION_ACCOUNT_WAIT_SECONDS = env_int("EXECUTION_ACCOUNT_WAIT_SECONDS", 5)
+# How long an order sent through the API (seed 003's paper alerts, seed 004's group
+# trades) waits for the worker's outcome before it answers "queued".
+API_ORDER_WAIT_SECONDS = env_int("API_ORDER_WAIT_SECONDS", 10, minimum=0)
 # The live monitor flattens this far (in percent of the limit) before a daily
 # loss or drawdown limit, to leave room for the flattening orders' slippage.
 RISK_FLATTEN_BUFFER_PERCENT = env_int("RISK_FLATTEN_BUFFER_PERCENT", 5)

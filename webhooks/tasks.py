@@ -3,9 +3,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from brokers.adapters.base import VenueError
-from webhooks.execution import AccountBusy, execution_run, signal_execute
-from webhooks.supervision import executions_refresh, signals_sweep
-from webhooks.targets import strategies_heartbeat_check
+from webhooks.execution.claims import AccountBusy
+from webhooks.execution.fanout import signal_execute
+from webhooks.execution.run import execution_run
+from webhooks.execution.supervision import executions_refresh, signals_sweep
+from webhooks.strategies.services import strategies_heartbeat_check
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

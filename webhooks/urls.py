@@ -1,12 +1,24 @@
-"""Seed 004's bots, groups and group-trade routes, mounted at /api/v1/."""
+"""Every route of the alert pipeline: the webhook in all its spellings, the
+trader's pages (accounts and keys, strategies, signals), seed 002's registration
+and log, seed 003's paper alerts and seed 004's bots, groups and group trades."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
-from webhooks import api_v1 as api
+from webhooks.api import paper, unify
+from webhooks.api import v1 as api
+from webhooks.views import signals, strategies, webhook
 
-urlpatterns = [
+# Seed 002: under /api/unify/v1/ and (registration) at the root.
+unify_urls = [
+    path("webhook/<str:broker>", webhook.webhook, name="webhook"),
+    path("webhook/<str:broker>/<str:token>", webhook.webhook, name="webhook-token"),
+    path("register/<str:broker>", unify.RegisterView.as_view()),
+]
+
+# Seed 004: under /api/v1/.
+v1_urls = [
     path("bots/create", api.BotCreate.as_view(), name="api-v1-bot-create"),
     path("bots/list", api.BotList.as_view(), name="api-v1-bots"),
     path("bots/<str:bot_id>", api.BotDetail.as_view(), name="api-v1-bot"),
@@ -25,4 +37,87 @@ urlpatterns = [
     path("groups/<str:group_id>/accounts/<str:account_id>", api.GroupAccount.as_view()),
     path("accounts/<str:account_id>/assign-group", api.AccountAssignGroup.as_view()),
     path("trading/group/<str:group_id>/execute", api.GroupExecute.as_view()),
+]
+
+pages = [
+    path("accounts/new/", webhook.account_new, name="account-new"),
+    path("accounts/<int:pk>/keys/", webhook.account_keys, name="account-keys"),
+    path(
+        "accounts/<int:pk>/keys/<int:key_pk>/revoke/",
+        webhook.account_key_revoke,
+        name="account-key-revoke",
+    ),
+    path("keys/<int:key_pk>/addresses/", webhook.key_addresses, name="key-addresses"),
+    path(
+        "accounts/<int:pk>/keys/new/", webhook.account_key_new, name="account-key-new"
+    ),
+    path(
+        "accounts/<int:pk>/alert-builder/",
+        strategies.account_alert_builder,
+        name="account-alert-builder",
+    ),
+    path("strategies/", strategies.strategy_list, name="strategies"),
+    path("strategies/new/", strategies.strategy_new, name="strategy-new"),
+    path("strategies/<int:pk>/", strategies.strategy_detail, name="strategy-detail"),
+    path(
+        "strategies/<int:pk>/settings/",
+        strategies.strategy_settings,
+        name="strategy-settings",
+    ),
+    path(
+        "strategies/<int:pk>/keys/new/",
+        strategies.strategy_key_new,
+        name="strategy-key-new",
+    ),
+    path(
+        "strategies/<int:pk>/keys/<int:key_pk>/revoke/",
+        strategies.strategy_key_revoke,
+        name="strategy-key-revoke",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/",
+        strategies.subscription_add,
+        name="subscription-add",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/<int:sub_pk>/",
+        strategies.subscription_update,
+        name="subscription-update",
+    ),
+    path(
+        "strategies/<int:pk>/subscriptions/<int:sub_pk>/remove/",
+        strategies.subscription_delete,
+        name="subscription-delete",
+    ),
+    path(
+        "strategies/<int:pk>/alert-builder/",
+        strategies.strategy_alert_builder,
+        name="strategy-alert-builder",
+    ),
+    path("signals/", signals.signal_list, name="signals"),
+    path("signals/approvals/", signals.approvals, name="approvals"),
+    path("signals/<int:pk>/", signals.signal_detail, name="signal-detail"),
+    path(
+        "executions/<int:pk>/decision/",
+        signals.execution_decision,
+        name="execution-decision",
+    ),
+]
+
+urlpatterns = [
+    *pages,
+    path("webhook/tradingview", webhook.webhook, name="webhook-tradingview"),
+    path("webhook/tradingview/test", webhook.webhook_test),
+    path(
+        "webhook/tradingview/<str:token>",
+        webhook.webhook,
+        name="webhook-tradingview-token",
+    ),
+    path("api/unify/v1/", include(unify_urls)),
+    path("api/v1/", include(v1_urls)),
+    path("register/<str:broker>", unify.RegisterView.as_view(), name="register"),
+    path("api/logs/webhooks", unify.SignalList.as_view(), name="api-signals"),
+    path(
+        "api/paper-trading/alerts", paper.AlertSubmit.as_view(), name="paper-api-alerts"
+    ),
 ]

@@ -8,7 +8,7 @@ import asyncio
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from accounts.realtime import AccountEvent, Event, broadcast_many, workspace_group
+from common.realtime import AccountEvent, Event, broadcast_many, workspace_group
 
 
 def test_three_hundred_events_all_arrive(db, django_capture_on_commit_callbacks):

@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from brokers.instruments.specs import Instrument
+
 if TYPE_CHECKING:
     from brokers.models import BrokerAccount
 
@@ -48,6 +50,9 @@ class OrderRequest:
     reference_price: Decimal | None = None
     strategy: str = ""
     comment: str = ""
+    # The catalogue instrument of `symbol` when the caller resolved it (intake
+    # does, once): a venue maps it to its own contract instead of parsing again.
+    instrument: Instrument | None = None
 
 
 @dataclass(frozen=True)

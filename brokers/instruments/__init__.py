@@ -1,7 +1,7 @@
 """The instrument catalogue and symbol resolution every venue shares.
 
     resolve("MNQ1!", date(2025, 12, 10)).contract      -> "MNQZ25"
-    is_open(get_instrument("ES"), datetime.now(UTC))     -> True / False
+    is_open(get_instrument("ES"), timezone.now())        -> True / False
 
 Importing this package does not load pandas: the calendar library is imported
 on the first question about sessions or business days.
@@ -17,6 +17,7 @@ from .resolve import (
     SymbolError,
     UnknownSymbol,
     apply_root_override,
+    instrument_of,
     resolve,
 )
 from .sessions import NoSessionError, is_open, next_open, session_close, trading_day
@@ -51,6 +52,7 @@ __all__ = [
     "front_contract",
     "futures_roots",
     "get_instrument",
+    "instrument_of",
     "is_open",
     "next_contract",
     "next_open",

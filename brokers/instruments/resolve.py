@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
+from functools import lru_cache
+
+from django.utils import timezone
 
 from .catalogue import catalogue, futures_roots, get_instrument
 from .contracts import Contract, front_contract, month_of
@@ -136,7 +139,7 @@ def _dated(symbol: str, parsed: _Parsed, spec: FutureSpec, on: date) -> Contract
 def _today(spec: Instrument) -> date:
     # The exchange's trade date, not the server's: a CME evening session already
     # belongs to tomorrow, and so does tomorrow's roll.
-    return trading_day(spec, datetime.now(UTC))
+    return trading_day(spec, timezone.now())
 
 
 def resolve(symbol: str, on: date | None = None) -> Resolved:
@@ -161,6 +164,20 @@ def resolve(symbol: str, on: date | None = None) -> Resolved:
         expiry=contract.expiry,
         roll_date=contract.roll_date,
     )
+
+
+@lru_cache(maxsize=4096)
+def instrument_of(symbol: str) -> Instrument | None:
+    """The catalogue instrument of a symbol as TradeFlow stores it: a contract
+    ("MNQZ25"), a root or a pair; None when the catalogue has no such thing.
+
+    A lookup, not a resolution: no date, no expiry check. An alert's symbol is
+    resolved once, at intake (`resolve`); what is stored afterwards is looked up.
+    """
+    try:
+        return catalogue()[_parse(symbol).root]
+    except UnknownSymbol:
+        return None
 
 
 def apply_root_override(symbol: str, overrides: Mapping[str, str]) -> str:

@@ -2,12 +2,17 @@
 
 Exchange-traded instruments ask pandas_market_calendars (through calendars.py,
 cached per calendar and month) so holidays and early closes are the library's
-problem. Two kinds need no library calendar:
+problem. Three calendars need no library:
 
 * forex trades from Sunday 17:00 to Friday 17:00 America/New_York, the
   interbank convention brokers follow; holidays are thin, not closed, so they
   are ignored;
-* crypto never closes; its trading day is the UTC date.
+* crypto never closes; its trading day is the UTC date;
+* accounts (`ACCOUNT_DAY`): prop firms, the risk monitor and the paper venue's
+  daily P&L count days as CME's trade report does, from 17:00 to 17:00
+  America/Chicago, a weekend belonging to Monday.
+
+This module's `trading_day` is the one trading-day function of the project.
 
 Every datetime in and out is timezone-aware; results are in UTC. A trading day
 is the session a timestamp belongs to: the one in progress, or when the market
@@ -28,7 +33,12 @@ from .calendars import Session, month_sessions
 from .specs import ALWAYS_OPEN_CALENDAR, FOREX_CALENDAR, Instrument
 
 NEW_YORK = ZoneInfo("America/New_York")
+CHICAGO = ZoneInfo("America/Chicago")
 FOREX_ROLLOVER = time(17)
+# The calendar accounts count their days in (see the module docstring).
+ACCOUNT_DAY = "account-day"
+# Each calendar without a library: where its day rolls over.
+ROLLOVER_ZONES = {FOREX_CALENDAR: NEW_YORK, ACCOUNT_DAY: CHICAGO}
 FRIDAY, SATURDAY, SUNDAY = 4, 5, 6
 # How far ahead to look for a session before concluding there is none.
 MAX_MONTHS_AHEAD = 13
@@ -101,8 +111,9 @@ def _forex_is_open(at: datetime) -> bool:
     return weekday != FRIDAY or clock < FOREX_ROLLOVER
 
 
-def _forex_trading_day(at: datetime) -> date:
-    local = at.astimezone(NEW_YORK)
+def _rollover_day(at: datetime, zone: ZoneInfo) -> date:
+    """A day that starts at 17:00 local the evening before; weekends are Monday's."""
+    local = at.astimezone(zone)
     day = local.date() + timedelta(days=local.time() >= FOREX_ROLLOVER)
     while day.weekday() >= SATURDAY:
         day += timedelta(days=1)
@@ -119,10 +130,10 @@ def _forex_next_open(at: datetime) -> datetime:
     return opens.astimezone(UTC)
 
 
-def _forex_close(day: date) -> datetime:
+def _rollover_close(day: date, zone: ZoneInfo) -> datetime:
     if day.weekday() >= SATURDAY:
-        raise NoSessionError(f"forex has no session on {day:%A} {day}")
-    return datetime.combine(day, FOREX_ROLLOVER, NEW_YORK).astimezone(UTC)
+        raise NoSessionError(f"no session on {day:%A} {day}")
+    return datetime.combine(day, FOREX_ROLLOVER, zone).astimezone(UTC)
 
 
 # --- public API --------------------------------------------------------------
@@ -141,14 +152,17 @@ def is_open(instrument: Instrument, at: datetime) -> bool:
     return index >= 0 and window.sessions[index].contains(at)
 
 
-def trading_day(instrument: Instrument, at: datetime) -> date:
-    """The trade date `at` belongs to: the session in progress, else the next."""
+def trading_day(instrument: Instrument | str, at: datetime) -> date:
+    """The trade date `at` belongs to: the session in progress, else the next.
+
+    `instrument` may be a calendar's name instead (`ACCOUNT_DAY`).
+    """
     at = _utc(at)
-    name = instrument.calendar
+    name = instrument if isinstance(instrument, str) else instrument.calendar
     if name == ALWAYS_OPEN_CALENDAR:
         return at.date()
-    if name == FOREX_CALENDAR:
-        return _forex_trading_day(at)
+    if name in ROLLOVER_ZONES:
+        return _rollover_day(at, ROLLOVER_ZONES[name])
     return _first_session_after(name, at).day
 
 
@@ -170,17 +184,18 @@ def next_open(instrument: Instrument, at: datetime) -> datetime | None:
     raise NoSessionError(f"{name} has no session in the year after {at.isoformat()}")
 
 
-def session_close(instrument: Instrument, day: date) -> datetime:
+def session_close(instrument: Instrument | str, day: date) -> datetime:
     """When the session for trade date `day` ends (early closes included).
 
-    Raises NoSessionError for a weekend or holiday. Crypto's day ends at midnight UTC.
+    Raises NoSessionError for a weekend or holiday. Crypto's day ends at midnight
+    UTC. `instrument` may be a calendar's name instead (`ACCOUNT_DAY`).
     """
-    name = instrument.calendar
+    name = instrument if isinstance(instrument, str) else instrument.calendar
     if name == ALWAYS_OPEN_CALENDAR:
         return datetime.combine(day + timedelta(days=1), time(0), UTC)
-    if name == FOREX_CALENDAR:
-        return _forex_close(day)
+    if name in ROLLOVER_ZONES:
+        return _rollover_close(day, ROLLOVER_ZONES[name])
     for session in month_sessions(name, day.year, day.month):
         if session.day == day:
             return session.close
-    raise NoSessionError(f"{instrument.symbol} has no session on {day:%A} {day}")
+    raise NoSessionError(f"{name} has no session on {day:%A} {day}")

@@ -37,6 +37,15 @@ class ExpiryRule(StrEnum):
     LAST_BUSINESS_DAY = "last_business_day"
 
 
+# The smallest quantity step per asset class (contracts, shares, lots, coins).
+QUANTITY_STEP = {
+    AssetClass.FUTURE: Decimal(1),
+    AssetClass.STOCK: Decimal(1),
+    AssetClass.FOREX: Decimal("0.01"),
+    AssetClass.CRYPTO: Decimal("0.00001"),
+}
+
+
 @dataclass(frozen=True)
 class RollRule:
     """When the continuous symbol (`ES1!`) moves on to the next contract.
@@ -79,6 +88,11 @@ class Instrument:
     tick_value: Decimal
     point_value: Decimal
     calendar: str
+
+    @property
+    def quantity_step(self) -> Decimal:
+        """The smallest quantity an order may add (a contract, 0.01 lot...)."""
+        return QUANTITY_STEP[self.asset_class]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,9 @@ from brokers.instruments.calendars import calendar_names
 from brokers.instruments.contracts import Contract, expiry_date, front_contract
 from brokers.instruments.specs import ExpiryRule
 
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
+
 CHICAGO = ZoneInfo("America/Chicago")
 NEW_YORK = ZoneInfo("America/New_York")
 DEC_10 = date(2025, 12, 10)

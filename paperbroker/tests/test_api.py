@@ -17,11 +17,16 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.test import Client
 
-from accounts.scoping import workspace_group
+from common.realtime import workspace_group
 from paperbroker import api
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperPosition
 from paperbroker.services import quote_record
-from webhooks.services import account_register
+from webhooks.api import paper as paper_alerts
+from webhooks.intake.keys import account_register
+from webhooks.models import Signal
+
+# Alerts go through the signal pipeline: its tasks run inline here.
+pytestmark = pytest.mark.usefixtures("tasks_inline")
 
 BASE = "/api/paper-trading"
 ISO_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"
@@ -380,7 +385,8 @@ def test_alerts_accept_the_snake_case_tradingview_format(world, owner):
     )
     assert (order.time_in_force, order.status) == ("GTC", "working")
     assert (order.strategy, order.comment) == ("momentum_strategy", "TradingView alert")
-    assert order.client_order_id.startswith("alert-")
+    # The pipeline's exactly-once id: signal, account, leg.
+    assert order.client_order_id.startswith("tf-")
 
 
 def test_a_stop_alert_without_stop_price_uses_price_as_its_level(world, owner):
@@ -410,10 +416,7 @@ def test_a_bracket_alert_leaves_its_stop_loss_and_take_profit_working(world, own
     [
         ({"quantity": 10, "price": 60000}, "insufficient-buying-power"),
         ({"orderType": "limit", "price": 60000.001}, "invalid-price"),
-        ({"orderType": "limit"}, "invalid-price"),
-        ({"symbol": "NOTASYMBOL", "price": 1}, "unknown-symbol"),
         ({"symbol": "SOLUSDT"}, "no-price"),
-        ({"quantity": 0, "price": 60000}, "invalid-size"),
     ],
 )
 def test_a_rejected_order_is_422_with_the_venues_code_and_sentence(
@@ -426,6 +429,24 @@ def test_a_rejected_order_is_422_with_the_venues_code_and_sentence(
     order = PaperOrder.objects.get()
     assert order.status == PaperOrder.Status.REJECTED
     assert order.reject_reason == f"{code}: {body['detail']}"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"orderType": "limit"}, "price-required"),
+        ({"symbol": "NOTASYMBOL", "price": 1}, "unknown-symbol"),
+        ({"quantity": 0, "price": 60000}, "invalid-quantity"),
+    ],
+)
+def test_an_alert_that_is_no_order_is_422_and_logged_without_reaching_the_venue(
+    world, owner, fields, code
+):
+    response = alert(owner, **fields)
+    assert (response.status_code, response.json()["code"]) == (422, code)
+    assert not PaperOrder.objects.exists()
+    signal = Signal.objects.get()
+    assert (signal.status, signal.error_code) == ("rejected", code)
 
 
 @pytest.mark.parametrize("missing", ["symbol", "action", "quantity"])
@@ -579,7 +600,7 @@ def test_anonymous_requests_are_refused(db, method, path):
 def test_more_alerts_than_the_per_account_limit_get_429_with_retry_after(
     world, owner, monkeypatch
 ):
-    monkeypatch.setattr(api, "ORDER_RATE_PER_MINUTE", 2)
+    monkeypatch.setattr(paper_alerts, "ORDER_RATE_PER_MINUTE", 2)
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
     statuses = [alert(owner, quantity=0.01).status_code for _ in range(2)]
     refused = alert(owner, quantity=0.01)
@@ -655,7 +676,7 @@ def test_alerts_meet_the_accounts_risk_rules_and_reach_our_books(world, owner):
     assert not PaperOrder.objects.exists()
     assert alert(owner, quantity=0.1).status_code == 200
     order = Order.objects.get(account=world.account)
-    assert (order.status, order.client_order_id[:6]) == ("filled", "alert-")
+    assert (order.status, order.client_order_id[:3]) == ("filled", "tf-")
     assert Position.objects.get(account=world.account).quantity == Decimal("0.1")
     BrokerAccount.objects.filter(pk=world.account.pk).update(status="close_only")
     assert alert(owner, quantity=0.1).json()["code"] == "risk:close-only"

@@ -36,7 +36,7 @@ def test_fills_made_by_the_feed_are_announced_on_the_workspace_group(
 ):
     sent = []
     monkeypatch.setattr(
-        "paperbroker.realtime.broadcast",
+        "common.realtime.broadcast",
         lambda ws, event: sent.append((ws, event["type"])),
     )
     paper = PaperAccount.objects.get(broker_account=world.account)

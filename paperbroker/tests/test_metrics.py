@@ -10,6 +10,9 @@ import pytest
 from paperbroker.models import PaperAccount, PaperTrade
 from paperbroker.selectors import max_drawdown, metrics
 
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
+
 START = datetime(2025, 1, 20, 10, 0, tzinfo=UTC)
 
 

@@ -22,6 +22,9 @@ from paperbroker.services import (
     quote_record,
 )
 
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
+
 MONDAY_OPEN = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # CME and NYSE open
 SATURDAY = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 _ids = count(1)
@@ -254,7 +257,7 @@ def test_forex_pnl_in_dollars_needs_no_conversion(paper):
 def test_one_traders_alert_price_never_moves_another_traders_market(world):
     from accounts.services import workspace_create
     from conftest import make_user
-    from webhooks.services import account_register
+    from webhooks.intake.keys import account_register
 
     mine = PaperAccount.objects.get(broker_account=world.account)
     stranger_user = make_user("stranger@example.com")

@@ -28,10 +28,12 @@ from paperbroker.services import quote_record
 from risk.models import RiskConfig
 from risk.monitor import risk_monitor
 from risk.services import account_emergency_close
-from tradeflow.testing import wait_until
-from webhooks.execution import AccountBusy, execution_run, signal_execute
+from testkit.processes import wait_until
+from webhooks.execution.claims import AccountBusy
+from webhooks.execution.fanout import signal_execute
+from webhooks.execution.run import execution_run
+from webhooks.intake.services import signal_receive
 from webhooks.models import Execution, Signal
-from webhooks.services import signal_receive
 
 ALERTS = 50
 LIMIT = Decimal(5)

@@ -13,10 +13,10 @@ from rest_framework.test import APIClient
 from brokers.models import BrokerAccount, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
+from webhooks.intake.keys import account_register
 from webhooks.models import Signal, Strategy
-from webhooks.services import account_register
-from webhooks.targets import strategy_create
+from webhooks.strategies.services import strategy_create
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,9 @@ from risk.monitor import risk_monitor
 from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
 
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
+
 
 @pytest.fixture(autouse=True)
 def _presets(db) -> None:

@@ -15,7 +15,10 @@ from risk.calendar import CalendarError, calendar_parse
 from risk.models import EconomicEvent, RiskConfig, RiskState, Violation
 from risk.monitor import risk_monitor
 from risk.services import economic_calendar_import, risk_check
-from webhooks.targets import signal_submit
+from webhooks.execution.submit import signal_submit
+
+# Orders sent through the API are executed by a worker: inline here.
+pytestmark = pytest.mark.usefixtures("clock", "tasks_inline")
 
 CT = ZoneInfo("America/Chicago")
 TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=CT)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.conf import settings
 from hypothesis import HealthCheck, event
 from hypothesis import settings as hypothesis_settings
@@ -42,9 +43,13 @@ from risk.models import RiskConfig, RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor
 from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
+from webhooks.intake.keys import account_register
+from webhooks.intake.services import signal_receive
 from webhooks.models import Execution, Signal
-from webhooks.services import account_register, signal_receive
+
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
 
 CT = ZoneInfo("America/Chicago")
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=CT)

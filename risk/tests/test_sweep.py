@@ -18,7 +18,10 @@ from paperbroker.models import PaperAccount
 from paperbroker.services import quote_record
 from risk import monitor, tasks
 from risk.models import RiskConfig, RiskState, Violation
-from webhooks.targets import signal_submit
+from webhooks.execution.submit import signal_submit
+
+# Orders sent through the API are executed by a worker: inline here.
+pytestmark = pytest.mark.usefixtures("tasks_inline")
 
 
 @pytest.fixture
@@ -120,7 +123,7 @@ def test_the_sweep_tells_open_pages_of_every_account_that_moved_at_once(
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
-    from accounts.realtime import workspace_group
+    from common.realtime import workspace_group
 
     monitor.accounts_monitor()
     buy(world, accounts[0])

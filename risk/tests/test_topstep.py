@@ -1,25 +1,29 @@
 """A Topstep 50K Trading Combine replayed through the paper broker: the
 end-of-day trailing floor, the floor stopping at the starting balance, the daily
-loss limit's flatten-and-lock, and the maximum loss ending the account."""
+loss limit's flatten-and-lock, and the maximum loss ending the account.
+
+Every test runs on the frozen clock: alerts, fills and measures all happen at
+the time the test sets, whatever the date the suite runs on."""
 
 from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 
+from brokers.instruments.sessions import ACCOUNT_DAY, trading_day
 from brokers.models import BrokerAccount, Position
 from paperbroker.services import price_update, quote_record
 from risk.models import RiskPreset, RiskState, Violation
-from risk.monitor import risk_monitor, trading_day
+from risk.monitor import risk_monitor
 from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
 from webhooks.models import Signal
 
 CT = ZoneInfo("America/Chicago")
@@ -27,8 +31,9 @@ MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=CT)
 
 
 @pytest.fixture
-def combine(world, settings):
+def combine(world, settings, clock):
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    clock.set(MONDAY)
     quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
     presets_load(RiskPreset)  # a transactional test before may have flushed them
     preset = RiskPreset.objects.get(key="topstep-combine-50k")
@@ -54,17 +59,28 @@ def price(last: int) -> None:
     price_update(symbol="BTCUSDT", last=Decimal(last), source="manual")
 
 
-def measure(account, at: datetime) -> RiskState:
-    risk_monitor(account=account, now=at)
-    return RiskState.objects.get(account=account)
+@pytest.fixture
+def measure(clock):
+    """Move the clock to a time and measure the account there, as the beat would."""
+
+    def at(account, when: datetime) -> RiskState:
+        clock.set(when)
+        risk_monitor(account=account)
+        return RiskState.objects.get(account=account)
+
+    return at
 
 
-def test_the_session_boundary_is_17_00_chicago():
-    assert trading_day(datetime(2026, 11, 23, 16, 59, tzinfo=CT)).day == 23
-    assert trading_day(datetime(2026, 11, 23, 17, 0, tzinfo=CT)).day == 24
+def test_the_session_boundary_is_17_00_chicago_and_a_weekend_is_mondays():
+    assert trading_day(ACCOUNT_DAY, datetime(2026, 11, 23, 16, 59, tzinfo=CT)).day == 23
+    assert trading_day(ACCOUNT_DAY, datetime(2026, 11, 23, 17, 0, tzinfo=CT)).day == 24
+    friday_evening = datetime(2026, 11, 27, 17, 30, tzinfo=CT)
+    assert trading_day(ACCOUNT_DAY, friday_evening) == date(2026, 11, 30)
 
 
-def test_the_floor_trails_the_end_of_day_balance_and_stops_at_the_start(world, combine):
+def test_the_floor_trails_the_end_of_day_balance_and_stops_at_the_start(
+    world, combine, measure
+):
     state = measure(combine, MONDAY)
     assert (state.floor, state.day_start_balance) == (48000, 50000)
     trade(combine, world.api_key, "buy")
@@ -84,7 +100,9 @@ def test_the_floor_trails_the_end_of_day_balance_and_stops_at_the_start(world, c
     assert not Violation.objects.exists()
 
 
-def test_the_daily_loss_flattens_and_locks_until_the_session_ends(world, combine):
+def test_the_daily_loss_flattens_and_locks_until_the_session_ends(
+    world, combine, measure
+):
     quote_record(symbol="BTCUSDT", last=Decimal(1000), source="manual")
     measure(combine, MONDAY)
     trade(combine, world.api_key, "buy")
@@ -107,12 +125,12 @@ def test_the_daily_loss_flattens_and_locks_until_the_session_ends(world, combine
     assert trade(combine, world.api_key, "buy", qty=1).status == "filled"
 
 
-def test_the_maximum_loss_flattens_and_ends_the_account(world, combine, monkeypatch):
+def test_the_maximum_loss_flattens_and_ends_the_account(
+    world, combine, settings, measure
+):
     from risk.models import RiskConfig
-    from risk.tasks import breach_mail_task
 
-    # The e-mail is a task; run it here instead of on a worker.
-    monkeypatch.setattr(breach_mail_task, "delay", lambda *a: breach_mail_task.apply(a))
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the e-mail task runs here
 
     RiskConfig.objects.filter(account=combine).update(daily_loss_limit=None)
     quote_record(symbol="BTCUSDT", last=Decimal(1000), source="manual")
@@ -132,7 +150,7 @@ def test_the_maximum_loss_flattens_and_ends_the_account(world, combine, monkeypa
 
 
 def test_an_order_whose_stop_would_cross_the_remaining_budget_is_refused(
-    world, combine
+    world, combine, measure
 ):
     quote_record(symbol="BTCUSDT", last=Decimal(1000), source="manual")
     measure(combine, MONDAY)

@@ -17,7 +17,7 @@ import time
 import httpx
 import pytest
 
-from tradeflow.testing import ROOT, free_port, wait_until
+from testkit.processes import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.stack
 

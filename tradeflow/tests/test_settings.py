@@ -9,7 +9,7 @@ import sys
 import pytest
 from cryptography.fernet import Fernet
 
-from tradeflow.testing import ROOT
+from testkit.processes import ROOT
 
 PRODUCTION = {
     "DEBUG": "0",

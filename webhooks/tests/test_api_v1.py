@@ -9,9 +9,12 @@ from rest_framework.test import APIClient
 
 from brokers.models import Position
 from paperbroker.services import quote_record
+from webhooks.execution.submit import signal_submit
+from webhooks.intake.keys import account_register
 from webhooks.models import AccountGroup, Signal, Strategy
-from webhooks.services import account_register
-from webhooks.targets import signal_submit
+
+# Orders sent through the API are executed by a worker: inline here.
+pytestmark = pytest.mark.usefixtures("clock", "tasks_inline")
 
 API = "/api/v1"
 

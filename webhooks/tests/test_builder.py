@@ -6,7 +6,7 @@ import itertools
 import json
 from decimal import Decimal
 
-from webhooks.builder import (
+from webhooks.intake.builder import (
     ACTIONS,
     ORDER_TYPES,
     QUANTITY_MODES,

@@ -13,9 +13,9 @@ from brokers.models import BrokerAccount, Fill, Order, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
-from webhooks.execution import signal_execute
+from testkit.locks import held_elsewhere
+from webhooks.execution.fanout import signal_execute
 from webhooks.models import Execution, Signal
-from webhooks.tests.helpers import held_elsewhere
 
 URL = "/api/unify/v1/webhook/paper"
 
@@ -161,7 +161,7 @@ def test_an_account_disabled_after_the_alert_was_queued_does_not_trade(world):
 def test_the_printed_example_alert_fills_whatever_the_day(world):
     import shlex
 
-    from webhooks.examples import example_curl
+    from webhooks.intake.examples import example_curl
 
     curl = shlex.split(example_curl(url="http://x", key=world.api_key, venue="paper"))
     body = curl[curl.index("-d") + 1]

@@ -12,10 +12,10 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.test import Client
 
-import accounts.realtime
-from accounts.scoping import workspace_group
+import common.realtime
+from common.realtime import workspace_group
 from paperbroker.services import quote_record
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
 from webhooks.models import Signal
 
 URL = "/api/unify/v1/webhook/paper"
@@ -62,13 +62,13 @@ def test_an_executions_events_all_arrive_in_one_trip_to_the_channel_layer(
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(workspace_group(priced.workspace.pk), channel)
     trips = []
-    real = accounts.realtime.async_to_sync
+    real = common.realtime.async_to_sync
 
     def counted(fn):
         trips.append(fn)
         return real(fn)
 
-    monkeypatch.setattr(accounts.realtime, "async_to_sync", counted)
+    monkeypatch.setattr(common.realtime, "async_to_sync", counted)
     signal_execute(signal_id=send(priced, "sell", 2).pk)
 
     async def drain() -> list[str]:

@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from brokers.models import Position
 from paperbroker.services import quote_record
-from webhooks.execution import execution_run, signal_execute
+from webhooks.execution.fanout import signal_execute
+from webhooks.execution.run import execution_run
+from webhooks.execution.supervision import execution_decide, signals_sweep
+from webhooks.intake.keys import account_register
 from webhooks.models import Execution, Signal, Strategy
-from webhooks.services import account_register
-from webhooks.supervision import execution_decide, signals_sweep
-from webhooks.targets import (
+from webhooks.strategies.services import (
     account_group_create,
     strategies_heartbeat_check,
     strategy_create,

@@ -14,10 +14,10 @@ from django.utils import timezone
 from brokers.models import Order, Position
 from paperbroker.models import PaperOrder
 from paperbroker.services import quote_record
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
+from webhooks.intake.services import signature_of
 from webhooks.models import TRADINGVIEW_IPS, ApiKey, Signal, Strategy
-from webhooks.services import signature_of
-from webhooks.targets import strategy_create, subscription_save
+from webhooks.strategies.services import strategy_create, subscription_save
 
 TV = "/webhook/tradingview"
 
@@ -329,7 +329,7 @@ def test_a_paused_strategy_logs_its_alerts_and_does_not_execute_them(world):
 def test_a_resting_limit_filled_later_finishes_its_signal_and_counts_once(world, btc):
     from billing.models import BillingAccount
     from paperbroker.services import price_update
-    from webhooks.supervision import executions_refresh
+    from webhooks.execution.supervision import executions_refresh
 
     signal = send(world, action="buy", qty=2, order_type="limit", price="90")
     assert signal.status == Signal.Status.WORKING

@@ -18,9 +18,12 @@ from hypothesis import strategies as st
 
 from brokers.models import Order
 from paperbroker.services import quote_record
-from webhooks.execution import signal_execute
+from webhooks.execution.fanout import signal_execute
+from webhooks.intake.parsing import ACTIONS, ORDER_TYPES, QUANTITY_TYPES, SENTIMENTS
 from webhooks.models import Execution, Signal
-from webhooks.parsing import ACTIONS, ORDER_TYPES, QUANTITY_TYPES, SENTIMENTS
+
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
 
 KEY = "<the world's key>"  # replaced by the real key when posting
 FIELDS = (

@@ -9,8 +9,11 @@ import pytest
 from django.test import Client
 
 from brokers.models import BrokerAccount, Order
-from webhooks.keys import key_hash
+from webhooks.intake.keys import key_hash
 from webhooks.models import ApiKey, Signal
+
+# Names dates: runs on the frozen clock (testkit.clock), whatever today is.
+pytestmark = pytest.mark.usefixtures("clock")
 
 URL = "/api/unify/v1/webhook/paper"
 BUY: dict[str, Any] = {

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def published(monkeypatch) -> list[tuple[object, ...]]:
     """What the intake hands to Celery (the broker is the outer edge here)."""
     calls: list[tuple[object, ...]] = []
-    monkeypatch.setattr(signal_execute_task, "delay", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        signal_execute_task,
+        "apply_async",
+        lambda args, **options: calls.append(tuple(args)),
+    )
     return calls
 
 

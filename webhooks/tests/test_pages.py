@@ -13,11 +13,11 @@ from django.test import Client
 from django.utils import timezone
 
 from brokers.models import BrokerAccount
-from webhooks.execution import execution_run, signal_execute
-from webhooks.keys import key_hash
+from webhooks.execution.fanout import signal_execute
+from webhooks.execution.run import execution_run
+from webhooks.intake.keys import account_register, key_hash
 from webhooks.models import ApiKey, Execution, Signal, Strategy, Subscription
-from webhooks.services import account_register
-from webhooks.targets import strategy_create, subscription_save
+from webhooks.strategies.services import strategy_create, subscription_save
 
 BUY = {"action": "buy", "symbol": "BTCUSDT", "quantity": 1, "price": 100}
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from webhooks.body import parse_body
-from webhooks.intents import ParseError
-from webhooks.parsing import intent_from_payload
+from webhooks.intake.body import parse_body
+from webhooks.intake.intents import ParseError
+from webhooks.intake.parsing import intent_from_payload
 
 
 def intent(body: str, broker: str = "paper"):

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from brokers.instruments.catalogue import get_instrument
-from webhooks.intents import Intent, Offset
-from webhooks.planning import Overrides, PlanError, plan_legs
+from webhooks.execution.planning import Overrides, PlanError, plan_legs
+from webhooks.intake.intents import Intent, Offset
 
 MNQ = get_instrument("MNQ")
 EURUSD = get_instrument("EURUSD")

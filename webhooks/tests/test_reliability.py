@@ -24,9 +24,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from brokers.models import Fill, Order, Position
+from common.locks import advisory_lock_free
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder
-from tradeflow.locks import advisory_lock_free
-from tradeflow.testing import (
+from testkit.processes import (
     RedisServer,
     daphne_argv,
     free_port,
@@ -38,8 +38,8 @@ from tradeflow.testing import (
     worker_argv,
     worker_ready,
 )
+from webhooks.execution.supervision import signals_sweep
 from webhooks.models import Execution, Signal
-from webhooks.supervision import signals_sweep
 from webhooks.tasks import execution_run_task, signal_execute_task
 
 pytestmark = pytest.mark.stack

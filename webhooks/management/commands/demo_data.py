@@ -22,10 +22,10 @@ from accounts.services import user_ensure_workspace
 from brokers.instruments.resolve import resolve
 from brokers.models import BrokerAccount
 from paperbroker.services import quote_record
-from webhooks.examples import example_curl
+from webhooks.intake.examples import example_curl
+from webhooks.intake.keys import account_register, api_key_issue, api_key_revoke
 from webhooks.models import ApiKey, Strategy
-from webhooks.services import account_register, api_key_issue, api_key_revoke
-from webhooks.targets import strategy_create, subscription_save
+from webhooks.strategies.services import strategy_create, subscription_save
 
 DEMO_EMAIL = "demo@tradeflow.local"
 DEMO_STRATEGY = "Demo strategy"

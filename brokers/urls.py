@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from brokers import api
+
+urlpatterns = [
+    path("api/user/brokers", api.BrokerAccountList.as_view(), name="api-brokers"),
+    path("api/positions", api.PositionList.as_view(), name="api-positions"),
+]

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from dashboard import api, views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("dashboard/<str:name>/", views.dashboard_fragment, name="dashboard-fragment"),
+    path("emergency-stop/", views.emergency_stop_page, name="emergency-stop"),
+    path("api/user/emergency_stop", api.EmergencyStop.as_view()),
+    path("benchmarks/", views.benchmarks, name="benchmarks"),
+]

@@ -1,0 +1,27 @@
+"""Test helpers for signals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.db import connection
+
+from common.locks import _key
+
+
+@contextmanager
+def held_elsewhere(namespace: str, ident: int) -> Iterator[None]:
+    """Hold an advisory lock from another session, as a live worker would."""
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params.get("user"),
+        password=params.get("password"),
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", _key(namespace, ident))
+        yield

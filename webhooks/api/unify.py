@@ -1,0 +1,123 @@
+"""Seed-002 registration (returns the webhook key) and the webhook log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import WorkspaceScopedMixin
+from accounts.permissions import Perm
+from accounts.scoping import workspaces_for
+from brokers.adapters.base import VenueError
+from brokers.adapters.registry import available_venues
+from webhooks.intake.keys import account_register
+from webhooks.models import Execution, Signal
+
+
+class RegisterInput(serializers.Serializer[dict[str, object]]):
+    name = serializers.CharField(max_length=120, default="Paper account")
+    initial_balance = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(1), default=Decimal(50000)
+    )
+    currency = serializers.CharField(max_length=3, default="USD")
+    mode = serializers.ChoiceField(choices=["demo", "live"], default="demo")
+
+
+class RegisterOutput(serializers.Serializer[dict[str, object]]):
+    id = serializers.IntegerField()
+    broker = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=20, decimal_places=6)
+    currency = serializers.CharField()
+    api_key = serializers.CharField(help_text="Shown once; only a hash is kept.")
+
+
+class RegisterView(APIView):
+    """`POST /register/{broker}`: connect an account; returns `api_key`, once."""
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
+    def post(self, request: Request, broker: str) -> Response:
+        if broker not in available_venues():
+            raise NotFound(f"Broker {broker!r} is not available on this server.")
+        workspace = workspaces_for(request.user, Perm.MANAGE_ACCOUNTS).first()
+        if workspace is None:
+            raise PermissionDenied("Your role cannot connect accounts.")
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            account, plain = account_register(
+                workspace=workspace,
+                user=request.user,  # type: ignore[arg-type]
+                venue=broker,
+                name=str(values["name"]),
+                currency=str(values["currency"]),
+                options={"initial_balance": values["initial_balance"]},
+            )
+        except VenueError as exc:
+            raise ValidationError({"broker": [exc.message]}) from None
+        body = {
+            "id": account.pk,
+            "broker": account.venue,
+            "name": account.name,
+            "status": account.status,
+            "balance": account.balance,
+            "currency": account.currency,
+            "api_key": plain,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ExecutionSerializer(serializers.ModelSerializer[Execution]):
+    class Meta:
+        model = Execution
+        fields = [
+            "account_id",
+            "status",
+            "error_code",
+            "error_message",
+            "started_at",
+            "risk_checked_at",
+            "sent_at",
+            "acknowledged_at",
+            "filled_at",
+        ]
+
+
+class SignalSerializer(serializers.ModelSerializer[Signal]):
+    executions = ExecutionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Signal
+        fields = [
+            "id",
+            "account_id",
+            "strategy_id",
+            "group_id",
+            "broker",
+            "status",
+            "http_status",
+            "error_code",
+            "error_message",
+            "payload",
+            "source_ip",
+            "received_at",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "executions",
+        ]
+
+
+class SignalList(WorkspaceScopedMixin, generics.ListAPIView[Signal]):
+    """`GET /api/logs/webhooks`: the signal log, newest first."""
+
+    queryset = Signal.objects.prefetch_related("executions")
+    serializer_class = SignalSerializer

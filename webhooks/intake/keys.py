@@ -1,0 +1,106 @@
+"""Ingest keys: `tfk_` + 43 url-safe characters (256 bits), kept only as a hash,
+shown once; issued, revoked and restricted to source addresses here."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from brokers.models import BrokerAccount
+from brokers.services import broker_account_register
+from webhooks.models import AccountGroup, ApiKey, Strategy
+
+PREFIX = "tfk_"
+
+
+def key_generate() -> str:
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_looks_valid(key: str) -> bool:
+    return key.startswith(PREFIX) and 20 <= len(key) <= 80
+
+
+def api_key_issue(
+    *,
+    created_by: User | None,
+    account: BrokerAccount | None = None,
+    strategy: Strategy | None = None,
+    group: AccountGroup | None = None,
+    name: str = "",
+) -> tuple[ApiKey, str]:
+    """Issue an ingest key for one target; the plain key is returned once, not kept."""
+    target = account or strategy or group
+    assert (
+        target is not None
+        and sum(x is not None for x in (account, strategy, group)) == 1
+    )
+    plain = key_generate()
+    api_key = ApiKey.objects.create(
+        workspace_id=target.workspace_id,
+        account=account,
+        strategy=strategy,
+        group=group,
+        name=name,
+        prefix=plain[:12],
+        key_hash=key_hash(plain),
+        created_by=created_by,
+    )
+    return api_key, plain
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+MAX_ALLOWED_NETWORKS = 50
+
+
+def api_key_allow(*, api_key: ApiKey, addresses: list[str]) -> list[str]:
+    """Accept alerts on this key only from these addresses or networks (none: any).
+
+    Raises ValueError with a sentence for an entry that is not an address.
+    """
+    networks: list[str] = []
+    for raw in addresses:
+        try:
+            network = ipaddress.ip_network(raw.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{raw[:40]!r} is not an address or a network.") from None
+        if str(network) not in networks:
+            networks.append(str(network))
+    if len(networks) > MAX_ALLOWED_NETWORKS:
+        raise ValueError(f"At most {MAX_ALLOWED_NETWORKS} addresses or networks.")
+    ApiKey.objects.filter(pk=api_key.pk).update(allowed_ips=networks)
+    api_key.allowed_ips = networks
+    return networks
+
+
+@transaction.atomic
+def account_register(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    venue: str,
+    name: str,
+    currency: str = "USD",
+    options: dict[str, Any] | None = None,
+) -> tuple[BrokerAccount, str]:
+    """Connect an account and issue its first webhook key (seed 002 registration)."""
+    account = broker_account_register(
+        workspace=workspace, venue=venue, name=name, currency=currency, options=options
+    )
+    _, plain = api_key_issue(account=account, created_by=user, name="Default")
+    return account, plain
