@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import time
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,11 +20,11 @@ from accounts.permissions import Perm
 from accounts.scoping import user_can
 from brokers.models import BrokerAccount
 from common.api import Refused
-from risk.config import RiskConfigError, risk_config_update
+from risk.config import RiskConfigError, risk_config_update, trading_windows_clean
 from risk.models import RiskConfig, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
-from risk.services import WEEKDAYS, account_emergency_close
+from risk.services import account_emergency_close
 
 
 class EmergencyClose(APIView):
@@ -213,27 +212,11 @@ class RiskRulesInput(serializers.ModelSerializer[RiskConfig]):
                 ZoneInfo(zone)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValidationError({"timezone": ["Not a time zone."]}) from None
-        windows = attrs.get("trading_windows")
-        if windows is not None and not _windows_ok(windows):
-            raise ValidationError(
-                {"trading_windows": ['Use {"mon": [["08:30", "15:00"]], ...}.']}
-            )
-        return attrs
-
-
-def _windows_ok(windows: object) -> bool:
-    if not isinstance(windows, dict):
-        return False
-    for day, spans in windows.items():
-        if day not in WEEKDAYS or not isinstance(spans, list):
-            return False
-        for span in spans:
-            if not (isinstance(span, list) and len(span) == 2):
-                return False
+        if attrs.get("trading_windows") is not None:
             try:
-                start, end = (time.fromisoformat(str(part)) for part in span)
-            except ValueError:
-                return False
-            if start >= end:
-                return False
-    return True
+                attrs["trading_windows"] = trading_windows_clean(
+                    attrs["trading_windows"]
+                )
+            except RiskConfigError as exc:
+                raise ValidationError({"trading_windows": [exc.message]}) from None
+        return attrs

@@ -15,10 +15,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from brokers.instruments.catalogue import get_instrument
+from risk.config import WEEKDAYS, RiskConfigError, trading_windows_clean
 from risk.models import RiskConfig, RiskPreset
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 NO_LIMIT = "Enter a number above zero, or leave it empty for no limit."
 
 
@@ -75,9 +74,8 @@ class SymbolListField(forms.CharField):
 class TradingWindowsField(forms.CharField):
     """One line per weekday: `mon 08:30-15:00, 18:00-24:00` (or `mon-fri ...`).
 
-    Stored as {"mon": [["08:30", "15:00"]]}: zero-padded, so the engine can
-    compare the clock as text; a window ends before it starts only across
-    midnight, which must be written as two windows.
+    Stored as {"mon": [["08:30", "15:00"]]}, checked by the risk service's one
+    validation of windows (`risk.config.trading_windows_clean`).
     """
 
     widget = forms.Textarea(attrs={"rows": 4})
@@ -90,8 +88,11 @@ class TradingWindowsField(forms.CharField):
             for day in _days(days.lower()):
                 if day in windows:
                     raise forms.ValidationError(f"{day} is listed twice.")
-                windows[day] = sorted(_span(span) for span in _spans(line, spans))
-        return {day: windows[day] for day in WEEKDAYS if day in windows}
+                windows[day] = [_span(span) for span in _spans(line, spans)]
+        try:
+            return trading_windows_clean(windows)
+        except RiskConfigError as exc:
+            raise forms.ValidationError(exc.message) from None
 
     def prepare_value(self, value: Any) -> Any:
         if not isinstance(value, dict):
@@ -129,21 +130,7 @@ def _span(text: str) -> list[str]:
     start, dash, end = (part.strip() for part in text.partition("-"))
     if not dash:
         raise forms.ValidationError(f"Write each window as 08:30-15:00, not {text!r}.")
-    start, end = _clock(start, text), _clock(end, text)
-    if end <= start:
-        raise forms.ValidationError(
-            f"{text} ends before it starts: split a window across midnight in "
-            "two, e.g. mon 18:00-24:00 and tue 00:00-02:00."
-        )
     return [start, end]
-
-
-def _clock(text: str, span: str) -> str:
-    match = CLOCK.match(text)
-    hours, minutes = (int(match[1]), int(match[2])) if match else (99, 99)
-    if (hours, minutes) != (24, 0) and (hours > 23 or minutes > 59):
-        raise forms.ValidationError(f"{span}: {text!r} is not a time (HH:MM).")
-    return f"{hours:02}:{minutes:02}"
 
 
 # What each rule does, in the trader's words; shown next to its input.

@@ -19,6 +19,7 @@ from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
 from brokers.services import account_flatten
 from risk.calendar import calendar_parse
+from risk.config import WEEKDAYS, clock_minutes, risk_config_update
 from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState
 from risk.presets import preset_values
 
@@ -83,10 +84,10 @@ def risk_check(
         if config is not None and not config.exits_outside_window:
             return _window(config, now)
         return ALLOW
-    if account.status == BrokerAccount.Status.CLOSE_ONLY:
-        return RiskDecision(
-            False, "close-only", "The account is close-only: only exits are accepted."
-        )
+    state = RiskState.objects.filter(account=account).first() if config else None
+    locks = account_locks(account=account, config=config, state=state, at=now)
+    if locks:
+        return locks[0]
     if config is None:
         return ALLOW
     order = _Order(
@@ -101,7 +102,6 @@ def risk_check(
         positions,
         instrument or instrument_of(symbol),
     )
-    state = RiskState.objects.filter(account=account).first()
     for check in CHECKS:
         decision = check(config, state, account, order)
         if not decision.allowed or decision.quantity is not None:
@@ -130,45 +130,72 @@ def _refuse(rule: str, detail: str, **numbers: object) -> RiskDecision:
     return RiskDecision(False, rule, detail, {k: str(v) for k, v in numbers.items()})
 
 
-def _locks(
-    config: RiskConfig, state: RiskState | None, account: BrokerAccount, o: _Order
-) -> RiskDecision:
-    window = _window(config, o.at)
-    if not window.allowed:
-        return window
-    blackout = _news(config, o.at)
-    if not blackout.allowed:
-        return blackout
-    if state is None:
-        return ALLOW
-    if state.cooldown_until and state.cooldown_until > o.at:
-        return _refuse(
-            "cooldown",
-            f"{config.cooldown_losses} losing trades in a row: no new positions "
-            f"until {state.cooldown_until:%H:%M} UTC.",
-            cooldown_until=state.cooldown_until.isoformat(),
+def account_locks(
+    *,
+    account: BrokerAccount,
+    config: RiskConfig | None,
+    state: RiskState | None,
+    at: datetime,
+) -> list[RiskDecision]:
+    """Everything that stops new positions on the account at `at`, as the
+    refusals the pre-trade check gives, the most binding first. The risk page
+    shows the same list. Exits are never locked (the check lets them through
+    before it asks)."""
+    locks = []
+    if not account.enabled:
+        locks.append(_refuse("account-disabled", "Disabled: no orders are sent."))
+    if account.status == BrokerAccount.Status.CLOSE_ONLY:
+        locks.append(
+            _refuse("close-only", "The account is close-only: only exits are accepted.")
         )
-    if state.locked_until and state.locked_until > o.at:
-        return _refuse(
-            "daily-loss-lock",
-            "The daily loss limit was hit: no new positions until the session "
-            f"ends ({state.locked_until:%Y-%m-%d %H:%M} UTC).",
-            locked_until=state.locked_until.isoformat(),
+    if config is None:
+        return locks
+    locks += [d for d in (_window(config, at), _news(config, at)) if not d.allowed]
+    if state is not None:
+        locks += _state_locks(config, state, at)
+    return locks
+
+
+def _state_locks(
+    config: RiskConfig, state: RiskState, at: datetime
+) -> list[RiskDecision]:
+    locks = []
+    if state.cooldown_until and state.cooldown_until > at:
+        locks.append(
+            _refuse(
+                "cooldown",
+                f"{config.cooldown_losses} losing trades in a row: no new positions "
+                f"until {state.cooldown_until:%H:%M} UTC.",
+                cooldown_until=state.cooldown_until.isoformat(),
+            )
+        )
+    if state.locked_until and state.locked_until > at:
+        locks.append(
+            _refuse(
+                "daily-loss-lock",
+                "The daily loss limit was hit: no new positions until the session "
+                f"ends ({state.locked_until:%Y-%m-%d %H:%M} UTC).",
+                locked_until=state.locked_until.isoformat(),
+            )
         )
     if config.stop_at_profit_target and state.target_reached_at:
-        return _refuse(
-            "profit-target",
-            "The profit target is reached and the account stops trading there.",
+        locks.append(
+            _refuse(
+                "profit-target",
+                "The profit target is reached and the account stops trading there.",
+            )
         )
     limit = config.max_trades_per_day
     if limit is not None and state.trades_today >= limit:
-        return _refuse(
-            "max-trades",
-            f"{state.trades_today} trades today: the limit is {limit}.",
-            trades_today=state.trades_today,
-            limit=limit,
+        locks.append(
+            _refuse(
+                "max-trades",
+                f"{state.trades_today} trades today: the limit is {limit}.",
+                trades_today=state.trades_today,
+                limit=limit,
+            )
         )
-    return ALLOW
+    return locks
 
 
 def _budget(
@@ -311,9 +338,6 @@ def _resized(
     )
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 def _window(config: RiskConfig, at: datetime) -> RiskDecision:
     """Inside one of today's trading windows, in the trader's time zone."""
     if not config.trading_windows:
@@ -321,7 +345,8 @@ def _window(config: RiskConfig, at: datetime) -> RiskDecision:
     local = at.astimezone(ZoneInfo(config.timezone))
     spans = config.trading_windows.get(WEEKDAYS[local.weekday()], [])
     clock = local.strftime("%H:%M")
-    if any(start <= clock < end for start, end in spans):
+    now = local.hour * 60 + local.minute
+    if any(clock_minutes(a) <= now < clock_minutes(b) for a, b in spans):
         return ALLOW
     shown = ", ".join(f"{a}-{b}" for a, b in spans) or "no trading"
     return _refuse(
@@ -488,7 +513,6 @@ def _weight(config: RiskConfig, symbol: str, quantity: Decimal) -> Decimal:
 
 
 CHECKS: tuple[Check, ...] = (
-    _locks,
     _allowed,
     _max_order,
     _max_symbol,
@@ -559,8 +583,6 @@ def risk_config_apply_preset(
 
     Raises RiskConfigError when the preset is larger than the account holds (its
     first measurement would flatten it and make it close-only)."""
-    from risk.config import risk_config_update
-
     values = preset_values(preset.rules, preset.size)
     return risk_config_update(account=account, values={"preset": preset, **values})
 

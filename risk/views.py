@@ -31,7 +31,7 @@ from risk.forms import PresetPickerForm, RiskConfigForm, preset_name
 from risk.models import RiskConfig, RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
-from risk.services import risk_config_apply_preset, trading_resume
+from risk.services import account_locks, risk_config_apply_preset, trading_resume
 
 ZERO, QUARTER, HALF = Decimal(0), Decimal("0.25"), Decimal("0.5")
 
@@ -356,26 +356,19 @@ def _evaluation(config: RiskConfig, state: RiskState | None) -> Gauge | None:
     return Gauge("evaluation", "Evaluation", parts[0], detail, percent, "progress")
 
 
+FLAG_LEVELS = {"cooldown": "warn", "profit-target": "done"}
+
+
 def account_flags(
     account: BrokerAccount, config: RiskConfig, state: RiskState | None
 ) -> list[tuple[str, str]]:
-    """What stops new positions now, as (level, text); "open" when nothing does."""
-    now = timezone.now()
-    flags = []
-    if not account.enabled:
-        flags.append(("danger", "Disabled: no orders are sent."))
-    if account.status == BrokerAccount.Status.CLOSE_ONLY:
-        flags.append(("danger", "Close-only: only exits are accepted."))
-    if state and state.locked_until and state.locked_until > now:
-        flags.append(
-            (
-                "danger",
-                f"Locked until {state.locked_until:%H:%M} UTC: the daily loss limit "
-                "was reached.",
-            )
-        )
-    if state and state.cooldown_until and state.cooldown_until > now:
-        flags.append(("warn", f"Cooling down until {state.cooldown_until:%H:%M} UTC."))
-    if state and state.target_reached_at and config.stop_at_profit_target:
-        flags.append(("done", "Target reached: no new positions."))
+    """What stops new positions now, as (level, text): the pre-trade check's own
+    locks (`risk.services.account_locks`); "open" when nothing does."""
+    locks = account_locks(
+        account=account,
+        config=config if config.pk else None,
+        state=state,
+        at=timezone.now(),
+    )
+    flags = [(FLAG_LEVELS.get(lock.rule, "danger"), lock.detail) for lock in locks]
     return flags or [("ok", "Open: new positions allowed.")]

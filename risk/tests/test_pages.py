@@ -255,7 +255,8 @@ def test_violations_are_listed_newest_first_and_close_only_offers_resume(world):
     assert newest < page.index("Daily loss limit</td>")
     assert "Flattened, made close-only" in page
     assert "Flattened, locked for the session" in page
-    assert "Close-only: only exits are accepted." in page and "Resume trading" in page
+    assert "The account is close-only: only exits are accepted." in page
+    assert "Resume trading" in page
     response = owner.post(
         f"/accounts/{world.account.pk}/resume/", {"next": page_url(world)}
     )

@@ -62,8 +62,12 @@ IDS = itertools.count()
 
 
 def session_of(at: datetime) -> date:
-    """The CME trading day: a new one starts at 17:00 Chicago."""
-    return (at.astimezone(CT) + timedelta(hours=7)).date()
+    """The account's trading day: a new one starts at 17:00 Chicago, and a
+    weekend belongs to Monday's."""
+    day = (at.astimezone(CT) + timedelta(hours=7)).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
 
 
 def session_close(day: date) -> datetime:

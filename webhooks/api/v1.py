@@ -21,7 +21,7 @@ from accounts.scoping import user_can, workspaces_for
 from brokers.models import BrokerAccount
 from common.api import Refused
 from common.http import client_ip
-from webhooks.models import AccountGroup, Strategy, Timeframe
+from webhooks.models import AccountGroup, Strategy
 from webhooks.strategies.performance import (
     group_history,
     group_metrics,
@@ -93,7 +93,9 @@ def _bot(strategy: Strategy) -> dict[str, Any]:
 
 
 def _target_error(exc: TargetError) -> Refused:
-    return Refused(exc.code, exc.message, status.HTTP_400_BAD_REQUEST)
+    taken = exc.code == "name-taken"
+    status_code = status.HTTP_409_CONFLICT if taken else status.HTTP_400_BAD_REQUEST
+    return Refused(exc.code, exc.message, status_code)
 
 
 class BotCreate(APIView):
@@ -102,29 +104,16 @@ class BotCreate(APIView):
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         workspace = _admin_workspace(request)
-        name = _param(request, "name")[:64]
-        timeframe = request.query_params.get("timeframe", "")
-        if timeframe and timeframe not in Timeframe.values:
-            raise Refused(
-                "invalid-timeframe",
-                f"Unknown timeframe {timeframe[:8]!r}: "
-                + ", ".join(Timeframe.values)
-                + ".",
-                status.HTTP_400_BAD_REQUEST,
+        try:
+            strategy, plain = strategy_create(
+                workspace=workspace,
+                user=request.user,  # type: ignore[arg-type]
+                name=_param(request, "name"),
+                base_name=request.query_params.get("base_name", ""),
+                timeframe=request.query_params.get("timeframe", ""),
             )
-        if Strategy.objects.filter(workspace=workspace, name=name).exists():
-            raise Refused(
-                "name-taken", f"A bot named {name!r} exists.", status.HTTP_409_CONFLICT
-            )
-        strategy, plain = strategy_create(
-            workspace=workspace,
-            user=request.user,  # type: ignore[arg-type]
-            name=name,
-        )
-        Strategy.objects.filter(pk=strategy.pk).update(
-            base_name=request.query_params.get("base_name", "")[:32],
-            timeframe=timeframe,
-        )
+        except TargetError as exc:
+            raise _target_error(exc) from None
         url = request.build_absolute_uri(f"/webhook/tradingview/{plain}")
         body = {
             "success": True,
@@ -319,22 +308,19 @@ class Groups(APIView):
         name = values.get("name")
         if not name:
             raise ValidationError({"name": ["This field is required."]})
-        if AccountGroup.objects.filter(workspace=workspace, name=name).exists():
-            raise Refused(
-                "name-taken",
-                f"A group named {name!r} exists.",
-                status.HTTP_409_CONFLICT,
-            )
         accounts = [
             _account(request, pk, workspace.pk) for pk in values.get("accounts", [])
         ]
-        group, plain = account_group_create(
-            workspace=workspace,
-            user=request.user,  # type: ignore[arg-type]
-            name=name,
-            accounts=accounts,
-            description=values.get("description", ""),
-        )
+        try:
+            group, plain = account_group_create(
+                workspace=workspace,
+                user=request.user,  # type: ignore[arg-type]
+                name=name,
+                accounts=accounts,
+                description=values.get("description", ""),
+            )
+        except TargetError as exc:
+            raise _target_error(exc) from None
         account_group_update(group=group, values=values, accounts=None)
         response = _ok("Group created successfully", group=_group(group), api_key=plain)
         response.status_code = status.HTTP_201_CREATED

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -24,12 +24,17 @@ from common.realtime import broadcast
 from webhooks.execution.submit import signal_submit
 from webhooks.intake.intents import ParseError
 from webhooks.intake.keys import api_key_issue
-from webhooks.models import AccountGroup, Signal, Strategy, Subscription
+from webhooks.models import AccountGroup, Signal, Strategy, Subscription, Timeframe
 
 log = logging.getLogger(__name__)
 
 
-@transaction.atomic
+class TargetError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
 def strategy_create(
     *,
     workspace: Workspace,
@@ -38,17 +43,41 @@ def strategy_create(
     description: str = "",
     manual_approval: bool = False,
     heartbeat_minutes: int | None = None,
+    base_name: str = "",
+    timeframe: str = "",
 ) -> tuple[Strategy, str]:
-    """A strategy with its signing secret and first ingest key (returned once)."""
-    strategy = Strategy.objects.create(
-        workspace=workspace,
-        name=name,
-        description=description,
-        manual_approval=manual_approval,
-        heartbeat_minutes=heartbeat_minutes,
-        signing_secret=secrets.token_urlsafe(32),
-    )
-    _, plain = api_key_issue(strategy=strategy, created_by=user, name="Default")
+    """A strategy with its signing secret and first ingest key (returned once).
+
+    Raises TargetError: `invalid-name`, `invalid-timeframe`, or `name-taken` when
+    the workspace has a strategy of that name (alerts name it as "botname").
+    """
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise TargetError(
+            "invalid-name", "A strategy needs a name of 1 to 64 characters."
+        )
+    if timeframe and timeframe not in Timeframe.values:
+        raise TargetError(
+            "invalid-timeframe",
+            f"Unknown timeframe {timeframe[:8]!r}: {', '.join(Timeframe.values)}.",
+        )
+    try:
+        with transaction.atomic():
+            strategy = Strategy.objects.create(
+                workspace=workspace,
+                name=name,
+                description=description,
+                manual_approval=manual_approval,
+                heartbeat_minutes=heartbeat_minutes,
+                base_name=base_name.strip()[:32],
+                timeframe=timeframe,
+                signing_secret=secrets.token_urlsafe(32),
+            )
+            _, plain = api_key_issue(strategy=strategy, created_by=user, name="Default")
+    except IntegrityError:
+        raise TargetError(
+            "name-taken", f"A strategy named {name!r} exists already."
+        ) from None
     return strategy, plain
 
 
@@ -79,7 +108,6 @@ def subscription_save(
     return subscription
 
 
-@transaction.atomic
 def account_group_create(
     *,
     workspace: Workspace,
@@ -88,15 +116,22 @@ def account_group_create(
     accounts: list[BrokerAccount],
     description: str = "",
 ) -> tuple[AccountGroup, str]:
-    """A group of the workspace's accounts, with a key that targets all of them."""
-    group = AccountGroup.objects.create(
-        workspace=workspace,
-        name=name,
-        description=description,
-        signing_secret=secrets.token_urlsafe(32),
-    )
-    group.accounts.set([a for a in accounts if a.workspace_id == workspace.pk])
-    _, plain = api_key_issue(group=group, created_by=user, name="Default")
+    """A group of the workspace's accounts, with a key that targets all of them.
+
+    Raises TargetError `name-taken` when the workspace has a group of that name.
+    """
+    try:
+        with transaction.atomic():
+            group = AccountGroup.objects.create(
+                workspace=workspace,
+                name=name,
+                description=description,
+                signing_secret=secrets.token_urlsafe(32),
+            )
+            group.accounts.set([a for a in accounts if a.workspace_id == workspace.pk])
+            _, plain = api_key_issue(group=group, created_by=user, name="Default")
+    except IntegrityError:
+        raise TargetError("name-taken", f"A group named {name!r} exists.") from None
     return group, plain
 
 
@@ -183,12 +218,6 @@ def strategy_update(
 def subscription_remove(*, subscription: Subscription) -> None:
     """Stop an account following a strategy; its past executions stay logged."""
     Subscription.objects.filter(pk=subscription.pk).delete()
-
-
-class TargetError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 def strategies_stop(*, workspaces: QuerySet[Workspace]) -> int:

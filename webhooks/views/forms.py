@@ -7,7 +7,6 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from accounts.models import Workspace
 from accounts.scoping import AnyUser
 from brokers.instruments.catalogue import get_instrument
 from brokers.models import BrokerAccount
@@ -55,16 +54,6 @@ class StrategyForm(forms.Form):
         max_value=60 * 24 * 31,
         help_text="Warn me when no alert arrives for this many minutes.",
     )
-
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.workspace = workspace
-
-    def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"].strip()
-        if Strategy.objects.filter(workspace=self.workspace, name=name).exists():
-            raise forms.ValidationError("A strategy with this name exists already.")
-        return name
 
 
 class StrategySettingsForm(forms.Form):

@@ -37,6 +37,7 @@ from webhooks.selectors import (
     strategy_keys,
 )
 from webhooks.strategies.services import (
+    TargetError,
     strategy_create,
     strategy_update,
     subscription_remove,
@@ -69,12 +70,16 @@ def strategy_list(request: HttpRequest) -> HttpResponse:
 def strategy_new(request: HttpRequest) -> HttpResponse:
     """Create a strategy; its first webhook key is shown on the next page, once."""
     workspace = current_workspace(request, Perm.MANAGE_ACCOUNTS)
-    form = StrategyForm(request.POST or None, workspace=workspace)
+    form = StrategyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        strategy, plain = strategy_create(
-            workspace=workspace, user=user_of(request), **form.cleaned_data
-        )
-        return _key_created(request, strategy, plain)
+        try:
+            strategy, plain = strategy_create(
+                workspace=workspace, user=user_of(request), **form.cleaned_data
+            )
+        except TargetError as exc:
+            form.add_error("name" if "name" in exc.code else None, exc.message)
+        else:
+            return _key_created(request, strategy, plain)
     status = 400 if form.errors else 200
     return render(request, "webhooks/strategy_new.html", {"form": form}, status=status)
 
