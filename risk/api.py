@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from accounts.scoping import user_can
 from brokers.models import BrokerAccount
+from brokers.selectors import account_for_user_or_404
 from common.api import Refused
 from risk.config import RiskConfigError, risk_config_update, trading_windows_clean
 from risk.models import RiskConfig, Violation
@@ -33,20 +34,13 @@ class EmergencyClose(APIView):
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, pk: int) -> Response:
-        account = BrokerAccount.objects.for_user(request.user).filter(pk=pk).first()
-        if account is None:
-            raise Refused("not-found", "No such account.", 404)
-        if not user_can(request.user, account.workspace, Perm.TRADE):
-            raise PermissionDenied("Your role cannot trade this account.")
+        account = account_for_user_or_404(request.user, pk, Perm.TRADE)
         report = account_emergency_close(account=account)
         return Response({"success": not report.errors, **asdict(report)})
 
 
 def _account(request: Request, pk: int) -> BrokerAccount:
-    account = BrokerAccount.objects.for_user(request.user).filter(pk=pk).first()
-    if account is None:
-        raise Refused("not-found", "No such account.", 404)
-    return account
+    return account_for_user_or_404(request.user, pk)
 
 
 RULE_FIELDS = [
@@ -148,15 +142,12 @@ class UserRiskConfig(APIView):
     seed's names for the daily loss limit and for having trading windows."""
 
     def _account(self, request: Request) -> BrokerAccount:
-        accounts = BrokerAccount.objects.for_user(request.user, Perm.VIEW)
         raw = request.query_params.get("account_id")
-        account = (
-            accounts.filter(pk=int(raw)).first()
-            if raw and raw.isdigit()
-            else accounts.order_by("pk").first()
-        )
+        if raw is not None:
+            return account_for_user_or_404(request.user, raw)
+        account = BrokerAccount.objects.for_user(request.user).order_by("pk").first()
         if account is None:
-            raise Refused("not-found", "No such account.", 404)
+            raise Refused("not-found", "You have no account yet.", 404)
         return account
 
     def _body(self, account: BrokerAccount) -> dict[str, object]:

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,9 +22,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.scoping import get_for_user_or_404, user_can
+from accounts.scoping import user_can
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
+from brokers.selectors import account_for_user_or_404
 from risk.config import RiskConfigError, preset_adjustments, risk_config_update
 from risk.forms import PresetPickerForm, RiskConfigForm, preset_name
 from risk.models import RiskConfig, RiskPreset, RiskState, Violation
@@ -39,9 +39,7 @@ ZERO, QUARTER, HALF = Decimal(0), Decimal("0.25"), Decimal("0.5")
 @login_required
 @require_POST
 def account_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_for_user_or_404(
-        BrokerAccount.objects.all(), request.user, Perm.TRADE, pk=pk
-    )
+    account = account_for_user_or_404(request.user, pk, Perm.TRADE)
     if trading_resume(account=account):
         messages.success(request, f"{account.name} may open positions again.")
     back = request.POST.get("next", "")
@@ -73,21 +71,6 @@ ACTION_NAMES = {
 }
 
 
-def _account(request: HttpRequest, pk: int, perm: Perm = Perm.VIEW) -> BrokerAccount:
-    """The account if the user sees it (else 404) and may `perm` it (else 403)."""
-    account = (
-        BrokerAccount.objects.for_user(request.user)
-        .select_related("workspace")
-        .filter(pk=pk)
-        .first()
-    )
-    if account is None:
-        raise Http404("Account not found.")
-    if not user_can(request.user, account.workspace, perm):
-        raise PermissionDenied
-    return account
-
-
 def _config(account: BrokerAccount) -> RiskConfig:
     """The account's rules, or unsaved defaults starting from its balance."""
     config = RiskConfig.objects.select_related("preset").filter(account=account)
@@ -107,8 +90,8 @@ def account_risk(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows the rules; POST copies the chosen preset, or saves the form when
     the preset is unchanged or Custom. Invalid input saves nothing."""
     if request.method == "GET":
-        return _risk_page(request, _account(request, pk))
-    account = _account(request, pk, Perm.MANAGE_ACCOUNTS)
+        return _risk_page(request, account_for_user_or_404(request.user, pk))
+    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_ACCOUNTS)
     config = _config(account)
     picker = PresetPickerForm(request.POST, presets=_presets())
     form = RiskConfigForm(request.POST, instance=config)
@@ -182,7 +165,7 @@ def account_risk_fragment(request: HttpRequest, pk: int, name: str) -> HttpRespo
     """One live section of the risk page, re-fetched when the websocket says so."""
     if name not in FRAGMENTS:
         raise Http404
-    account = _account(request, pk)
+    account = account_for_user_or_404(request.user, pk)
     context = _live_context(request, account, _config(account))
     return render(request, f"risk/account_risk.html#{name}", context)
 
@@ -192,7 +175,7 @@ def account_risk_fragment(request: HttpRequest, pk: int, name: str) -> HttpRespo
 def account_risk_measure(request: HttpRequest, pk: int) -> HttpResponse:
     """Measure the account at its venue now, as the beat does every few seconds,
     and act on a breach. HTMX gets the refreshed gauges and violations."""
-    account = _account(request, pk, Perm.TRADE)
+    account = account_for_user_or_404(request.user, pk, Perm.TRADE)
     problem = ""
     try:
         caught = risk_monitor(account=account)

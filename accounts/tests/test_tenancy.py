@@ -76,7 +76,8 @@ def test_a_viewer_sees_the_dashboard_but_cannot_open_accounts_or_issue_keys(worl
         ).status_code
         == 404
     )
-    assert viewer.post(f"/accounts/{world.account.pk}/keys/new/").status_code == 404
+    # A member sees the account: refused (403), not hidden.
+    assert viewer.post(f"/accounts/{world.account.pk}/keys/new/").status_code == 403
     assert BrokerAccount.objects.count() == 1 and ApiKey.objects.count() == 1
 
 
@@ -199,14 +200,15 @@ def test_an_owner_lists_and_revokes_keys_and_a_revoked_key_stops_working(world):
 
 def test_outsiders_and_viewers_cannot_see_or_revoke_keys(world):
     key = ApiKey.objects.get()
-    for user in (world.outsider, world.viewer):
+    # An outsider is not told the account exists (404); a viewer is refused (403).
+    for user, status in ((world.outsider, 404), (world.viewer, 403)):
         client = client_for(user)
-        assert client.get(f"/accounts/{world.account.pk}/keys/").status_code == 404
+        assert client.get(f"/accounts/{world.account.pk}/keys/").status_code == status
         assert (
             client.post(
                 f"/accounts/{world.account.pk}/keys/{key.pk}/revoke/"
             ).status_code
-            == 404
+            == status
         )
     assert ApiKey.objects.get().revoked_at is None
 

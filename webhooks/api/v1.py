@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -19,6 +20,7 @@ from accounts.models import Workspace
 from accounts.permissions import Perm
 from accounts.scoping import user_can, workspaces_for
 from brokers.models import BrokerAccount
+from brokers.selectors import account_for_user_or_404
 from common.api import Refused
 from common.http import client_ip
 from webhooks.models import AccountGroup, Strategy
@@ -61,13 +63,10 @@ def _visible(queryset: Any, request: Request, pk: str, manage: bool = False) -> 
 
 
 def _account(request: Request, pk: object, workspace_id: int) -> BrokerAccount:
-    if not str(pk).isdigit():
-        raise NotFound(f"No account {str(pk)[:20]!r} in this workspace.")
-    visible = BrokerAccount.objects.for_user(request.user)
-    account = visible.filter(pk=int(str(pk))).first()
-    if account is None or account.workspace_id != workspace_id:
-        raise NotFound(f"No account {str(pk)[:20]!r} in this workspace.")
-    return account
+    try:
+        return account_for_user_or_404(request.user, pk, workspace_id=workspace_id)
+    except Http404 as exc:
+        raise NotFound(str(exc)) from None
 
 
 def _param(request: Request, name: str) -> str:

@@ -21,11 +21,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import Perm
 from accounts.scoping import (
     current_workspace,
-    get_for_user_or_404,
     user_can,
     workspaces_for,
 )
 from brokers.models import BrokerAccount
+from brokers.selectors import account_for_user_or_404
 from webhooks.intake import builder
 from webhooks.intake.intents import ParseError
 from webhooks.intake.keys import api_key_issue, api_key_revoke
@@ -236,7 +236,7 @@ def strategy_alert_builder(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def account_alert_builder(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_for_user_or_404(BrokerAccount.objects.all(), request.user, pk=pk)
+    account = account_for_user_or_404(request.user, pk)
     back = reverse("dashboard")
     prefix = active_key_prefix(account=account)
     return _builder(request, f"account {account.name}", back, prefix)

@@ -19,6 +19,7 @@ from accounts.permissions import Perm
 from accounts.scoping import current_workspace, get_for_user_or_404
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
+from brokers.selectors import account_for_user_or_404
 from common.api import error_response
 from common.http import bearer_token, client_ip
 from webhooks.intake.examples import example_curl
@@ -134,9 +135,7 @@ def account_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def account_keys(request: HttpRequest, pk: int) -> HttpResponse:
     """An account's webhook keys: when each was made and last used; revoke."""
-    account = get_for_user_or_404(
-        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
-    )
+    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
     keys = ApiKey.objects.filter(account=account).select_related("created_by")
     return render(request, "webhooks/keys.html", {"account": account, "keys": keys})
 
@@ -144,9 +143,7 @@ def account_keys(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_key_revoke(request: HttpRequest, pk: int, key_pk: int) -> HttpResponse:
-    account = get_for_user_or_404(
-        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
-    )
+    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
     api_key = get_object_or_404(ApiKey, account=account, pk=key_pk)
     api_key_revoke(api_key=api_key)
     messages.success(request, f"Key {api_key.prefix}… is revoked.")
@@ -157,9 +154,7 @@ def account_key_revoke(request: HttpRequest, pk: int, key_pk: int) -> HttpRespon
 @require_POST
 def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key for an account (rotation: revoke the old one afterwards)."""
-    account = get_for_user_or_404(
-        BrokerAccount.objects.all(), request.user, Perm.MANAGE_KEYS, pk=pk
-    )
+    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
     _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
     return render(
         request, "webhooks/key_created.html", _key_context(request, account, plain)
