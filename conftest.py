@@ -1,4 +1,6 @@
-"""Shared fixtures: an owner / viewer / outsider world on real PostgreSQL and Redis."""
+"""Shared fixtures: the owner / trader / viewer / outsider world on real
+PostgreSQL and Redis, the frozen clock, inline tasks and the process stack.
+The helpers they build on live in `testkit/`."""
 
 from __future__ import annotations
 
@@ -13,15 +15,24 @@ import httpx
 import pytest
 
 from accounts.models import Role, User, Workspace
-from accounts.services import membership_set, workspace_create
 from brokers.models import BrokerAccount
 from testkit.clock import Clock, frozen
-from webhooks.intake.keys import account_register
+from testkit.factories import (
+    MembershipFactory,
+    PaperAccountFactory,
+    UserFactory,
+    WorkspaceFactory,
+)
 
 
 @dataclass
 class World:
+    """Two workspaces. Ours: its owner (admin), a trader (another admin: trades
+    and manages, owns nothing), a viewer; a paper account with its first key.
+    Theirs: the outsider's, who must never see ours (404 at every door)."""
+
     owner: User
+    trader: User
     viewer: User
     outsider: User
     workspace: Workspace
@@ -31,25 +42,25 @@ class World:
 
 
 def make_user(email: str) -> User:
-    return User.objects.create_user(email=email, password="a-Strong-pass-4242")
+    return UserFactory.create(email=email)
 
 
 @pytest.fixture
 def world(db: None) -> World:
-    owner = make_user("owner@example.com")
-    viewer = make_user("viewer@example.com")
-    outsider = make_user("outsider@example.com")
-    workspace = workspace_create(owner=owner, name="Owner desk")
-    membership_set(workspace=workspace, user=viewer, role=Role.VIEWER)
-    other = workspace_create(owner=outsider, name="Outsider desk")
-    account, key = account_register(
-        workspace=workspace,
-        user=owner,
-        venue="paper",
-        name="Paper 50K",
-        options={"initial_balance": Decimal("50000")},
+    owner, outsider = make_user("owner@example.com"), make_user("outsider@example.com")
+    workspace = WorkspaceFactory.create(owner=owner, name="Owner desk")
+    trader = MembershipFactory.create(
+        workspace=workspace, user__email="trader@example.com", role=Role.ADMIN
+    ).user
+    viewer = MembershipFactory.create(
+        workspace=workspace, user__email="viewer@example.com", role=Role.VIEWER
+    ).user
+    other = WorkspaceFactory.create(owner=outsider, name="Outsider desk")
+    account = PaperAccountFactory.create(
+        workspace=workspace, name="Paper 50K", balance=Decimal(50_000)
     )
-    return World(owner, viewer, outsider, workspace, other, account, key)
+    key: str = account.plain_key  # type: ignore[attr-defined]
+    return World(owner, trader, viewer, outsider, workspace, other, account, key)
 
 
 @pytest.fixture

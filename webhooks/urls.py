@@ -8,7 +8,7 @@ from django.urls import include, path
 
 from webhooks.api import paper, unify
 from webhooks.api import v1 as api
-from webhooks.views import signals, strategies, webhook
+from webhooks.views import accounts, signals, strategies, webhook
 
 # Seed 002: under /api/unify/v1/ and (registration) at the root.
 unify_urls = [
@@ -40,16 +40,16 @@ v1_urls = [
 ]
 
 pages = [
-    path("accounts/new/", webhook.account_new, name="account-new"),
-    path("accounts/<int:pk>/keys/", webhook.account_keys, name="account-keys"),
+    path("accounts/new/", accounts.account_new, name="account-new"),
+    path("accounts/<int:pk>/keys/", accounts.account_keys, name="account-keys"),
     path(
         "accounts/<int:pk>/keys/<int:key_pk>/revoke/",
-        webhook.account_key_revoke,
+        accounts.account_key_revoke,
         name="account-key-revoke",
     ),
-    path("keys/<int:key_pk>/addresses/", webhook.key_addresses, name="key-addresses"),
+    path("keys/<int:key_pk>/addresses/", accounts.key_addresses, name="key-addresses"),
     path(
-        "accounts/<int:pk>/keys/new/", webhook.account_key_new, name="account-key-new"
+        "accounts/<int:pk>/keys/new/", accounts.account_key_new, name="account-key-new"
     ),
     path(
         "accounts/<int:pk>/alert-builder/",

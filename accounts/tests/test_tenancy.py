@@ -10,13 +10,8 @@ from django.test import Client
 from accounts.models import Membership, Role, User, Workspace
 from accounts.permissions import Perm, role_has
 from brokers.models import BrokerAccount
+from testkit import client_for
 from webhooks.models import ApiKey
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_signing_up_creates_a_workspace_with_the_user_as_admin(db):

@@ -21,6 +21,7 @@ from common.realtime import workspace_group
 from paperbroker import api
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperPosition
 from paperbroker.services import quote_record
+from testkit import client_for
 from webhooks.api import paper as paper_alerts
 from webhooks.intake.keys import account_register
 from webhooks.models import Signal
@@ -30,12 +31,6 @@ pytestmark = pytest.mark.usefixtures("tasks_inline")
 
 BASE = "/api/paper-trading"
 ISO_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(client: Client, path: str, body: Any = None):
@@ -48,7 +43,8 @@ def public_id(world) -> str:
     return f"paper_{world.account.pk}"
 
 
-def alert(client: Client, **fields: Any):
+def paper_alert(client: Client, **fields: Any):
+    """Seed 003's `POST /alerts` (not the webhook): an order for a paper account."""
     body = {"symbol": "BTCUSDT", "action": "buy", "quantity": 0.1, **fields}
     return post(client, "/alerts", body)
 
@@ -56,7 +52,7 @@ def alert(client: Client, **fields: Any):
 def working_limit(world, price: str = "50000") -> PaperOrder:
     """A resting limit buy below a 60,000 market."""
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
-    response = alert(
+    response = paper_alert(
         client_for(world.owner),
         orderType="limit",
         price=float(price),
@@ -241,8 +237,8 @@ def test_an_account_is_found_by_public_id_bare_number_or_the_simulator_alias(
 
 
 def test_a_round_trip_shows_in_fills_and_in_the_metrics(world, owner):
-    assert alert(owner, price=60000).status_code == 200
-    sold = alert(owner, action="sell", price=61000)
+    assert paper_alert(owner, price=60000).status_code == 200
+    sold = paper_alert(owner, action="sell", price=61000)
     assert sold.status_code == 200
     assert sold.json()["result"]["fill"]["price"] == 61000.0  # a sell takes the bid
     fills = owner.get(f"{BASE}/accounts/{public_id(world)}/fills").json()
@@ -289,7 +285,7 @@ def test_a_limit_buy_below_the_market_stays_working_and_is_listed(world, owner):
 
 def test_the_alert_answer_for_a_resting_order_has_no_fill(world, owner):
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
-    body = alert(owner, orderType="limit", price=50000).json()
+    body = paper_alert(owner, orderType="limit", price=50000).json()
     assert (body["order"]["status"], body["result"]["status"]) == ("working", "working")
     assert body["result"]["fill"] is None
 
@@ -306,8 +302,8 @@ def test_a_working_order_is_cancelled_once_by_public_id_or_bare_number(world, ow
 
 
 def test_flatten_closes_every_position_and_cancels_working_orders(world, owner):
-    alert(owner, price=60000)
-    alert(owner, symbol="ETHUSDT", action="sell", quantity=1, price=3000)
+    paper_alert(owner, price=60000)
+    paper_alert(owner, symbol="ETHUSDT", action="sell", quantity=1, price=3000)
     resting = working_limit(world)
     response = post(owner, f"/accounts/{public_id(world)}/flatten")
     assert response.status_code == 200
@@ -332,7 +328,7 @@ def test_flattening_a_flat_account_closes_nothing(world, owner):
 
 
 def test_reset_without_confirmation_is_refused_and_changes_nothing(world, owner):
-    alert(owner, price=60000)
+    paper_alert(owner, price=60000)
     for body in ({}, {"confirm": False}):
         response = post(owner, f"/accounts/{public_id(world)}/reset", body)
         assert response.status_code == 400
@@ -391,8 +387,8 @@ def test_alerts_accept_the_snake_case_tradingview_format(world, owner):
 
 def test_a_stop_alert_without_stop_price_uses_price_as_its_level(world, owner):
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
-    alert(owner, orderType="stop", price=61000, timeInForce="GTC")
-    alert(owner, orderType="stop", stopPrice=62000, timeInForce="GTC")
+    paper_alert(owner, orderType="stop", price=61000, timeInForce="GTC")
+    paper_alert(owner, orderType="stop", stopPrice=62000, timeInForce="GTC")
     assert sorted(PaperOrder.objects.values_list("stop_price", flat=True)) == [
         Decimal(61000),
         Decimal(62000),
@@ -402,7 +398,7 @@ def test_a_stop_alert_without_stop_price_uses_price_as_its_level(world, owner):
 
 
 def test_a_bracket_alert_leaves_its_stop_loss_and_take_profit_working(world, owner):
-    response = alert(owner, price=60000, stopLoss=59000, takeProfit=62000)
+    response = paper_alert(owner, price=60000, stopLoss=59000, takeProfit=62000)
     assert response.status_code == 200, response.json()
     legs = PaperOrder.objects.filter(status="working").order_by("order_type")
     assert [(o.order_type, o.side, o.limit_price or o.stop_price) for o in legs] == [
@@ -422,7 +418,7 @@ def test_a_bracket_alert_leaves_its_stop_loss_and_take_profit_working(world, own
 def test_a_rejected_order_is_422_with_the_venues_code_and_sentence(
     world, owner, fields, code
 ):
-    response = alert(owner, **fields)
+    response = paper_alert(owner, **fields)
     assert response.status_code == 422
     body = response.json()
     assert (body["success"], body["code"]) == (False, code)
@@ -442,7 +438,7 @@ def test_a_rejected_order_is_422_with_the_venues_code_and_sentence(
 def test_an_alert_that_is_no_order_is_422_and_logged_without_reaching_the_venue(
     world, owner, fields, code
 ):
-    response = alert(owner, **fields)
+    response = paper_alert(owner, **fields)
     assert (response.status_code, response.json()["code"]) == (422, code)
     assert not PaperOrder.objects.exists()
     signal = Signal.objects.get()
@@ -468,7 +464,7 @@ def test_an_alert_that_is_not_an_object_is_a_validation_error(world, owner):
     "group", ["paper_tastytrade", "paper_tradovate", "paper_alpaca"]
 )
 def test_sandbox_engines_are_refused_as_not_configured(world, owner, group):
-    response = alert(owner, accountGroup=group, price=60000)
+    response = paper_alert(owner, accountGroup=group, price=60000)
     assert response.status_code == 400
     assert response.json()["code"] == "engine-unavailable"
     assert "not configured on this server" in response.json()["detail"]
@@ -489,7 +485,7 @@ def test_an_alert_is_announced_to_the_workspace_after_commit(
         ]
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = alert(owner, price=60000)
+        response = paper_alert(owner, price=60000)
     events = async_to_sync(receive)(3)
     assert [e["type"] for e in events] == [
         "paper_order_update",
@@ -535,10 +531,10 @@ def test_an_outsider_cannot_see_cancel_or_trade_on_another_workspace(world):
     outsider = client_for(world.outsider)
     assert outsider.get(BASE + "/accounts").json() == []
     assert post(outsider, f"/orders/order_{order.pk}/cancel").status_code == 404
-    response = alert(outsider, accountGroup=public_id(world), price=60000)
+    response = paper_alert(outsider, accountGroup=public_id(world), price=60000)
     assert response.status_code == 404
     # With no paper account of their own, the alias finds nothing either.
-    assert alert(outsider, price=60000).status_code == 404
+    assert paper_alert(outsider, price=60000).status_code == 404
     order.refresh_from_db()
     assert order.status == PaperOrder.Status.WORKING and PaperOrder.objects.count() == 1
 
@@ -567,8 +563,8 @@ def test_a_viewer_reads_everything_but_gets_403_on_every_write(world):
         post(viewer, account + "/reset", {"confirm": True}),
         post(viewer, account + "/flatten"),
         post(viewer, f"/orders/order_{order.pk}/cancel"),
-        alert(viewer, accountGroup=public_id(world), price=60000),
-        alert(viewer, price=60000),
+        paper_alert(viewer, accountGroup=public_id(world), price=60000),
+        paper_alert(viewer, price=60000),
     ]
     assert [(r.status_code, r.json()["code"]) for r in writes] == [
         (403, "permission-denied")
@@ -602,8 +598,8 @@ def test_more_alerts_than_the_per_account_limit_get_429_with_retry_after(
 ):
     monkeypatch.setattr(paper_alerts, "ORDER_RATE_PER_MINUTE", 2)
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
-    statuses = [alert(owner, quantity=0.01).status_code for _ in range(2)]
-    refused = alert(owner, quantity=0.01)
+    statuses = [paper_alert(owner, quantity=0.01).status_code for _ in range(2)]
+    refused = paper_alert(owner, quantity=0.01)
     assert statuses == [200, 200]
     assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 60
     assert refused.json()["code"] == "rate-limited"
@@ -639,7 +635,7 @@ def test_status_counts_only_the_users_workspaces(world, owner):
         name="Outsider paper",
         options={"initial_balance": Decimal(1000)},
     )
-    alert(owner, price=60000)
+    paper_alert(owner, price=60000)
     working_limit(world)
     body = owner.get(BASE + "/status").json()
     assert body == {
@@ -670,14 +666,15 @@ def test_alerts_meet_the_accounts_risk_rules_and_reach_our_books(world, owner):
 
     quote_record(symbol="BTCUSDT", last=Decimal(60000), source="manual")
     RiskConfig.objects.create(account=world.account, max_order_quantity=Decimal("0.1"))
-    refused = alert(owner, quantity=0.2)
+    refused = paper_alert(owner, quantity=0.2)
     assert refused.status_code == 422
     assert refused.json()["code"] == "risk:max-order-quantity"
     assert not PaperOrder.objects.exists()
-    assert alert(owner, quantity=0.1).status_code == 200
+    assert paper_alert(owner, quantity=0.1).status_code == 200
     order = Order.objects.get(account=world.account)
     assert (order.status, order.client_order_id[:3]) == ("filled", "tf-")
     assert Position.objects.get(account=world.account).quantity == Decimal("0.1")
     BrokerAccount.objects.filter(pk=world.account.pk).update(status="close_only")
-    assert alert(owner, quantity=0.1).json()["code"] == "risk:close-only"
-    assert alert(owner, action="sell", quantity=0.1).status_code == 200  # exits pass
+    assert paper_alert(owner, quantity=0.1).json()["code"] == "risk:close-only"
+    exits = paper_alert(owner, action="sell", quantity=0.1)
+    assert exits.status_code == 200  # exits pass

@@ -11,12 +11,7 @@ from django.test import Client
 from brokers.adapters.base import OrderRequest
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
 from paperbroker.services import paper_order_place, quote_record
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from testkit import client_for
 
 
 def place(paper: PaperAccount, **fields) -> PaperOrder:

@@ -255,19 +255,10 @@ def test_forex_pnl_in_dollars_needs_no_conversion(paper):
 
 
 def test_one_traders_alert_price_never_moves_another_traders_market(world):
-    from accounts.services import workspace_create
-    from conftest import make_user
-    from webhooks.intake.keys import account_register
+    from testkit.factories import PaperAccountFactory
 
     mine = PaperAccount.objects.get(broker_account=world.account)
-    stranger_user = make_user("stranger@example.com")
-    stranger_account, _ = account_register(
-        workspace=workspace_create(owner=stranger_user),
-        user=stranger_user,
-        venue="paper",
-        name="Stranger",
-        options={"initial_balance": Decimal(50000)},
-    )
+    stranger_account = PaperAccountFactory.create(name="Stranger")
     stranger = PaperAccount.objects.get(broker_account=stranger_account)
     quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
     order(stranger, qty="1", reference_price="1.00")  # the stranger claims BTC is $1

@@ -3,17 +3,16 @@ new opened, strategies stopped; idempotent; scoped to the user."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
+import testkit
 from brokers.models import BrokerAccount, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
-from webhooks.execution.fanout import signal_execute
+from testkit import api_client_for as api
 from webhooks.intake.keys import account_register
 from webhooks.models import Signal, Strategy
 from webhooks.strategies.services import strategy_create
@@ -26,19 +25,7 @@ def _setup(settings, db):
 
 
 def alert(key: str, **fields) -> Signal:
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 2, "price": "100", **fields}
-    response = Client().post(
-        f"/webhook/tradingview/{key}", json.dumps(body), content_type="text/plain"
-    )
-    assert response.status_code == 202, response.json()
-    signal_execute(signal_id=response.json()["signal_id"])
-    return Signal.objects.get(pk=response.json()["signal_id"])
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
+    return testkit.alert(key, **{"qty": 2, **fields})
 
 
 def test_the_kill_switch_flattens_cancels_stops_and_blocks_new_entries(world):

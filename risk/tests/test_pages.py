@@ -16,6 +16,7 @@ from risk.models import RiskConfig, RiskPreset, Violation
 from risk.monitor import risk_monitor
 from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
+from testkit import client_for
 
 # Names dates: runs on the frozen clock (testkit.clock), whatever today is.
 pytestmark = pytest.mark.usefixtures("clock")
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.usefixtures("clock")
 def _presets(db) -> None:
     # The migration loads them; a browser test's flush may have emptied the table.
     presets_load(RiskPreset)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page_url(world, rest: str = "") -> str:

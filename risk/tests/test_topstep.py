@@ -23,6 +23,7 @@ from risk.models import RiskPreset, RiskState, Violation
 from risk.monitor import risk_monitor
 from risk.presets import presets_load
 from risk.services import risk_config_apply_preset
+from testkit import alert
 from webhooks.execution.fanout import signal_execute
 from webhooks.models import Signal
 
@@ -47,12 +48,7 @@ ALERTS = itertools.count()
 
 def trade(account, key: str, action: str, qty: int = 5) -> Signal:
     body = {"action": action, "symbol": "BTCUSDT", "qty": qty, "id": next(ALERTS)}
-    response = Client().post(
-        f"/webhook/tradingview/{key}", json.dumps(body), content_type="text/plain"
-    )
-    assert response.status_code == 202, response.json()
-    signal_execute(signal_id=response.json()["signal_id"])
-    return Signal.objects.get(pk=response.json()["signal_id"])
+    return alert(key, body)
 
 
 def price(last: int) -> None:

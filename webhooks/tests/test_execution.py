@@ -13,6 +13,7 @@ from brokers.models import BrokerAccount, Fill, Order, Position
 from paperbroker.models import PaperOrder, PaperPosition
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
+from testkit import run_signal
 from testkit.locks import held_elsewhere
 from webhooks.execution.fanout import signal_execute
 from webhooks.models import Execution, Signal
@@ -33,9 +34,7 @@ def send(world, **intent) -> Signal:
 
 
 def execute(signal: Signal) -> Signal:
-    signal_execute(signal_id=signal.pk)
-    signal.refresh_from_db()
-    return signal
+    return run_signal(signal.pk)
 
 
 def test_a_market_buy_fills_at_the_ask_around_the_alerts_price(world):

@@ -3,18 +3,17 @@ approval mode and heartbeats."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
+import testkit
 from brokers.models import Position
 from paperbroker.services import quote_record
-from webhooks.execution.fanout import signal_execute
+from testkit.factories import PaperAccountFactory
 from webhooks.execution.run import execution_run
 from webhooks.execution.supervision import execution_decide, signals_sweep
 from webhooks.intake.keys import account_register
@@ -34,30 +33,13 @@ def _setup(settings, db):
 
 
 def paper(world, name: str):
-    account, _ = account_register(
-        workspace=world.workspace,
-        user=world.owner,
-        venue="paper",
-        name=name,
-        options={"initial_balance": Decimal(10000)},
+    return PaperAccountFactory.create(
+        workspace=world.workspace, name=name, balance=Decimal(10000)
     )
-    return account
 
 
 def alert(key: str, **fields) -> Signal:
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 3, "price": "100", **fields}
-    response = Client().post(
-        f"/webhook/tradingview/{key}", json.dumps(body), content_type="text/plain"
-    )
-    assert response.status_code == 202, response.json()
-    signal_id = response.json()["signal_id"]
-    signal_execute(signal_id=signal_id)
-    # More than one account: each execution is its own task; run them here.
-    for execution in Execution.objects.filter(
-        signal_id=signal_id, status=Execution.Status.PENDING
-    ):
-        execution_run(execution_id=execution.pk)
-    return Signal.objects.get(pk=signal_id)
+    return testkit.alert(key, **{"qty": 3, **fields})
 
 
 def held(account) -> Decimal:

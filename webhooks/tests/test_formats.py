@@ -14,7 +14,7 @@ from django.utils import timezone
 from brokers.models import Order, Position
 from paperbroker.models import PaperOrder
 from paperbroker.services import quote_record
-from webhooks.execution.fanout import signal_execute
+from testkit import run_signal
 from webhooks.intake.services import signature_of
 from webhooks.models import TRADINGVIEW_IPS, ApiKey, Signal, Strategy
 from webhooks.strategies.services import strategy_create, subscription_save
@@ -46,9 +46,7 @@ def tradingview(url: str, body: str | dict, **headers):
 
 def executed(response) -> Signal:
     assert response.status_code == 202, response.json()
-    signal_id = response.json()["signal_id"]
-    signal_execute(signal_id=signal_id)
-    return Signal.objects.get(pk=signal_id)
+    return run_signal(response.json()["signal_id"])
 
 
 def position(account) -> Decimal:

@@ -9,23 +9,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
+import testkit
 from brokers.models import BrokerAccount
-from webhooks.execution.fanout import signal_execute
+from testkit import client_for, post_alert
 from webhooks.execution.run import execution_run
 from webhooks.intake.keys import account_register, key_hash
 from webhooks.models import ApiKey, Execution, Signal, Strategy, Subscription
 from webhooks.strategies.services import strategy_create, subscription_save
 
 BUY = {"action": "buy", "symbol": "BTCUSDT", "quantity": 1, "price": 100}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -50,18 +44,13 @@ def outsider_account(world) -> BrokerAccount:
 
 
 def alert(key: str, body: dict | str) -> Signal:
-    content = body if isinstance(body, str) else json.dumps(body)
-    response = Client().post(
-        f"/webhook/tradingview/{key}", data=content, content_type="text/plain"
-    )
+    """Received, not executed (the page shows it queued or refused)."""
+    response = post_alert(key, body)
     return Signal.objects.get(pk=response.json()["signal_id"])
 
 
 def executed(strategy: Strategy, body: dict | None = None) -> Signal:
-    signal = alert(strategy.plain_key, body or BUY)  # type: ignore[attr-defined]
-    signal_execute(signal_id=signal.pk)
-    signal.refresh_from_db()
-    return signal
+    return testkit.alert(strategy.plain_key, body or BUY)  # type: ignore[attr-defined]
 
 
 def test_each_page_renders_for_its_owner(world, strategy):

@@ -1,39 +1,17 @@
-"""The webhook endpoint and the trader's pages (dashboard, accounts, keys)."""
+"""The webhook endpoint, in every spelling TradingView and the seeds use."""
 
 from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import Perm
-from accounts.scoping import current_workspace, get_for_user_or_404
-from brokers.adapters.base import VenueError
-from brokers.models import BrokerAccount
-from brokers.selectors import account_for_user_or_404
 from common.api import error_response
 from common.http import bearer_token, client_ip
-from webhooks.intake.examples import example_curl
-from webhooks.intake.keys import (
-    account_register,
-    api_key_allow,
-    api_key_issue,
-    api_key_revoke,
-)
 from webhooks.intake.services import signal_receive
-from webhooks.models import TRADINGVIEW_IPS, ApiKey
-from webhooks.views.forms import PaperAccountForm
-
-# --- Webhook intake -------------------------------------------------------------------
 
 
 @csrf_exempt
@@ -81,111 +59,3 @@ def webhook_test(request: HttpRequest) -> HttpResponse:
             },
         }
     )
-
-
-# --- Pages ---------------------------------------------------------------------
-
-
-def _key_context(
-    request: HttpRequest, account: BrokerAccount, plain_key: str
-) -> dict[str, object]:
-    base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
-    url = base + reverse("webhook", kwargs={"broker": account.venue})
-    return {
-        "account": account,
-        "api_key": plain_key,
-        "webhook_url": url,
-        "tradingview_url": f"{url}/{plain_key}",
-        "curl": example_curl(url=url, key=plain_key, venue=account.venue),
-    }
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_new(request: HttpRequest) -> HttpResponse:
-    """Open a paper account; its webhook key is shown on the next page, once."""
-    workspace = current_workspace(request, Perm.MANAGE_ACCOUNTS)
-    form = PaperAccountForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            account, plain = account_register(
-                workspace=workspace,
-                user=request.user,  # type: ignore[arg-type]
-                venue="paper",
-                name=form.cleaned_data["name"],
-                currency=form.cleaned_data["currency"],
-                options={"initial_balance": form.cleaned_data["initial_balance"]},
-            )
-        except VenueError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return render(
-                request,
-                "webhooks/key_created.html",
-                _key_context(request, account, plain),
-            )
-    return render(
-        request,
-        "webhooks/account_new.html",
-        {"form": form},
-        status=400 if form.errors else 200,
-    )
-
-
-@login_required
-def account_keys(request: HttpRequest, pk: int) -> HttpResponse:
-    """An account's webhook keys: when each was made and last used; revoke."""
-    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
-    keys = ApiKey.objects.filter(account=account).select_related("created_by")
-    return render(request, "webhooks/keys.html", {"account": account, "keys": keys})
-
-
-@login_required
-@require_POST
-def account_key_revoke(request: HttpRequest, pk: int, key_pk: int) -> HttpResponse:
-    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
-    api_key = get_object_or_404(ApiKey, account=account, pk=key_pk)
-    api_key_revoke(api_key=api_key)
-    messages.success(request, f"Key {api_key.prefix}… is revoked.")
-    return redirect("account-keys", pk=account.pk)
-
-
-@login_required
-@require_POST
-def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
-    """Issue another key for an account (rotation: revoke the old one afterwards)."""
-    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
-    _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
-    return render(
-        request, "webhooks/key_created.html", _key_context(request, account, plain)
-    )
-
-
-@login_required
-@require_POST
-def key_addresses(request: HttpRequest, key_pk: int) -> HttpResponse:
-    """Set the addresses a key accepts alerts from; "TradingView" is a preset."""
-    api_key = get_for_user_or_404(
-        ApiKey.objects.select_related("strategy"),
-        request.user,
-        Perm.MANAGE_KEYS,
-        pk=key_pk,
-    )
-    if request.POST.get("preset") == "tradingview":
-        addresses = list(TRADINGVIEW_IPS)
-    elif request.POST.get("preset") == "anywhere":
-        addresses = []
-    else:
-        addresses = request.POST.get("addresses", "").replace(",", " ").split()
-    try:
-        kept = api_key_allow(api_key=api_key, addresses=addresses)
-    except ValueError as exc:
-        messages.error(request, str(exc))
-    else:
-        where = ", ".join(kept) if kept else "anywhere"
-        messages.success(request, f"Key {api_key.prefix}… accepts alerts from {where}.")
-    if api_key.strategy_id:
-        return redirect("strategy-detail", pk=api_key.strategy_id)
-    if api_key.account_id:
-        return redirect("account-keys", pk=api_key.account_id)
-    return redirect("dashboard")
