@@ -67,15 +67,16 @@ class MembershipFactory(DjangoModelFactory[Membership]):
     role = Role.VIEWER
 
 
-class PaperAccountFactory(factory.Factory[BrokerAccount]):
-    """A paper account opened through registration: venue record, first key
-    (`plain_key`, as the page shows it once) and balance."""
+class AccountFactory(factory.Factory[BrokerAccount]):
+    """An account opened through registration at `venue` (provisioned there,
+    synced), with its first key as `plain_key` (the page shows it once)."""
 
     class Meta:
         model = BrokerAccount
 
     workspace = factory.SubFactory(WorkspaceFactory)
-    name = factory.Sequence(lambda n: f"Paper {n}")
+    venue = "paper"
+    name = factory.Sequence(lambda n: f"Account {n}")
     balance = Decimal(50_000)
     currency = "USD"
 
@@ -84,13 +85,20 @@ class PaperAccountFactory(factory.Factory[BrokerAccount]):
         account, plain = account_register(
             workspace=kwargs["workspace"],
             user=None,
-            venue="paper",
+            venue=kwargs["venue"],
             name=kwargs["name"],
             currency=kwargs["currency"],
             options={"initial_balance": Decimal(kwargs["balance"])},
         )
         account.plain_key = plain  # type: ignore[attr-defined]
         return account
+
+
+class PaperAccountFactory(AccountFactory):
+    """A paper account (the built-in venue)."""
+
+    venue = "paper"
+    name = factory.Sequence(lambda n: f"Paper {n}")
 
 
 class StrategyFactory(factory.Factory[Strategy]):

@@ -127,6 +127,22 @@ def test_flatten_asks_first_then_closes_positions_and_cancels_orders(world, trad
     assert not PaperOrder.objects.filter(status="working").exists()
 
 
+def test_the_pages_flatten_is_the_one_flatten_and_leaves_our_books_flat(world, traded):
+    """Our Position rows follow the venue (the page used to flatten the venue
+    only, leaving them stale until the next sync)."""
+    from brokers.models import Position
+    from brokers.services import account_sync
+
+    account_sync(account=world.account)  # our books: long 0.1
+    assert Position.objects.get(account=world.account).quantity == Decimal("0.1")
+    client_for(world.owner).post(
+        f"/paper/{world.account.pk}/flatten/", {"confirm": "flatten"}
+    )
+    assert Position.objects.get(account=world.account).quantity == 0
+    world.account.refresh_from_db()
+    assert world.account.last_sync_at is not None
+
+
 @pytest.mark.parametrize("action", ["reset", "flatten"])
 def test_a_post_without_the_confirmation_only_asks_again(world, traded, action):
     response = client_for(world.owner).post(f"/paper/{world.account.pk}/{action}/")

@@ -255,3 +255,59 @@ def test_open_positions_risk_to_their_stops_and_open_profit_count_against_the_bu
     # The part opened without a stop is not measurable: only the bracketed part counts.
     Order.objects.filter(stop_loss__isnull=False).update(stop_loss=None)
     assert check(world, stop_loss=Decimal(3), quantity=Decimal(10), **entry).allowed
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ({"mon": [["18:00", "24:00"]]}, {"mon": [["18:00", "24:00"]]}),
+        ({"tue": [["08:30:00", "15:00"]]}, {"tue": [["08:30", "15:00"]]}),
+        ({"fri": [["13:00", "15:00"], ["8:30", "12:00"]]}, None),
+    ],
+)
+def test_windows_are_kept_the_same_way_from_the_page_and_the_api(world, sent, kept):
+    """One validation (risk.config) for the page's text and the API's JSON."""
+    from risk.config import trading_windows_clean
+    from risk.forms import TradingWindowsField
+    from testkit import api_client_for
+
+    expected = kept or {"fri": [["08:30", "12:00"], ["13:00", "15:00"]]}
+    response = api_client_for(world.owner).put(
+        "/api/user/risk_config", {"trading_windows": sent}, format="json"
+    )
+    assert response.json()["trading_windows"] == expected
+    typed = "\n".join(
+        f"{day} " + ", ".join(f"{a}-{b}" for a, b in spans)
+        for day, spans in sent.items()
+    )
+    assert TradingWindowsField(required=False).clean(typed) == expected
+    assert trading_windows_clean(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("windows", "says"),
+    [
+        ({"mon": [["25:00", "26:00"]]}, "is not a time"),
+        ({"mon": [["15:00", "08:30"]]}, "ends before it starts"),
+        ({"mon": [["08:00", "12:00"], ["11:00", "13:00"]]}, "overlap"),
+        ({"monday": [["08:00", "12:00"]]}, "not a weekday"),
+        ({"mon": [["08:00"]]}, "write each window"),
+    ],
+)
+def test_windows_that_are_not_windows_are_refused_with_a_reason(world, windows, says):
+    from testkit import api_client_for
+
+    response = api_client_for(world.owner).put(
+        "/api/user/risk_config", {"trading_windows": windows}, format="json"
+    )
+    assert response.status_code == 400
+    assert says in response.json()["errors"]["trading_windows"][0]
+
+
+def test_a_window_to_midnight_admits_entries_until_the_last_minute(world, rules):
+    rules.trading_windows = {"tue": [["18:00", "24:00"]]}
+    rules.save()
+    assert check(world, at=TUESDAY_NOON.replace(hour=23, minute=59)).allowed
+    assert check(world, at=TUESDAY_NOON.replace(hour=17, minute=59)).rule == (
+        "outside-window"
+    )

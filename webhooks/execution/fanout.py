@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from common.locks import advisory_lock
 from common.realtime import announcing
@@ -45,7 +46,9 @@ def _signal_execute(signal_id: int) -> Signal | None:
     if len(pending) == 1:
         try:
             execution_run(execution_id=pending[0], refresh_signal=False)
-        except AccountBusy:
+        except (AccountBusy, VenueError):
+            # Busy, or a transient venue error (the only kind it raises): the
+            # execution task retries with backoff, the row resumable meanwhile.
             execution_enqueue(pending[0], countdown=1)
     else:
         for execution_id in pending:

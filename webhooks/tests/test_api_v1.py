@@ -186,6 +186,31 @@ def test_a_group_trade_executes_on_every_account_through_the_signal_log(world, o
     assert signal.group_id == int(group_id) and signal.status == "filled"
 
 
+def test_a_group_trade_with_an_account_busy_answers_with_it_pending_not_a_500(
+    world, owner, settings
+):
+    """The request never executes: a busy account is the worker's to retry."""
+    from testkit.factories import AccountGroupFactory, PaperAccountFactory
+    from testkit.locks import held_elsewhere
+
+    settings.EXECUTION_ACCOUNT_WAIT_SECONDS = 0
+    quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
+    busy = PaperAccountFactory.create(workspace=world.workspace, name="busy")
+    group = AccountGroupFactory.create(
+        workspace=world.workspace, name="both", accounts=[world.account, busy]
+    )
+    with held_elsewhere("account", busy.pk):
+        response = owner.post(
+            f"{API}/trading/group/{group.pk}/execute",
+            {"symbol": "BTCUSDT", "side": "buy", "quantity": 1, "price": 100},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    results = {r["account_id"]: r["status"] for r in response.json()["results"]}
+    assert results == {str(world.account.pk): "filled", str(busy.pk): "pending"}
+    assert Position.objects.get(account=world.account).quantity == 1
+
+
 def test_viewers_read_outsiders_get_404_and_only_admins_change(
     world, owner, viewer, outsider
 ):
