@@ -33,7 +33,7 @@ class ContractVenue:
     symbol: str  # a symbol the venue trades now, in the form orders carry it
     quantity: Decimal  # an order size the account can afford many times over
     price: Decimal  # about where the market is
-    set_price: Callable[[Decimal], None]  # move the market of `symbol`
+    set_price: Callable[[Decimal], object]  # move the market of `symbol`
 
 
 def _request(

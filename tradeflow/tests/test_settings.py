@@ -87,3 +87,14 @@ def test_secrets_can_come_from_files(tmp_path):
     secret.write_text(PRODUCTION["SECRET_KEY"] + "\n")
     env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
     assert django(["check"], **env, SECRET_KEY_FILE=str(secret)).returncode == 0
+
+
+def test_every_variable_the_settings_read_is_in_the_readme_table():
+    import re
+
+    from testkit.processes import ROOT
+
+    settings_text = (ROOT / "tradeflow" / "settings.py").read_text()
+    names = set(re.findall(r'env_[a-z_]+\(\s*"([A-Z][A-Z0-9_]+)"', settings_text))
+    readme = (ROOT / "README.md").read_text()
+    assert names and sorted(n for n in names if f"| `{n}`" not in readme) == []
