@@ -8,23 +8,32 @@ Every name is checked against the registered tasks (a test enqueues each one).
 from __future__ import annotations
 
 import logging
-from functools import cache
+import threading
 
 from celery import current_app
 from celery.app.registry import TaskRegistry
 from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import autodiscover_modules
 
 log = logging.getLogger(__name__)
+_discovered = threading.Event()
+_discovering = threading.Lock()
 
 
-@cache
-def _registry() -> TaskRegistry:
-    # Autodiscovery of every app's tasks.py runs here in the web process too
-    # (a worker does it at start-up).
-    current_app.loader.import_default_modules()
-    registry: TaskRegistry = current_app.tasks
-    return registry
+def registry() -> TaskRegistry:
+    """Every app's tasks, registered once per process by importing each app's
+    `tasks` module (a worker has them from its start; the web process on its
+    first enqueue). One thread at a time: a second must not look a task up
+    while the first is still importing. Not Celery's loader: in the web process
+    it would run Django's system checks on a request."""
+    if not _discovered.is_set():
+        with _discovering:
+            if not _discovered.is_set():
+                autodiscover_modules("tasks")
+                _discovered.set()
+    tasks: TaskRegistry = current_app.tasks
+    return tasks
 
 
 def enqueue(name: str, *args: object, countdown: float = 0) -> None:
@@ -35,11 +44,10 @@ def enqueue(name: str, *args: object, countdown: float = 0) -> None:
     `CELERY_TASK_ALWAYS_EAGER` (debugging, and tests that want the worker's
     work done inline) the task runs here and now, inside the caller's transaction.
     """
-    task = _registry()[name]
 
     def send() -> None:
         try:
-            task.apply_async(args, countdown=countdown)
+            registry()[name].apply_async(args, countdown=countdown)
         except Exception:
             log.exception("could not enqueue %s%r; the sweeper will", name, args)
 
