@@ -9,6 +9,7 @@ from django.http import Http404
 from accounts.permissions import Perm
 from accounts.scoping import AnyUser, user_can
 from brokers.models import BrokerAccount, Order, Position
+from common.http import parse_id
 
 
 def accounts_for_user(user: AnyUser) -> QuerySet[BrokerAccount]:
@@ -29,13 +30,13 @@ def account_for_user_or_404(
     The one "account for this user" of every boundary: pages, API views (DRF
     turns both errors into its 404 and 403), forms that name an account.
     """
-    text = str(pk)
+    text, number = str(pk), parse_id(pk)
     account = (
         BrokerAccount.objects.for_user(user)
         .select_related("workspace")
-        .filter(pk=int(text))
+        .filter(pk=number)
         .first()
-        if text.isascii() and text.isdigit()
+        if number is not None
         else None
     )
     if account is None or workspace_id not in (None, account.workspace_id):

@@ -10,11 +10,13 @@ seed 004's error format and keeps seed 003's `detail` field.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -87,3 +89,48 @@ class Refused(exceptions.APIException):
         super().__init__(detail)
         self.status_code = http_status
         self.tradeflow_code = code
+
+
+# --- Pagination -----------------------------------------------------------------------
+
+MAX_OFFSET = 10**9  # past any list TradeFlow keeps, and far below what SQL refuses
+
+
+def page_window(
+    params: Mapping[str, str], *, default: int = 100, maximum: int = 1000
+) -> tuple[int, int]:
+    """(offset, limit) from `offset` and `limit` query parameters: whole numbers,
+    a limit above `maximum` served as `maximum` (as DRF does). The one parser of
+    every list route; anything else is a 400 saying which parameter and why."""
+    offset = _whole(params, "offset", 0, 0)
+    if offset > MAX_OFFSET:
+        raise exceptions.ValidationError(
+            {"offset": [f"A whole number from 0 to {MAX_OFFSET}."]}
+        )
+    return offset, min(_whole(params, "limit", default, 1), maximum)
+
+
+def _whole(params: Mapping[str, str], name: str, default: int, low: int) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    text = str(raw).strip()
+    # Ten digits: a number SQL and Python both hold; more is not a page.
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) >= low:
+        return int(text)
+    raise exceptions.ValidationError({name: [f"A whole number from {low}."]})
+
+
+class BoundedPagination(LimitOffsetPagination):
+    """DRF's limit/offset pagination through `page_window`."""
+
+    default_limit = 100
+    max_limit = 1000
+
+    def get_limit(self, request: Any) -> int:
+        return page_window(
+            request.query_params, default=self.default_limit, maximum=self.max_limit
+        )[1]
+
+    def get_offset(self, request: Any) -> int:
+        return page_window(request.query_params)[0]

@@ -26,3 +26,29 @@ def bearer_token(request: HttpRequest) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+# Ids in paths and parameters: 1 to 18 digits always fits a BIGINT column, so an
+# id from a client can be looked up without the database refusing the number.
+ID_DIGITS = 18
+
+
+def parse_id(text: object) -> int | None:
+    """The id `text` spells (ASCII digits, at most 18), else None."""
+    value = str(text)
+    if 0 < len(value) <= ID_DIGITS and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+class IdConverter:
+    """`<id:pk>` in a route: like `<int:…>`, but no more digits than an id has
+    (a longer number is a 404, not a database error)."""
+
+    regex = f"[0-9]{{1,{ID_DIGITS}}}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)

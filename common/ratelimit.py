@@ -61,11 +61,15 @@ def rate_hit(bucket: str, limit: int, window: int = 60) -> RateResult:
     return RateResult(True, 0)
 
 
+class StoreUnavailable(Exception):  # noqa: N818 - a condition, not a failure
+    """Redis did not answer: the caller decides without it."""
+
+
 def first_within(bucket: str, seconds: int) -> str | None:
     """Mark `bucket` seen for `seconds`; None the first time, else what was noted.
 
     Atomic (SET NX), so of many concurrent callers exactly one sees None; SET and
-    GET go in one round trip. Fails open when Redis is unreachable.
+    GET go in one round trip. Raises StoreUnavailable when Redis does not answer.
     """
     key = f"rl:once:{bucket}"
     try:
@@ -74,8 +78,8 @@ def first_within(bucket: str, seconds: int) -> str | None:
         pipe.get(key)
         first, seen = pipe.execute()
     except redis.RedisError:
-        log.warning("dedupe store unavailable; accepting %s", bucket)
-        return None
+        log.warning("dedupe store unavailable; the database decides %s", bucket)
+        raise StoreUnavailable from None
     if first:
         return None
     return (

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from brokers.adapters.base import VenueError
 from brokers.services import account_flatten
-from common.api import Refused
+from common.api import Refused, page_window
 from common.ratelimit import rate_hit
 from paperbroker.models import PaperOrder
 from paperbroker.payloads import ENGINE, FillOut, OrderOut, account_body
@@ -171,9 +171,9 @@ class LimitInput(serializers.Serializer[dict[str, Any]]):
 
 
 def _limit(request: Request) -> int:
-    data = LimitInput(data=request.query_params)
-    data.is_valid(raise_exception=True)
-    return min(int(data.validated_data["limit"]), MAX_LIMIT)
+    return page_window(request.query_params, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)[
+        1
+    ]
 
 
 class AccountOrders(APIView):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.permissions import Perm
 from accounts.scoping import AnyUser, user_can
 from brokers.models import BrokerAccount, Venue
+from common.http import parse_id
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder
 
 ZERO = Decimal(0)
@@ -43,8 +44,7 @@ def public_order_id(order: PaperOrder) -> str:
 
 
 def _number(text: str, prefix: str) -> int | None:
-    digits = text.removeprefix(prefix)
-    return int(digits) if digits.isascii() and digits.isdigit() else None
+    return parse_id(text.removeprefix(prefix))
 
 
 # --- Scope ----------------------------------------------------------------------------

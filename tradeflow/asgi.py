@@ -15,6 +15,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from accounts.routing import websocket_urlpatterns  # noqa: E402
+from brokers.instruments.warm import instruments_warm  # noqa: E402
+
+# Before this process serves anything: the first alert for a symbol must not pay
+# for loading its exchange calendar (TradingView gives up at 3 s).
+instruments_warm()
 
 application = ProtocolTypeRouter(
     {

@@ -1,19 +1,29 @@
-"""Log filters."""
+"""Log redaction: no webhook key (`tfk_…`) leaves a process in a log line."""
 
 from __future__ import annotations
 
 import logging
-import re
 
-KEY = re.compile(r"tfk_[A-Za-z0-9_\-]{8,}")
+from webhooks.intake.keyformat import keys_redacted
+
+# Enough of a key to tell keys apart, not enough to use one.
+KEPT = 12
 
 
 class RedactKeys(logging.Filter):
-    """Replace webhook keys (`tfk_…`) in a record's message with their prefix."""
+    """Replace keys in a record's message with their prefix (for handlers and
+    loggers whose formatter is not ours, e.g. a server's access log)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "tfk_" in message:
-            record.msg = KEY.sub(lambda m: m.group()[:12] + "…", message)
+            record.msg = keys_redacted(message, keep=KEPT)
             record.args = None
         return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """The whole formatted record redacted: message, exception and stack text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return keys_redacted(super().format(record), keep=KEPT)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "common.middleware.refuse_nul",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -230,7 +231,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.BoundedPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -363,9 +364,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "plain": {
+            "()": "tradeflow.logfilters.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
     },
-    # Webhook keys travel in URL paths: keep them out of every log line.
+    # Webhook keys travel in URL paths: keep them out of every log line, whoever
+    # logs it (Django, Celery, the web server's access log).
     "filters": {"keys": {"()": "tradeflow.logfilters.RedactKeys"}},
     "handlers": {
         "console": {
@@ -378,5 +383,16 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # The servers' own handlers print request lines unredacted: through ours.
+        "uvicorn": {"handlers": ["console"], "propagate": False, "filters": ["keys"]},
+        "uvicorn.access": {
+            "handlers": ["console"],
+            "propagate": False,
+            "filters": ["keys"],
+        },
+        "uvicorn.error": {"propagate": True, "filters": ["keys"]},
+        "gunicorn": {"handlers": ["console"], "propagate": False, "filters": ["keys"]},
     },
 }
+# Celery keeps this configuration in its workers instead of its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -5,8 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common.http import IdConverter
+
+# Before the apps' routes are read: they spell ids `<id:pk>`.
+register_converter(IdConverter, "id")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

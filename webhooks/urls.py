@@ -41,64 +41,74 @@ v1_urls = [
 
 pages = [
     path("accounts/new/", accounts.account_new, name="account-new"),
-    path("accounts/<int:pk>/keys/", accounts.account_keys, name="account-keys"),
+    path("accounts/<id:pk>/keys/", accounts.account_keys, name="account-keys"),
     path(
-        "accounts/<int:pk>/keys/<int:key_pk>/revoke/",
+        "accounts/<id:pk>/keys/<id:key_pk>/revoke/",
         accounts.account_key_revoke,
         name="account-key-revoke",
     ),
-    path("keys/<int:key_pk>/addresses/", accounts.key_addresses, name="key-addresses"),
+    path("keys/<id:key_pk>/addresses/", accounts.key_addresses, name="key-addresses"),
     path(
-        "accounts/<int:pk>/keys/new/", accounts.account_key_new, name="account-key-new"
+        "accounts/<id:pk>/keys/new/", accounts.account_key_new, name="account-key-new"
     ),
     path(
-        "accounts/<int:pk>/alert-builder/",
+        "accounts/<id:pk>/keys/created/",
+        accounts.account_key_created,
+        name="account-key-created",
+    ),
+    path(
+        "accounts/<id:pk>/alert-builder/",
         strategies.account_alert_builder,
         name="account-alert-builder",
     ),
     path("strategies/", strategies.strategy_list, name="strategies"),
     path("strategies/new/", strategies.strategy_new, name="strategy-new"),
-    path("strategies/<int:pk>/", strategies.strategy_detail, name="strategy-detail"),
+    path("strategies/<id:pk>/", strategies.strategy_detail, name="strategy-detail"),
     path(
-        "strategies/<int:pk>/settings/",
+        "strategies/<id:pk>/settings/",
         strategies.strategy_settings,
         name="strategy-settings",
     ),
     path(
-        "strategies/<int:pk>/keys/new/",
+        "strategies/<id:pk>/keys/new/",
         strategies.strategy_key_new,
         name="strategy-key-new",
     ),
     path(
-        "strategies/<int:pk>/keys/<int:key_pk>/revoke/",
+        "strategies/<id:pk>/keys/created/",
+        strategies.strategy_key_created,
+        name="strategy-key-created",
+    ),
+    path(
+        "strategies/<id:pk>/keys/<id:key_pk>/revoke/",
         strategies.strategy_key_revoke,
         name="strategy-key-revoke",
     ),
     path(
-        "strategies/<int:pk>/subscriptions/",
+        "strategies/<id:pk>/subscriptions/",
         strategies.subscription_add,
         name="subscription-add",
     ),
     path(
-        "strategies/<int:pk>/subscriptions/<int:sub_pk>/",
+        "strategies/<id:pk>/subscriptions/<id:sub_pk>/",
         strategies.subscription_update,
         name="subscription-update",
     ),
     path(
-        "strategies/<int:pk>/subscriptions/<int:sub_pk>/remove/",
+        "strategies/<id:pk>/subscriptions/<id:sub_pk>/remove/",
         strategies.subscription_delete,
         name="subscription-delete",
     ),
     path(
-        "strategies/<int:pk>/alert-builder/",
+        "strategies/<id:pk>/alert-builder/",
         strategies.strategy_alert_builder,
         name="strategy-alert-builder",
     ),
     path("signals/", signals.signal_list, name="signals"),
     path("signals/approvals/", signals.approvals, name="approvals"),
-    path("signals/<int:pk>/", signals.signal_detail, name="signal-detail"),
+    path("signals/<id:pk>/", signals.signal_detail, name="signal-detail"),
     path(
-        "executions/<int:pk>/decision/",
+        "executions/<id:pk>/decision/",
         signals.execution_decision,
         name="execution-decision",
     ),

@@ -21,8 +21,8 @@ from accounts.permissions import Perm
 from accounts.scoping import user_can, workspaces_for
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
-from common.api import Refused
-from common.http import client_ip
+from common.api import Refused, page_window
+from common.http import client_ip, parse_id
 from webhooks.models import AccountGroup, Strategy
 from webhooks.strategies.performance import (
     group_history,
@@ -54,8 +54,8 @@ def _admin_workspace(request: Request) -> Workspace:
 def _visible(queryset: Any, request: Request, pk: str, manage: bool = False) -> Any:
     """The object if the user sees it (else 404); 403 if it may not change it."""
     try:
-        found = queryset.for_user(request.user).get(pk=int(pk))
-    except (ObjectDoesNotExist, ValueError):
+        found = queryset.for_user(request.user).get(pk=parse_id(pk))
+    except ObjectDoesNotExist:
         raise NotFound("Not found.") from None
     if manage and not user_can(request.user, found.workspace, Perm.MANAGE_ACCOUNTS):
         raise PermissionDenied("Admin only.")
@@ -284,11 +284,7 @@ class Groups(APIView):
     )
     def get(self, request: Request) -> Response:
         groups = AccountGroup.objects.for_user(request.user).order_by("name")
-        try:
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-            limit = min(max(int(request.query_params.get("limit", 50)), 1), 200)
-        except ValueError:
-            raise ValidationError({"limit": ["Whole numbers only."]}) from None
+        offset, limit = page_window(request.query_params, default=50, maximum=200)
         page = groups[offset : offset + limit]
         return _ok(
             "Groups retrieved successfully",

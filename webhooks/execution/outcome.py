@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from billing.services import billing_record_trade
 from brokers.models import Order
 from common.realtime import SignalEvent, announce
-from risk.services import RiskDecision
 from webhooks.models import Execution, Signal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a leg was not sent: `risk:<rule>` or `trial-expired`, and a sentence."""
+
+    code: str
+    detail: str
 
 
 def signal_refresh(*, signal_id: int) -> Signal | None:
@@ -86,7 +94,7 @@ def _signal_outcome(rows: list[tuple[str, str, str]]) -> tuple[str, str, str]:
 def finish_from_orders(
     execution: Execution,
     orders: list[Order],
-    refusal: RiskDecision | None,
+    refusal: Refusal | None,
     current: str = Execution.Status.EXECUTING,
 ) -> None:
     """End the execution as its orders stand at the venue."""

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.selectors import billing_status
 from brokers.adapters.base import OrderRequest, VenueAdapter, VenueError
 from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import (
@@ -34,9 +35,10 @@ from brokers.services import order_apply_report, order_place, order_record_inten
 from common.locks import advisory_lock
 from common.realtime import AccountEvent, announce, announcing
 from risk.monitor import risk_monitor
-from risk.services import RiskDecision, risk_check, risk_entry_counted
+from risk.services import risk_check, risk_entry_counted
 from webhooks.execution.claims import AccountBusy, claim
 from webhooks.execution.outcome import (
+    Refusal,
     execution_finish,
     finish_from_orders,
     signal_settle,
@@ -272,19 +274,30 @@ def _judge_and_record(
     legs: list[Leg],
     positions: dict[str, Decimal],
     instruments: dict[str, Instrument],
-) -> tuple[list[Order], RiskDecision | None]:
-    """Risk-check each leg under the account lock and record the allowed ones.
+) -> tuple[list[Order], Refusal | None]:
+    """Risk-check each leg under the account lock and record the allowed ones;
+    an entry needs the workspace's plan to allow trading too.
 
     Each leg is judged from the venue's position as the legs before it leave it
     (a flip's entry starts where its exit ends). A refused leg stops the legs
     after it (no entry when its exit was refused).
     """
     orders: list[Order] = []
-    refusal = None
+    refusal: Refusal | None = None
+    billing = (
+        billing_status(execution.workspace_id)
+        if any(leg.role == "entry" for leg in legs)
+        else None
+    )
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
         running = dict(positions)
         for leg in legs:
+            if leg.role == "entry" and billing is not None and not billing.can_trade:
+                # Queued before the plan ran out, or fanned out past it: entries
+                # stop here; exits never do.
+                refusal = Refusal("trial-expired", billing.reason)
+                break
             decision = risk_check(
                 account=account,
                 symbol=leg.symbol,
@@ -297,7 +310,7 @@ def _judge_and_record(
                 instrument=instruments.get(leg.symbol),
             )
             if not decision.allowed:
-                refusal = decision
+                refusal = Refusal(decision.code, decision.detail)
                 break
             if decision.quantity is not None:  # resized down to the risk allowed
                 leg = replace(leg, quantity=decision.quantity)
@@ -349,7 +362,7 @@ def _send(
     orders: list[Order],
     *,
     resumed: bool = False,
-    refusal: RiskDecision | None = None,
+    refusal: Refusal | None = None,
 ) -> None:
     """Send the recorded legs in order (exit before entry), outside any lock."""
     execution.sent_at = execution.sent_at or timezone.now()

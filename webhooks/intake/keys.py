@@ -3,9 +3,7 @@ shown once; issued, revoked and restricted to source addresses here."""
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import secrets
 from typing import Any
 
 from django.db import transaction
@@ -14,21 +12,16 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from brokers.models import BrokerAccount
 from brokers.services import broker_account_register
+from webhooks.intake.keyformat import (
+    KEY_PATTERN,
+    PREFIX,
+    REDACTED,
+    key_generate,
+    key_hash,
+    key_looks_valid,
+    keys_redacted,
+)
 from webhooks.models import AccountGroup, ApiKey, Strategy
-
-PREFIX = "tfk_"
-
-
-def key_generate() -> str:
-    return PREFIX + secrets.token_urlsafe(32)
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def key_looks_valid(key: str) -> bool:
-    return key.startswith(PREFIX) and 20 <= len(key) <= 80
 
 
 def api_key_issue(
@@ -104,3 +97,18 @@ def account_register(
     )
     _, plain = api_key_issue(account=account, created_by=user, name="Default")
     return account, plain
+
+
+__all__ = [
+    "KEY_PATTERN",
+    "PREFIX",
+    "REDACTED",
+    "account_register",
+    "api_key_allow",
+    "api_key_issue",
+    "api_key_revoke",
+    "key_generate",
+    "key_hash",
+    "key_looks_valid",
+    "keys_redacted",
+]

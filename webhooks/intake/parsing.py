@@ -309,14 +309,26 @@ def _symbol(body: dict[str, Any], *, required: bool) -> str | None:
     return symbol.upper()
 
 
+# Bounds on any number an alert carries: its magnitude (10^-18 to 10^18) and its
+# digits. `Decimal("1E+2147483648")` parses, and dividing it raises
+# `decimal.Overflow` (an ArithmeticError); 60,000 digits make every sum slow.
+NUMBER_EXPONENTS = range(-18, 19)
+NUMBER_DIGITS = 40
+
+
 def _decimal(value: Any) -> Decimal | None:
+    """A finite number of plausible size, or None (the caller says what is wrong)."""
     if isinstance(value, (bool, dict, list)):
         return None
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    if number and number.adjusted() not in NUMBER_EXPONENTS:
+        return None
+    return number if len(number.as_tuple().digits) <= NUMBER_DIGITS else None
 
 
 def _quantity_type(body: dict[str, Any], action: str) -> str:

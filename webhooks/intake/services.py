@@ -22,11 +22,16 @@ from brokers.instruments.resolve import (
     apply_root_override,
     resolve,
 )
-from common.ratelimit import first_within, note_within, rate_hit
+from common.ratelimit import StoreUnavailable, first_within, note_within, rate_hit
 from webhooks.execution.enqueue import signal_enqueue
 from webhooks.intake.body import body_key, parse_body
 from webhooks.intake.intents import Intent, ParseError
-from webhooks.intake.keys import key_hash, key_looks_valid
+from webhooks.intake.keyformat import (
+    REDACTED,
+    key_hash,
+    key_looks_valid,
+    keys_redacted,
+)
 from webhooks.intake.parsing import intent_from_payload, target_names
 from webhooks.models import AccountGroup, ApiKey, Signal, Strategy
 
@@ -68,7 +73,6 @@ UNAUTHENTICATED = frozenset(
     }
 )
 UNAUTHENTICATED_BODY_CHARS = 2048
-REDACTED = "tfk_…redacted"
 
 
 @dataclass
@@ -97,6 +101,9 @@ def signal_receive(
     body = raw_body or b""
     # Refused requests are kept too: store nothing a text column cannot hold.
     stored = body[: settings.WEBHOOK_MAX_BODY_BYTES].decode("utf-8", "replace")
+    # Whatever the body turns out to be, no key in it is kept (the one in the URL
+    # path never reaches the row).
+    stored = keys_redacted(stored)
     signal = Signal(
         broker=(broker or "")[:16].replace("\x00", "\ufffd"),
         source_ip=source_ip,
@@ -107,6 +114,8 @@ def signal_receive(
     try:
         admitted = _admit(signal, broker, token, signature, raw_body)
     except _IntakeError as reject:
+        if reject.code == "rate-limited":  # counted by the limiter, not stored
+            return _over_limit(reject)
         if reject.code in UNAUTHENTICATED:
             signal.raw_body = signal.raw_body[:UNAUTHENTICATED_BODY_CHARS]
             flood = _unauthenticated_flood(source_ip)
@@ -120,6 +129,18 @@ def signal_receive(
             last_signal_at=signal.received_at, heartbeat_missed_at=None
         )
     return result
+
+
+def _over_limit(reject: _IntakeError) -> IntakeResult:
+    """A key past its rate: answered, not kept (a leaked key must not be able to
+    fill the signal log); the limiter has counted it."""
+    body = {
+        "success": False,
+        "code": reject.code,
+        "detail": reject.message,
+        "timestamp": timezone.now().isoformat(),
+    }
+    return IntakeResult(429, body, Signal(), reject.headers)
 
 
 def _unauthenticated_flood(source_ip: str | None) -> IntakeResult | None:
@@ -189,7 +210,7 @@ def _authenticated_scope(
     """Who sent the request: a key's target, or a strategy/group that signed it."""
     if token:
         api_key = _authenticate(token)
-        signal.raw_body = signal.raw_body.replace(token, REDACTED)
+        signal.raw_body = signal.raw_body.replace(token, REDACTED)  # any spelling
         signal.api_key, signal.workspace_id = api_key, api_key.workspace_id
         signal.account, signal.strategy = api_key.account, api_key.strategy
         signal.group = api_key.group
@@ -315,6 +336,9 @@ def _check_target(signal: Signal, broker: str | None, intent: Intent) -> None:
             raise _IntakeError(exc.code, exc.message, 422) from None
 
 
+MAX_AGE_LIMIT = 7 * 24 * 3600  # a week: the most an alert may ask to be honoured
+
+
 def _check_fresh(intent: Intent, data: dict[str, Any]) -> None:
     """Refuse an alert fired too long ago (or from a clock far ahead)."""
     if intent.sent_at is None:
@@ -322,6 +346,12 @@ def _check_fresh(intent: Intent, data: dict[str, Any]) -> None:
     max_age = settings.WEBHOOK_MAX_SIGNAL_AGE_SECONDS
     override = data.get("max_age")
     if isinstance(override, (int, Decimal)) and not isinstance(override, bool):
+        if not 0 <= override <= MAX_AGE_LIMIT:
+            raise _IntakeError(
+                "invalid-max-age",
+                f"max_age is in seconds, from 0 (no limit) to {MAX_AGE_LIMIT}.",
+                422,
+            )
         max_age = int(override)
     skew = settings.WEBHOOK_CLOCK_SKEW_SECONDS
     age = (timezone.now() - intent.sent_at).total_seconds()
@@ -380,8 +410,17 @@ def _queue(signal: Signal, admitted: _Admitted, raw_body: bytes) -> IntakeResult
     if intent.sender_id:
         signal.dedupe_key = f"{admitted.scope}:{intent.sender_id}"[:160]
     else:
-        body_mark = f"{admitted.scope}:{hashlib.sha256(raw_body).hexdigest()}"
-        first = first_within(body_mark, settings.WEBHOOK_DEDUPE_SECONDS)
+        digest = hashlib.sha256(raw_body).hexdigest()
+        body_mark = f"{admitted.scope}:{digest}"
+        window = settings.WEBHOOK_DEDUPE_SECONDS
+        # The database's unique key backs Redis up: identical bodies in one
+        # window's bucket are one alert, whatever the cache knows.
+        bucket = int(signal.received_at.timestamp()) // window
+        signal.dedupe_key = f"{admitted.scope}:b{bucket}:{digest}"
+        try:
+            first = first_within(body_mark, window)
+        except StoreUnavailable:  # no sliding window: the last bucket counts too
+            first = _seen_in(f"{admitted.scope}:b{bucket - 1}:{digest}")
         if first is not None:
             return _duplicate(signal, int(first) if first.isdigit() else None)
     signal.status, signal.http_status = Signal.Status.QUEUED, 202
@@ -416,6 +455,13 @@ def _queue(signal: Signal, admitted: _Admitted, raw_body: bytes) -> IntakeResult
         },
     }
     return IntakeResult(202, body, signal)
+
+
+def _seen_in(dedupe_key: str) -> str | None:
+    """The id of the signal already kept under `dedupe_key`, as text, if any."""
+    pk = Signal.objects.filter(dedupe_key=dedupe_key).values_list("pk", flat=True)
+    first = pk.first()
+    return None if first is None else str(first)
 
 
 def _insert(signal: Signal) -> None:

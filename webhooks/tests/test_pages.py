@@ -133,10 +133,18 @@ def test_creating_a_strategy_shows_its_key_once_with_the_tradingview_url(world):
     response = owner.post(
         "/strategies/new/",
         {"name": "Scalper", "manual_approval": "on", "heartbeat_minutes": "30"},
+        follow=True,
     )
     html = response.content.decode()
     key = re.search(r"tfk_[\w-]+", html)
     assert response.status_code == 200 and key is not None
+    # Post/redirect/get: the page with the key is not cached, and a refresh (or
+    # the browser's back button) shows it no more and creates nothing.
+    ((page, _),) = response.redirect_chain
+    assert "no-store" in response["Cache-Control"]
+    again = owner.get(page).content.decode()
+    assert key.group() not in again and "shown once, when it was made" in again
+    assert Strategy.objects.filter(name="Scalper").count() == 1
     assert f"/webhook/tradingview/{key.group()}</pre>" in html
     assert 'data-copy="#tradingview-url"' in html
     strategy = Strategy.objects.get(name="Scalper")
@@ -242,7 +250,7 @@ def test_a_missed_heartbeat_shows_a_warning_on_the_list(world, strategy):
 def test_a_new_key_is_shown_once_and_the_old_one_can_be_revoked(world, strategy):
     owner, pk = client_for(world.owner), strategy.pk
     old = strategy.api_keys.get()
-    html = owner.post(f"/strategies/{pk}/keys/new/").content.decode()
+    html = owner.post(f"/strategies/{pk}/keys/new/", follow=True).content.decode()
     key = re.search(r"tfk_[\w-]+", html)
     assert key is not None
     owner.post(f"/strategies/{pk}/keys/{old.pk}/revoke/")

@@ -24,6 +24,7 @@ from webhooks.intake.keys import (
     api_key_revoke,
 )
 from webhooks.models import TRADINGVIEW_IPS, ApiKey
+from webhooks.views.base import key_shown, key_to_show, no_store
 from webhooks.views.forms import PaperAccountForm
 
 
@@ -60,11 +61,7 @@ def account_new(request: HttpRequest) -> HttpResponse:
         except VenueError as exc:
             form.add_error(None, exc.message)
         else:
-            return render(
-                request,
-                "webhooks/key_created.html",
-                _key_context(request, account, plain),
-            )
+            return key_to_show(request, "account-key-created", account.pk, plain)
     return render(
         request,
         "webhooks/account_new.html",
@@ -97,9 +94,20 @@ def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key for an account (rotation: revoke the old one afterwards)."""
     account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
     _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
-    return render(
-        request, "webhooks/key_created.html", _key_context(request, account, plain)
+    return key_to_show(request, "account-key-created", account.pk, plain)
+
+
+@login_required
+def account_key_created(request: HttpRequest, pk: int) -> HttpResponse:
+    """The new key, once (then a sentence saying it was shown); never cached."""
+    account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
+    plain = key_shown(request, "account-key-created", account.pk)
+    context = (
+        _key_context(request, account, plain)
+        if plain
+        else {"account": account, "api_key": None}
     )
+    return no_store(render(request, "webhooks/key_created.html", context))
 
 
 @login_required

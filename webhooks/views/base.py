@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 from accounts.models import User
+from brokers.fields import decrypt, encrypt
 
 
 def page(request: HttpRequest, template: str, fragment: str) -> str:
@@ -30,3 +33,24 @@ def tradingview_url(request: HttpRequest, key: str) -> str:
 def user_of(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def key_to_show(request: HttpRequest, route: str, pk: int, plain: str) -> HttpResponse:
+    """Post/redirect/get for a new key: it waits, encrypted, in the session for
+    the one page that shows it (`route`), so a refresh never creates another
+    account or key, and shows the key no more."""
+    request.session[f"new-key:{route}:{pk}"] = encrypt(plain)
+    return redirect(route, pk=pk)
+
+
+def key_shown(request: HttpRequest, route: str, pk: int) -> str | None:
+    """The new key waiting for this page, taken out of the session; None after
+    the first look."""
+    token = request.session.pop(f"new-key:{route}:{pk}", None)
+    return decrypt(token) if token else None
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    """A page with a secret on it: no cache keeps it."""
+    patch_cache_control(response, no_store=True, private=True)
+    return response

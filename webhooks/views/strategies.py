@@ -15,7 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
@@ -43,7 +42,15 @@ from webhooks.strategies.services import (
     subscription_remove,
     subscription_save,
 )
-from webhooks.views.base import page, site, tradingview_url, user_of
+from webhooks.views.base import (
+    key_shown,
+    key_to_show,
+    no_store,
+    page,
+    site,
+    tradingview_url,
+    user_of,
+)
 from webhooks.views.forms import (
     AlertBuilderForm,
     StrategyForm,
@@ -79,20 +86,22 @@ def strategy_new(request: HttpRequest) -> HttpResponse:
         except TargetError as exc:
             form.add_error("name" if "name" in exc.code else None, exc.message)
         else:
-            return _key_created(request, strategy, plain)
+            return key_to_show(request, "strategy-key-created", strategy.pk, plain)
     status = 400 if form.errors else 200
     return render(request, "webhooks/strategy_new.html", {"form": form}, status=status)
 
 
-def _key_created(request: HttpRequest, strategy: Strategy, plain: str) -> HttpResponse:
+@login_required
+def strategy_key_created(request: HttpRequest, pk: int) -> HttpResponse:
+    """The strategy's new key, once (then a sentence saying it was shown)."""
+    strategy = strategy_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
+    plain = key_shown(request, "strategy-key-created", strategy.pk)
     context = {
         "strategy": strategy,
         "api_key": plain,
-        "tradingview_url": tradingview_url(request, plain),
+        "tradingview_url": tradingview_url(request, plain) if plain else "",
     }
-    response = render(request, "webhooks/strategy_key.html", context)
-    patch_cache_control(response, no_store=True)  # the key must not linger
-    return response
+    return no_store(render(request, "webhooks/strategy_key.html", context))
 
 
 def _detail_context(
@@ -169,7 +178,7 @@ def strategy_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key (rotation: update the alerts, then revoke the old one)."""
     strategy = strategy_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
     _, plain = api_key_issue(strategy=strategy, created_by=user_of(request))
-    return _key_created(request, strategy, plain)
+    return key_to_show(request, "strategy-key-created", strategy.pk, plain)
 
 
 @login_required
