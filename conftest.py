@@ -119,6 +119,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
     from django.conf import settings
 
     from testkit.processes import (
+        START_TIMEOUT,
         daphne_argv,
         free_port,
         process,
@@ -146,7 +147,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
         base = f"http://127.0.0.1:{port}"
         wait_until(
             lambda: httpx.get(base + "/healthz").status_code == 200,
-            30,
+            START_TIMEOUT,
             "daphne answering",
         )
         worker_ready(logs / "worker.log")

@@ -164,7 +164,21 @@ def worker_argv(concurrency: int = 1, name: str = "celery") -> list[str]:
     ]
 
 
-def worker_ready(log: Path, timeout: float = 30) -> None:
+def uvicorn_argv(port: int, workers: int = 1) -> list[str]:
+    """The web server as `make run`, docker-compose and the Dockerfile run it."""
+    return [
+        str(BIN / "uvicorn"),
+        "tradeflow.asgi:application",
+        *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+        *("--lifespan", "off", "--no-proxy-headers"),
+    ]
+
+
+# Process starts include loading every exchange calendar (a few seconds).
+START_TIMEOUT = 90
+
+
+def worker_ready(log: Path, timeout: float = START_TIMEOUT) -> None:
     wait_until(
         lambda: "ready" in log.read_text(), timeout, "the Celery worker starting"
     )
