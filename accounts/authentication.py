@@ -1,35 +1,68 @@
-"""HTTP Basic for API clients (curl, scripts), with a limit on wrong passwords.
+"""HTTP Basic for API clients (curl, scripts), with limits on wrong passwords.
 
 Sessions serve the browser; Basic lets the seed's curl workflows run with
-`-u email:password`. Failed attempts are counted per address, so the API is no
-faster a way to guess passwords than the login form.
+`-u email:password`. Wrong passwords are counted per address and per account, so
+the API is no faster a way to guess a password than the login form, and a
+limited client is told when to come back (401 with `Retry-After`). Basic comes
+first among the authenticators, so an anonymous API request is a 401 with a
+`WWW-Authenticate` challenge, not a 403.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from common.http import client_ip
 from common.ratelimit import rate_hit, rate_peek
 
 
+class SignInsLimited(AuthenticationFailed):
+    """Too many wrong passwords: a 401 that says when to try again."""
+
+    def __init__(self, retry_after: int, who: str) -> None:
+        super().__init__(f"Too many failed sign-ins {who}: try again later.")
+        self.retry_after = max(retry_after, 1)
+
+
 class ThrottledBasicAuthentication(BasicAuthentication):
     def authenticate(self, request: Request) -> Any:
-        bucket = f"basic-fail:{client_ip(request._request)}"
         limit = settings.API_BASIC_AUTH_FAILURES_PER_MINUTE
-        if not rate_peek(bucket, limit).allowed:
-            raise Throttled(detail="Too many failed sign-ins from this address.")
+        buckets = {
+            f"basic-fail:{client_ip(request._request)}": "from this address",
+        }
+        email = _basic_email(request)
+        if email:
+            buckets[f"basic-fail-user:{email.lower()[:254]}"] = "for this account"
+        for bucket, who in buckets.items():
+            peek = rate_peek(bucket, limit)
+            if not peek.allowed:
+                raise SignInsLimited(peek.retry_after, who)
         try:
             return super().authenticate(request)
         except AuthenticationFailed:
-            rate_hit(bucket, limit)
+            for bucket in buckets:
+                rate_hit(bucket, limit)
             raise
+
+
+def _basic_email(request: Request) -> str | None:
+    """The user name of a Basic header, read without checking anything."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded.partition(":")[0] or None
 
 
 class ThrottledBasicScheme(OpenApiAuthenticationExtension):

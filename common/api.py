@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -75,11 +76,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         detail = str(getattr(exc, "detail", exc))
         response.data = error_body(code, detail)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
-def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return error_response("not-found", "Not found.", 404)
+def _answers_json(request: HttpRequest) -> bool:
+    """Routes whose clients are programs: the API and the webhooks."""
+    return request.path.startswith(("/api/", "/webhook/", "/register/"))
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 in the one error shape for programs, Django's page for people."""
+    if _answers_json(request):
+        return error_response("not-found", "Nothing here: check the address.", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 in the one error shape for programs (the error is logged)."""
+    if _answers_json(request):
+        return error_response(
+            "internal-error", "TradeFlow failed on this request; it is logged.", 500
+        )
+    return defaults.server_error(request)
 
 
 class Refused(exceptions.APIException):

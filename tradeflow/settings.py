@@ -222,9 +222,10 @@ USE_TZ = True
 
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Basic first: an anonymous API request is a 401 with a Basic challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "accounts.authentication.ThrottledBasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -37,3 +37,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler404 = "common.api.not_found"
+handler500 = "common.api.server_error"

@@ -103,13 +103,39 @@ def test_the_api_never_returns_credentials(world):
 
 def test_the_api_requires_a_user_and_answers_in_the_error_shape(db):
     response = Client().get("/api/user/brokers")
-    assert response.status_code == 403
+    assert response.status_code == 401  # with a challenge scripts can answer
+    assert response["WWW-Authenticate"].startswith("Basic")
     body = response.json()
-    assert body["success"] is False and body["code"] in {
-        "not-authenticated",
-        "permission-denied",
-    }
+    assert body["success"] is False and body["code"] == "not-authenticated"
     assert body["detail"]
+
+
+def test_an_unknown_api_address_is_json_in_the_error_shape(db, settings):
+    settings.DEBUG = False
+    response = Client().get("/api/no/such/route")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not-found"
+    assert "text/html" in Client().get("/no/such/page/")["Content-Type"]
+
+
+def test_wrong_passwords_are_limited_per_account_with_a_time_to_retry(world, settings):
+    import base64
+
+    settings.API_BASIC_AUTH_FAILURES_PER_MINUTE = 3
+
+    def basic(password: str, address: str):
+        token = base64.b64encode(f"owner@example.com:{password}".encode()).decode()
+        return Client().get(
+            "/api/user/brokers",
+            HTTP_AUTHORIZATION=f"Basic {token}",
+            REMOTE_ADDR=address,
+        )
+
+    # From three addresses: the account's own limit stops the guessing.
+    assert [basic("wrong", f"10.0.0.{n}").status_code for n in range(3)] == [401] * 3
+    limited = basic("a-Strong-pass-4242", "10.0.0.9")
+    assert limited.status_code == 401 and int(limited["Retry-After"]) > 0
+    assert "for this account" in limited.json()["detail"]
 
 
 def test_registration_returns_the_webhook_key_once(world):
@@ -232,14 +258,17 @@ def test_api_clients_can_use_basic_auth_and_wrong_passwords_are_limited(
     )
     assert ok.status_code == 200 and ok.json()[0]["name"] == "Paper 50K"
     wrong = [
-        Client().get("/api/user/brokers", HTTP_AUTHORIZATION=basic("guess")).status_code
+        Client().get("/api/user/brokers", HTTP_AUTHORIZATION=basic("guess"))
         for _ in range(4)
     ]
-    assert wrong == [403, 403, 403, 429]  # 403: no browser password prompt
+    # 401 with the Basic challenge a script answers; the fourth says when to retry.
+    assert [r.status_code for r in wrong] == [401, 401, 401, 401]
+    assert all(r["WWW-Authenticate"].startswith("Basic") for r in wrong)
+    assert "Retry-After" not in wrong[2] and int(wrong[3]["Retry-After"]) > 0
     # Even the right password waits once the address is over the limit.
     assert (
         Client()
         .get("/api/user/brokers", HTTP_AUTHORIZATION=basic("a-Strong-pass-4242"))
         .status_code
-        == 429
+        == 401
     )

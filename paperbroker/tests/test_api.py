@@ -586,8 +586,9 @@ def test_a_viewer_reads_everything_but_gets_403_on_every_write(world):
 )
 def test_anonymous_requests_are_refused(db, method, path):
     response = getattr(Client(), method)(BASE + path)
-    assert response.status_code == 403
-    assert response.json()["code"] == "permission-denied"
+    assert response.status_code == 401
+    assert response.json()["code"] == "not-authenticated"
+    assert response["WWW-Authenticate"].startswith("Basic")
 
 
 # --- Rate limits ------------------------------------------------------------------
