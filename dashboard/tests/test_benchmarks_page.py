@@ -195,7 +195,7 @@ def test_anyone_can_read_the_published_figures(client, settings):
     html = response.content.decode()
     for figure in ["9.5", "3.2", "533.0", "412.3"]:
         assert figure in html, figure
-    for ratio in ["2.6", "3.0", "4.0", "0.3"]:
+    for ratio in ["2.6", "3.0", "4.0", "0.33"]:
         assert ratio + TIMES in html, ratio
     assert "21 Nov 2026, 12:00 UTC" in html
     assert "AMD EPYC 7B13" in html
@@ -347,3 +347,14 @@ def test_the_signed_in_top_bar_wraps_on_a_phone(
         browser.close()
     assert "Log out" in signed_in
     assert overflow <= 0
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.028, "0.028"), (0.333, "0.33"), (5.92, "5.9"), (27.4, "27"), (2738.8, "2,739")],
+)
+def test_ratios_keep_two_significant_figures_however_small(value, shown):
+    """A highest rate 36 times below the floor's read 0.0 before."""
+    from dashboard.templatetags.bench import ratio
+
+    assert ratio(value) == shown
