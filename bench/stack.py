@@ -59,6 +59,7 @@ FLOOR_DATABASE_URL = os.environ.get(
 )
 FLOOR_REDIS_URL = os.environ.get("FLOOR_REDIS_URL", "redis://127.0.0.1:6379/12")
 DEFAULT_SERVER = "uvicorn:2"
+QUEUES = ("orders", "celery")  # the Celery queues a backlog can wait in
 WEBHOOK_PATH = "/api/unify/v1/webhook/paper"
 SYMBOL = "BTCUSDT"  # crypto trades around the clock: the bench runs any day
 PRICE = Decimal("95000")
@@ -209,14 +210,15 @@ def redis_client(url: str = REDIS_URL) -> redis.Redis:
 
 def queue_length() -> int:
     """Celery messages waiting in the bench Redis (the worker's backlog)."""
-    return int(redis_client().llen("celery"))
+    client = redis_client()
+    return sum(int(client.llen(queue)) for queue in QUEUES)
 
 
 def queue_purge() -> int:
     """Drop the backlog a load left, so it does not slow the next step down."""
     client = redis_client()
-    left = int(client.llen("celery"))
-    client.delete("celery")
+    left = sum(int(client.llen(queue)) for queue in QUEUES)
+    client.delete(*QUEUES)
     return left
 
 

@@ -37,6 +37,14 @@ def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
 
 
+def worker(bin_dir: Path, queue: str, concurrency: int) -> list[str]:
+    return [
+        str(bin_dir / "celery"),
+        *("-A", "tradeflow", "worker", "-l", "info", "-Q", queue),
+        *("--concurrency", str(concurrency), "-n", f"{queue}@%h"),
+    ]
+
+
 def stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float = 10) -> None:
     for process in processes.values():
         if process.poll() is None:
@@ -103,19 +111,10 @@ def main() -> int:
                 *("--lifespan", "off", "--no-proxy-headers"),
             ],
         ),
-        "worker": start(
-            "worker",
-            [
-                str(bin_dir / "celery"),
-                "-A",
-                "tradeflow",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                str(args.workers),
-            ],
-        ),
+        # Orders on workers of their own; housekeeping (syncs, the risk monitor,
+        # sweeps, mails) on another, so it never waits in front of an alert.
+        "worker": start("worker", worker(bin_dir, "orders", args.workers)),
+        "housekeeping": start("housekeeping", worker(bin_dir, "celery", 1)),
         "beat": start(
             "beat",
             [
@@ -157,7 +156,7 @@ def main() -> int:
             exit_code = 1
             break
         time.sleep(0.5)
-    print("[run] stopping web, worker and beat…", flush=True)
+    print("[run] stopping web, workers and beat…", flush=True)
     stop_all(processes)
     return exit_code
 

@@ -147,7 +147,11 @@ def daphne_argv(port: int) -> list[str]:
     ]
 
 
-def worker_argv(concurrency: int = 1, name: str = "celery") -> list[str]:
+def worker_argv(
+    concurrency: int = 1, name: str = "celery", queues: str = "orders,celery"
+) -> list[str]:
+    """A Celery worker; by default one that takes both queues (orders and
+    housekeeping), as a test or a bench needs."""
     return [
         str(BIN / "celery"),
         "-A",
@@ -159,6 +163,8 @@ def worker_argv(concurrency: int = 1, name: str = "celery") -> list[str]:
         str(concurrency),
         "--without-mingle",
         "--without-gossip",
+        "-Q",
+        queues,
         "-n",
         f"{name}@%h",
     ]

@@ -259,6 +259,14 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 10
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Alerts execute on a queue of their own, with workers of their own, so nothing
+# housekeeping queues (syncs, sweeps, mails, the monitor) waits in front of an order.
+ORDERS_QUEUE = "orders"
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.signal_execute_task": {"queue": ORDERS_QUEUE},
+    "webhooks.tasks.execution_run_task": {"queue": ORDERS_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     "brokers-sync-accounts": {
         "task": "brokers.tasks.accounts_sync_task",
@@ -356,6 +364,11 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 TRIAL_DAYS = env_int("TRIAL_DAYS", 3, minimum=0)
 TRIAL_TRADES = env_int("TRIAL_TRADES", 100, minimum=0)
+# What one workspace may hold (billing.quotas): more is refused, never an exit.
+WORKSPACE_MAX_ACCOUNTS = env_int("WORKSPACE_MAX_ACCOUNTS", 50, minimum=1)
+WORKSPACE_MAX_KEYS = env_int("WORKSPACE_MAX_KEYS", 200, minimum=1)
+WORKSPACE_MAX_STRATEGIES = env_int("WORKSPACE_MAX_STRATEGIES", 50, minimum=1)
+WORKSPACE_MAX_GROUPS = env_int("WORKSPACE_MAX_GROUPS", 50, minimum=1)
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env_choice(

@@ -63,9 +63,9 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
             "make run serving HTTP",
         )
         wait_until(
-            lambda: b"ready" in (tmp_path / "run.log").read_bytes(),
-            30,
-            "the worker starting",
+            lambda: (tmp_path / "run.log").read_bytes().count(b" ready.") >= 2,
+            90,
+            "the orders and housekeeping workers starting",
         )
         credentials = json.loads(demo.read_text())
         assert (tmp_path / "db.sqlite3").exists()  # SQLite, the default

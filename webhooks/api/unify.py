@@ -14,8 +14,10 @@ from rest_framework.views import APIView
 from accounts.api import WorkspaceScopedMixin
 from accounts.permissions import Perm
 from accounts.scoping import workspaces_for
+from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.adapters.registry import available_venues
+from common.api import Refused
 from webhooks.intake.keys import account_register
 from webhooks.models import Execution, Signal
 
@@ -63,6 +65,8 @@ class RegisterView(APIView):
             )
         except VenueError as exc:
             raise ValidationError({"broker": [exc.message]}) from None
+        except QuotaExceeded as exc:
+            raise Refused(exc.code, exc.message, status.HTTP_403_FORBIDDEN) from None
         body = {
             "id": account.pk,
             "broker": account.venue,

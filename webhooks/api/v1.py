@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.models import Workspace
 from accounts.permissions import Perm
 from accounts.scoping import user_can, workspaces_for
+from billing.quotas import QuotaExceeded
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
 from common.api import Refused, page_window
@@ -113,6 +114,8 @@ class BotCreate(APIView):
             )
         except TargetError as exc:
             raise _target_error(exc) from None
+        except QuotaExceeded as exc:
+            raise Refused(exc.code, exc.message, status.HTTP_403_FORBIDDEN) from None
         url = request.build_absolute_uri(f"/webhook/tradingview/{plain}")
         body = {
             "success": True,
@@ -153,6 +156,8 @@ class BotStatus(APIView):
             strategy_status_set(strategy=strategy, status=_param(request, "status"))
         except TargetError as exc:
             raise _target_error(exc) from None
+        except QuotaExceeded as exc:
+            raise Refused(exc.code, exc.message, status.HTTP_403_FORBIDDEN) from None
         return Response({"success": True, "status": strategy.status.upper()})
 
 
@@ -316,6 +321,8 @@ class Groups(APIView):
             )
         except TargetError as exc:
             raise _target_error(exc) from None
+        except QuotaExceeded as exc:
+            raise Refused(exc.code, exc.message, status.HTTP_403_FORBIDDEN) from None
         account_group_update(group=group, values=values, accounts=None)
         response = _ok("Group created successfully", group=_group(group), api_key=plain)
         response.status_code = status.HTTP_201_CREATED

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User, Workspace
+from billing.quotas import quota_check
 from brokers.models import BrokerAccount
 from brokers.services import broker_account_register
 from webhooks.intake.keyformat import (
@@ -24,6 +25,7 @@ from webhooks.intake.keyformat import (
 from webhooks.models import AccountGroup, ApiKey, Strategy
 
 
+@transaction.atomic  # the quota's lock holds until the key is made
 def api_key_issue(
     *,
     created_by: User | None,
@@ -32,11 +34,19 @@ def api_key_issue(
     group: AccountGroup | None = None,
     name: str = "",
 ) -> tuple[ApiKey, str]:
-    """Issue an ingest key for one target; the plain key is returned once, not kept."""
+    """Issue an ingest key for one target; the plain key is returned once, not kept.
+    Raises QuotaExceeded past the workspace's live keys."""
     target = account or strategy or group
     assert (
         target is not None
         and sum(x is not None for x in (account, strategy, group)) == 1
+    )
+    quota_check(
+        workspace_id=target.workspace_id,
+        kind="keys",
+        used=ApiKey.objects.filter(
+            workspace_id=target.workspace_id, revoked_at__isnull=True
+        ).count,
     )
     plain = key_generate()
     api_key = ApiKey.objects.create(
@@ -91,7 +101,14 @@ def account_register(
     currency: str = "USD",
     options: dict[str, Any] | None = None,
 ) -> tuple[BrokerAccount, str]:
-    """Connect an account and issue its first webhook key (seed 002 registration)."""
+    """Connect an account and issue its first webhook key (seed 002 registration).
+    Raises QuotaExceeded past the workspace's accounts or keys, VenueError when
+    the venue refuses."""
+    quota_check(
+        workspace_id=workspace.pk,
+        kind="accounts",
+        used=BrokerAccount.objects.filter(workspace=workspace).count,
+    )
     account = broker_account_register(
         workspace=workspace, venue=venue, name=name, currency=currency, options=options
     )

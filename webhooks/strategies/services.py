@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, User, Workspace
+from billing.quotas import quota_check
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.services import account_flatten
@@ -49,7 +50,8 @@ def strategy_create(
     """A strategy with its signing secret and first ingest key (returned once).
 
     Raises TargetError: `invalid-name`, `invalid-timeframe`, or `name-taken` when
-    the workspace has a strategy of that name (alerts name it as "botname").
+    the workspace has a strategy of that name (alerts name it as "botname");
+    QuotaExceeded past the workspace's strategies or keys.
     """
     name = name.strip()
     if not name or len(name) > 64:
@@ -63,6 +65,11 @@ def strategy_create(
         )
     try:
         with transaction.atomic():
+            quota_check(
+                workspace_id=workspace.pk,
+                kind="strategies",
+                used=Strategy.objects.filter(workspace=workspace).count,
+            )
             strategy = Strategy.objects.create(
                 workspace=workspace,
                 name=name,
@@ -118,10 +125,16 @@ def account_group_create(
 ) -> tuple[AccountGroup, str]:
     """A group of the workspace's accounts, with a key that targets all of them.
 
-    Raises TargetError `name-taken` when the workspace has a group of that name.
+    Raises TargetError `name-taken` when the workspace has a group of that name,
+    QuotaExceeded past the workspace's groups or keys.
     """
     try:
         with transaction.atomic():
+            quota_check(
+                workspace_id=workspace.pk,
+                kind="groups",
+                used=AccountGroup.objects.filter(workspace=workspace).count,
+            )
             group = AccountGroup.objects.create(
                 workspace=workspace,
                 name=name,

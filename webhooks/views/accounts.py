@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
 from accounts.scoping import current_workspace, get_for_user_or_404
+from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
@@ -58,7 +59,7 @@ def account_new(request: HttpRequest) -> HttpResponse:
                 currency=form.cleaned_data["currency"],
                 options={"initial_balance": form.cleaned_data["initial_balance"]},
             )
-        except VenueError as exc:
+        except (VenueError, QuotaExceeded) as exc:
             form.add_error(None, exc.message)
         else:
             return key_to_show(request, "account-key-created", account.pk, plain)
@@ -93,7 +94,11 @@ def account_key_revoke(request: HttpRequest, pk: int, key_pk: int) -> HttpRespon
 def account_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key for an account (rotation: revoke the old one afterwards)."""
     account = account_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
-    _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
+    try:
+        _, plain = api_key_issue(account=account, created_by=request.user)  # type: ignore[arg-type]
+    except QuotaExceeded as exc:
+        messages.error(request, exc.message)
+        return redirect("account-keys", pk=account.pk)
     return key_to_show(request, "account-key-created", account.pk, plain)
 
 

@@ -23,6 +23,7 @@ from accounts.scoping import (
     user_can,
     workspaces_for,
 )
+from billing.quotas import QuotaExceeded
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
 from webhooks.intake import builder
@@ -85,6 +86,8 @@ def strategy_new(request: HttpRequest) -> HttpResponse:
             )
         except TargetError as exc:
             form.add_error("name" if "name" in exc.code else None, exc.message)
+        except QuotaExceeded as exc:
+            form.add_error(None, exc.message)
         else:
             return key_to_show(request, "strategy-key-created", strategy.pk, plain)
     status = 400 if form.errors else 200
@@ -177,7 +180,11 @@ def strategy_settings(request: HttpRequest, pk: int) -> HttpResponse:
 def strategy_key_new(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue another key (rotation: update the alerts, then revoke the old one)."""
     strategy = strategy_for_user_or_404(request.user, pk, Perm.MANAGE_KEYS)
-    _, plain = api_key_issue(strategy=strategy, created_by=user_of(request))
+    try:
+        _, plain = api_key_issue(strategy=strategy, created_by=user_of(request))
+    except QuotaExceeded as exc:
+        messages.error(request, exc.message)
+        return redirect("strategy-detail", pk=strategy.pk)
     return key_to_show(request, "strategy-key-created", strategy.pk, plain)
 
 
