@@ -274,9 +274,9 @@ def test_a_worker_killed_after_the_venue_filled_records_that_one_fill(
 
 
 def queued_signal_ids(server: RedisServer) -> set[int]:
-    """The signal ids in the Celery queue (kombu's JSON envelope, base64 body)."""
+    """The signal ids waiting in the orders queue (kombu JSON envelope, base64 body)."""
     ids = set()
-    for raw in server.client().lrange("celery", 0, -1):
+    for raw in server.client().lrange("orders", 0, -1):
         message = json.loads(raw)
         if message["headers"]["task"] == signal_execute_task.name:
             args, _, _ = json.loads(base64.b64decode(message["body"]))
@@ -290,7 +290,7 @@ def test_signals_queued_when_redis_restarts_are_all_executed_once(
     before = [post_one(private.base_url, world.api_key, qty=n) for n in (1, 2)]
     assert set(before) <= queued_signal_ids(private.redis)  # waiting for a worker
     private.redis.restart()  # no persistence: the queue is gone
-    assert not private.redis.client().exists("celery")
+    assert not private.redis.client().exists("orders")
     after = post_one(private.base_url, world.api_key, qty=3)  # into the empty Redis
     with worker(private, "after-restart"):
         sweep_into(private.redis.url)
