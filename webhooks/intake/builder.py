@@ -137,7 +137,8 @@ def _needs_price(options: AlertOptions) -> bool:
         options.include_price
         or options.order_type == "limit"
         or (sized and options.quantity_type in ("percent_of_equity", "dollar_amount"))
-        or (options.offset_unit == "percent" and _has_brackets(options))
+        # Brackets as distances are placed from the alert's price.
+        or (options.offset_unit != "price" and _has_brackets(options))
     )
 
 

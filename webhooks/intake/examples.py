@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 
-from django.utils import timezone
-
-from brokers.instruments.resolve import resolve
-from brokers.instruments.sessions import is_open
+# Crypto never closes: the printed example fills whenever it is run, not only in
+# the session that was open when it was printed (a futures example failed
+# `market-closed` in CME's daily break and at weekends).
+EXAMPLE = {"symbol": "BTCUSDT", "qty": 0.1, "price": 95000}
 
 
 def example_curl(*, url: str, key: str, venue: str) -> str:
-    """A curl that sends one market buy and fills now, whatever the day.
-
-    Futures trade in sessions: outside them the example is a tenth of a coin (a whole
-    one would need more margin than a small paper account has).
-    """
-    futures_open = is_open(resolve("MNQ1!").instrument, timezone.now())
-    symbol, qty, price = (
-        ("MNQ1!", 1, 21000.25) if futures_open else ("BTCUSDT", 0.1, 95000)
-    )
-    intent = {"broker": venue, "side": "buy", "type": "market"}
-    body = {
-        "version": "unify.v1",
-        "intent": {**intent, "symbol": symbol, "qty": qty, "price": price},
-    }
+    """A curl that sends one market buy, and fills at any hour on paper."""
+    intent = {"broker": venue, "side": "buy", "type": "market", **EXAMPLE}
+    body = {"version": "unify.v1", "intent": intent}
     return (
         f"curl -X POST {url} -H 'Authorization: Bearer {key}' "
         f"-H 'Content-Type: application/json' -d '{json.dumps(body)}'"

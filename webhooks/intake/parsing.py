@@ -158,8 +158,11 @@ def intent_from_payload(data: dict[str, Any], broker: str | None = None) -> Inte
             "stop-loss-required",
             f"Sizing by {quantity_type} needs a stop_loss to measure the risk.",
         )
+    # Brackets given as distances (ticks, points, percent, dollars) are placed
+    # from the alert's price: without one the worker could not place them, so
+    # the alert is refused here, where the sender still hears why.
     needs_price = quantity_type in ("percent_of_equity", "dollar_amount") or any(
-        offset is not None and offset.unit in ("percent",)
+        offset is not None and offset.unit != "price"
         for offset in (stop_loss, take_profit)
     )
     if needs_price and reference is None:

@@ -93,3 +93,16 @@ def test_curly_quotes_are_named():
 )
 def test_bad_bodies_get_their_own_code(body, code):
     assert error_code(body) == code
+
+
+@pytest.mark.parametrize("offset", ["20t", "5pts", "1%", "$100"])
+def test_brackets_as_distances_without_a_price_are_refused_at_intake(offset):
+    """The worker could not place them: the sender hears why at once (it was
+    accepted, then failed in the worker as price-required)."""
+    with pytest.raises(ParseError) as refused:
+        intent_from_payload(parse_body(f"buy MNQ1! 2 sl={offset}".encode()))
+    assert refused.value.code == "price-required"
+    placed = intent_from_payload(
+        parse_body(f"buy MNQ1! 2 price=21000 sl={offset}".encode())
+    )
+    assert placed.stop_loss is not None

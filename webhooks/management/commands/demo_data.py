@@ -1,12 +1,17 @@
-"""`manage.py demo_data`: a demo user, a paper account, a fresh key and a curl to try.
+"""`manage.py demo_data`: a demo user, a paper account, its key and a curl to try.
 
-Idempotent: run it again and you get the same user and account, a new password and a
-new key (the old demo keys are revoked, since a key is only ever shown once).
+Idempotent: run it again and you get the same user, account, password and webhook
+URLs, so a URL pasted into TradingView keeps working across `make run`s. Keys are
+kept only as hashes in the database, so the plain ones are remembered in
+`TRADEFLOW_VAR_DIR/demo.json` (readable by its owner only) on this machine; delete
+that file to be given a new password and new keys (the old keys stay valid until
+revoked on the keys page).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +28,8 @@ from brokers.instruments.resolve import resolve
 from brokers.models import BrokerAccount
 from paperbroker.services import quote_record
 from webhooks.intake.examples import example_curl
-from webhooks.intake.keys import account_register, api_key_issue, api_key_revoke
+from webhooks.intake.keyformat import key_hash, key_looks_valid
+from webhooks.intake.keys import account_register, api_key_issue
 from webhooks.models import ApiKey, Strategy
 from webhooks.strategies.services import strategy_create, subscription_save
 
@@ -48,11 +54,14 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        password = secrets.token_urlsafe(12)
+        remembered = _remembered()
         user = User.objects.filter(email=DEMO_EMAIL).first()
+        password = remembered.get("password", "")
         if user is None:
+            password = password or secrets.token_urlsafe(12)
             user = User.objects.create_user(email=DEMO_EMAIL, password=password)
-        else:
+        elif not (password and user.check_password(password)):
+            password = secrets.token_urlsafe(12)
             user.set_password(password)
             user.save(update_fields=["password"])
         workspace = user_ensure_workspace(user=user)
@@ -68,10 +77,12 @@ class Command(BaseCommand):
                 options={"initial_balance": Decimal("50000")},
             )
         else:
-            for old in ApiKey.objects.filter(account=account, revoked_at__isnull=True):
-                api_key_revoke(api_key=old)
-            _, key = api_key_issue(account=account, created_by=user, name="Demo")
-        strategy_key = self._strategy(workspace, user, account)
+            key = (
+                _live(remembered.get("api_key"), account=account)
+                or api_key_issue(account=account, created_by=user, name="Demo")[1]
+            )
+        strategy_key = self._strategy(workspace, user, account, remembered)
+        _remember({"password": password, "api_key": key, "strategy_key": strategy_key})
         for symbol, price in DEMO_PRICES.items():
             resolved = resolve(symbol)
             contract = resolved.contract or resolved.root
@@ -86,9 +97,13 @@ class Command(BaseCommand):
         )
 
     def _strategy(
-        self, workspace: Workspace, user: User, account: BrokerAccount
+        self,
+        workspace: Workspace,
+        user: User,
+        account: BrokerAccount,
+        remembered: dict[str, str],
     ) -> str:
-        """A strategy the demo account follows, with a fresh key (keys show once)."""
+        """A strategy the demo account follows, and its remembered (or a new) key."""
         strategy = Strategy.objects.filter(
             workspace=workspace, name=DEMO_STRATEGY
         ).first()
@@ -97,11 +112,10 @@ class Command(BaseCommand):
                 workspace=workspace, user=user, name=DEMO_STRATEGY
             )
         else:
-            for old in ApiKey.objects.filter(
-                strategy=strategy, revoked_at__isnull=True
-            ):
-                api_key_revoke(api_key=old)
-            _, key = api_key_issue(strategy=strategy, created_by=user, name="Demo")
+            key = (
+                _live(remembered.get("strategy_key"), strategy=strategy)
+                or (api_key_issue(strategy=strategy, created_by=user, name="Demo")[1])
+            )
         subscription_save(strategy=strategy, account=account)
         return key
 
@@ -144,3 +158,37 @@ class Command(BaseCommand):
                 "strategy_key": strategy_key,
             }
             Path(json_file).write_text(json.dumps(data))
+
+
+def _state_file() -> Path:
+    return Path(settings.VAR_DIR) / "demo.json"
+
+
+def _remembered() -> dict[str, str]:
+    try:
+        data = json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        return {}
+    return (
+        {k: v for k, v in data.items() if isinstance(v, str)}
+        if isinstance(data, dict)
+        else {}
+    )
+
+
+def _remember(data: dict[str, str]) -> None:
+    path = _state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out)
+
+
+def _live(plain: str | None, **target: Any) -> str | None:
+    """`plain` when it is still a live key of `target`, else None."""
+    if not plain or not key_looks_valid(plain):
+        return None
+    live = ApiKey.objects.filter(
+        key_hash=key_hash(plain), revoked_at__isnull=True, **target
+    )
+    return plain if live.exists() else None
