@@ -1,16 +1,22 @@
-"""The `make run` entrypoint: migrate, demo data, then web + worker + beat together.
+"""The `make run` entrypoint: migrate, demo data, then web + workers + beat together.
 
-Stops every process cleanly on Ctrl-C (or SIGTERM); if one dies, the others stop too.
+Quiet by default (warnings and errors only; `LOG_LEVEL=INFO` for every request
+and task). "Up" is printed once the web server answers, with the essentials last
+(login, webhook URL, a curl to try); press Enter to see them again. Stops every
+process cleanly on Ctrl-C (or SIGTERM); if one dies, the others stop too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,14 +39,14 @@ def manage(*args: str) -> None:
 
 
 def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    print(f"[run] starting {name}: {' '.join(argv)}", flush=True)
+    print(f"[run] starting {name}", flush=True)
     return subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
 
 
-def worker(bin_dir: Path, queue: str, concurrency: int) -> list[str]:
+def worker(bin_dir: Path, queue: str, concurrency: int, level: str) -> list[str]:
     return [
         str(bin_dir / "celery"),
-        *("-A", "tradeflow", "worker", "-l", "info", "-Q", queue),
+        *("-A", "tradeflow", "worker", "-l", level, "-Q", queue),
         *("--concurrency", str(concurrency), "-n", f"{queue}@%h"),
     ]
 
@@ -59,12 +65,50 @@ def stop_all(processes: dict[str, subprocess.Popen[bytes]], grace: float = 10) -
             process.wait()
 
 
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def essentials(base: str, demo: Path | None) -> str:
+    """The few lines a newcomer needs, printed last."""
+    lines = [f"[run] TradeFlow is up at {base}/ (Ctrl-C stops everything)."]
+    if demo is not None and demo.exists():
+        data = json.loads(demo.read_text())
+        lines += [
+            f"      Log in:  {data['email']} / {data['password']}",
+            f"      TradingView webhook URL:  {base}/webhook/tradingview/"
+            f"{data['api_key']}",
+            f"      Try it:  {data['curl']}",
+            "      TradingView itself needs a public https:// address (README, "
+            "'Try it').",
+        ]
+    if sys.stdin.isatty():
+        lines.append("      Press Enter to show this again.")
+    return "\n".join(lines)
+
+
+def on_enter(text: str) -> None:
+    """Print `text` again whenever Enter is pressed (a terminal only)."""
+    if not sys.stdin.isatty():
+        return
+
+    def loop() -> None:
+        for _ in sys.stdin:
+            print(text, flush=True)
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument(
-        "--workers", type=int, default=2, help="Celery worker processes"
+        "--workers", type=int, default=2, help="Celery processes for the orders queue"
     )
     parser.add_argument(
         "--web-workers",
@@ -78,6 +122,7 @@ def main() -> int:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradeflow.settings")
     os.environ.setdefault("SITE_URL", f"http://{args.host}:{args.port}")
+    level = os.environ.setdefault("LOG_LEVEL", "WARNING")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     problem = redis_reachable(redis_url)
     if problem:
@@ -90,14 +135,17 @@ def main() -> int:
         )
         return 2
 
-    manage("migrate", "--noinput")
-    if not args.no_demo:
-        demo = ["demo_data", "--base-url", os.environ["SITE_URL"]]
-        manage(*demo, *(["--json-file", args.demo_json] if args.demo_json else []))
-
     bin_dir = Path(PYTHON).parent
     var = Path(os.environ.get("TRADEFLOW_VAR_DIR", ROOT / "var"))
     var.mkdir(parents=True, exist_ok=True)
+    manage("migrate", "--noinput", "-v", "0")
+    demo = None if args.no_demo else Path(args.demo_json or var / "run-demo.json")
+    if demo is not None:
+        manage(
+            "demo_data", "--base-url", os.environ["SITE_URL"], "--json-file", str(demo)
+        )
+
+    celery_level = level.lower()
     processes = {
         "web": start(
             "web",
@@ -113,27 +161,21 @@ def main() -> int:
         ),
         # Orders on workers of their own; housekeeping (syncs, the risk monitor,
         # sweeps, mails) on another, so it never waits in front of an alert.
-        "worker": start("worker", worker(bin_dir, "orders", args.workers)),
-        "housekeeping": start("housekeeping", worker(bin_dir, "celery", 1)),
+        "worker": start(
+            "worker", worker(bin_dir, "orders", args.workers, celery_level)
+        ),
+        "housekeeping": start(
+            "housekeeping", worker(bin_dir, "celery", 1, celery_level)
+        ),
         "beat": start(
             "beat",
             [
                 str(bin_dir / "celery"),
-                "-A",
-                "tradeflow",
-                "beat",
-                "-l",
-                "info",
-                "--schedule",
-                str(var / "celerybeat-schedule"),
+                *("-A", "tradeflow", "beat", "-l", celery_level),
+                *("--schedule", str(var / "celerybeat-schedule")),
             ],
         ),
     }
-    print(
-        f"[run] TradeFlow is up at http://{args.host}:{args.port}/ "
-        "(Ctrl-C stops everything).",
-        flush=True,
-    )
 
     stopping = False
 
@@ -143,6 +185,9 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    base = os.environ["SITE_URL"].rstrip("/")
+    health = f"http://{args.host}:{args.port}/healthz"
+    announced = False
     exit_code = 0
     while not stopping:
         dead = [
@@ -155,6 +200,11 @@ def main() -> int:
             )
             exit_code = 1
             break
+        if not announced and answers(health):
+            text = essentials(base, demo)
+            print(text, flush=True)
+            on_enter(text)
+            announced = True
         time.sleep(0.5)
     print("[run] stopping web, workers and beat…", flush=True)
     stop_all(processes)

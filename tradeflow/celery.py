@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradeflow.settings")
 
@@ -24,3 +24,10 @@ def _warm(**kwargs: object) -> None:
     from brokers.instruments.warm import instruments_warm
 
     instruments_warm()
+
+
+@worker_ready.connect
+def _ready(sender: object = None, **kwargs: object) -> None:
+    """Say so whatever the log level (`make run` is quiet by default)."""
+    name = getattr(sender, "hostname", "worker")
+    print(f"[worker] {name} ready", flush=True)

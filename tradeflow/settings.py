@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import warnings
 from pathlib import Path
 
 from celery.schedules import schedule
@@ -214,6 +215,11 @@ STORAGES = {
 # In development WhiteNoise serves straight from the source folders (no collectstatic).
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise hands ASGI a file iterator Django must wrap; harmless for static files,
+# and it would otherwise print a warning on every stylesheet.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -397,15 +403,17 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
-        # The servers' own handlers print request lines unredacted: through ours.
-        "uvicorn": {"handlers": ["console"], "propagate": False, "filters": ["keys"]},
-        "uvicorn.access": {
-            "handlers": ["console"],
-            "propagate": False,
-            "filters": ["keys"],
+        # The servers' own handlers print request lines unredacted: through ours,
+        # at our level (they set their own before Django's configuration runs).
+        **{
+            name: {
+                "handlers": ["console"],
+                "propagate": False,
+                "filters": ["keys"],
+                "level": LOG_LEVEL,
+            }
+            for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "gunicorn")
         },
-        "uvicorn.error": {"propagate": True, "filters": ["keys"]},
-        "gunicorn": {"handlers": ["console"], "propagate": False, "filters": ["keys"]},
     },
 }
 # Celery keeps this configuration in its workers instead of its own handlers.

@@ -63,7 +63,7 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
             "make run serving HTTP",
         )
         wait_until(
-            lambda: (tmp_path / "run.log").read_bytes().count(b" ready.") >= 2,
+            lambda: (tmp_path / "run.log").read_bytes().count(b"[worker] ") >= 2,
             90,
             "the orders and housekeeping workers starting",
         )
@@ -87,6 +87,16 @@ def test_make_run_serves_the_demo_and_fills_the_printed_curl(tmp_path):
 
         wait_until(filled, 15, "the demo alert filling")
         _browser_sees_the_demo(base, credentials, tmp_path)
+        console = (tmp_path / "run.log").read_text()
+        up = console.index("[run] TradeFlow is up at")
+        assert credentials["password"] in console[up:]  # the essentials, last
+        after = console[up:].splitlines()
+        noise = [line for line in after if "HTTP/1.1" in line or "Warning" in line]
+        assert noise == []  # quiet: no log of every request, no warnings
+        with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # emails sign as it
+            assert db.execute("select name from django_site").fetchall() == [
+                ("TradeFlow",)
+            ]
     finally:
         os.killpg(run.pid, signal.SIGINT) if run.poll() is None else None
         started = time.monotonic()
