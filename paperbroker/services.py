@@ -22,6 +22,7 @@ from brokers.instruments.resolve import SymbolError, resolve
 from brokers.instruments.sessions import ACCOUNT_DAY, is_open, next_open, trading_day
 from brokers.instruments.specs import AssetClass, Instrument
 from brokers.models import BrokerAccount, OrderType
+from common.numbers import plain
 from paperbroker.accounting import (
     account_state,
     day_roll,
@@ -216,8 +217,8 @@ def _validation_error(
         ):
             return (
                 "invalid-price",
-                f"The {name.replace('_', ' ')} {price} is not a positive "
-                f"multiple of the tick {instrument.tick_size}.",
+                f"The {name.replace('_', ' ')} {plain(price)} is not a positive "
+                f"multiple of the tick {plain(instrument.tick_size)}.",
             )
     return None
 

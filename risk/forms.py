@@ -15,6 +15,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from brokers.instruments.catalogue import get_instrument
+from common.numbers import plain
 from risk.config import WEEKDAYS, RiskConfigError, trading_windows_clean
 from risk.models import RiskConfig, RiskPreset
 
@@ -35,7 +36,7 @@ class PlainDecimalField(forms.DecimalField):
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, Decimal):
-            return format(value.normalize(), "f")
+            return plain(value)
         return value
 
     def validate(self, value: Any) -> None:

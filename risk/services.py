@@ -18,6 +18,7 @@ from brokers.instruments.specs import FutureSpec, Instrument
 from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
 from brokers.services import account_flatten
+from common.numbers import plain
 from risk.calendar import calendar_parse
 from risk.config import WEEKDAYS, clock_minutes, risk_config_update
 from risk.models import EconomicEvent, RiskConfig, RiskPreset, RiskState
@@ -331,7 +332,7 @@ def _resized(
     return RiskDecision(
         True,
         "max-risk-per-trade",
-        f"Resized from {o.quantity.normalize()} to {fits.normalize()} so the stop "
+        f"Resized from {plain(o.quantity)} to {plain(fits)} so the stop "
         f"risks at most {budget:.2f}.",
         {"from": str(o.quantity), "to": str(fits)},
         quantity=fits,
@@ -429,7 +430,8 @@ def _max_order(
     if limit is not None and o.quantity > limit:
         return _refuse(
             "max-order-quantity",
-            f"The order of {o.quantity} exceeds the per-order limit of {limit}.",
+            f"The order of {plain(o.quantity)} exceeds the per-order limit of "
+            f"{plain(limit)}.",
             quantity=o.quantity,
             limit=limit,
         )
@@ -443,8 +445,8 @@ def _max_symbol(
     if limit is not None and abs(o.after) > limit:
         return _refuse(
             "max-position",
-            f"The position in {o.symbol} would be {abs(o.after)}, "
-            f"over the limit of {limit}.",
+            f"The position in {o.symbol} would be {plain(abs(o.after))}, "
+            f"over the limit of {plain(limit)}.",
             position_after=o.after,
             limit=limit,
         )
@@ -463,8 +465,8 @@ def _max_contracts(
     if total > limit:
         return _refuse(
             "max-contracts",
-            f"The account would hold {total.normalize()} contracts (with working "
-            f"orders), over the limit of {limit.normalize()}.",
+            f"The account would hold {plain(total)} contracts (with working "
+            f"orders), over the limit of {plain(limit)}.",
             contracts_after=total,
             limit=limit,
         )

@@ -26,6 +26,7 @@ from accounts.scoping import user_can
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
+from common.numbers import plain
 from risk.config import RiskConfigError, preset_adjustments, risk_config_update
 from risk.forms import PresetPickerForm, RiskConfigForm, preset_name
 from risk.models import RiskConfig, RiskPreset, RiskState, Violation
@@ -283,12 +284,12 @@ def _contracts(config: RiskConfig, metrics: dict[str, Any]) -> Gauge:
     used: Decimal = metrics["contracts_in_use"]
     limit = config.max_contracts
     if limit is None:
-        return Gauge("contracts", "Contracts open", f"{used.normalize():f}", "no limit")
+        return Gauge("contracts", "Contracts open", f"{plain(used)}", "no limit")
     percent, level = _room(limit - used, limit)
     detail = "open across symbols"
     if config.micros_per_contract > 1:
         detail += f" · {config.micros_per_contract} micros count as 1"
-    value = f"{used.normalize():f} of {limit.normalize():f}"
+    value = f"{plain(used)} of {plain(limit)}"
     return Gauge("contracts", "Contracts open", value, detail, 100 - percent, level)
 
 

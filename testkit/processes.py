@@ -84,6 +84,9 @@ def subprocess_env(var_dir: Path, redis_url: str | None = None) -> dict[str, str
         "DATABASE_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
         "TRADEFLOW_VAR_DIR": str(var_dir),
+        # The browser journeys sign up with no inbox to read; the mandatory
+        # verification of production is tested in accounts/tests/test_signup.py.
+        "ACCOUNT_EMAIL_VERIFICATION": "optional",
     }
     if redis_url is not None:
         env["REDIS_URL"] = redis_url

@@ -262,7 +262,8 @@ class Signal(models.Model):
     """
 
     class Status(models.TextChoices):
-        REJECTED = "rejected", "Rejected at intake"
+        # Refused at intake (http_status 4xx) or by every account it reached.
+        REJECTED = "rejected", "Rejected"
         DUPLICATE = "duplicate", "Duplicate"
         QUEUED = "queued", "Queued"
         EXECUTING = "executing", "Executing"

@@ -8,15 +8,13 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from risk.models import RiskPreset
 from risk.presets import presets_load
+from testkit.browser import ARGS, CHROMIUM, open_paper_account, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
@@ -28,24 +26,6 @@ def page(stack, tmp_path):
         yield page
         page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
         browser.close()
-
-
-def sign_up(page: Page, email: str, password: str) -> None:
-    page.goto("/auth/signup/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password1]", password)
-    page.fill("input[name=password2]", password)
-    page.click("main form button[type=submit]")
-
-
-def open_paper_account(page: Page, name: str) -> str:
-    page.click("text=New paper account")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=initial_balance]", "25000")
-    page.click("main form button[type=submit]")
-    key = page.locator("#api-key").inner_text().strip()
-    assert key.startswith("tfk_")
-    return key
 
 
 def test_sign_up_open_an_account_and_watch_an_alert_fill_live(

@@ -205,7 +205,7 @@ def test_fifty_concurrent_alerts_never_take_the_account_past_its_contract_limit(
     codes = refusals(ids)
     assert set(codes) == {"risk:max-contracts"}, codes
     statuses = set(Signal.objects.filter(pk__in=ids).values_list("status", flat=True))
-    assert statuses <= {Signal.Status.FILLED, Signal.Status.FAILED}
+    assert statuses <= {Signal.Status.FILLED, Signal.Status.REJECTED}
 
 
 def test_with_stops_each_alert_is_also_held_to_the_daily_risk_budget(account, world):
@@ -234,7 +234,7 @@ def test_with_stops_each_alert_is_also_held_to_the_daily_risk_budget(account, wo
         (execution,) = signal.executions.all()
         if signal.payload["stop_loss"]["value"] == str(PRICE - 1100):
             assert execution.error_code in ("risk:risk-to-breach", "risk:max-contracts")
-            assert signal.status == Signal.Status.FAILED
+            assert signal.status == Signal.Status.REJECTED
         else:
             assert execution.error_code in ("", "risk:max-contracts")
     assert Position.objects.get(account=account).quantity == LIMIT

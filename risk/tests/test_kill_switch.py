@@ -59,7 +59,7 @@ def test_the_kill_switch_flattens_cancels_stops_and_blocks_new_entries(world):
     world.account.refresh_from_db()
     assert world.account.status == BrokerAccount.Status.CLOSE_ONLY
     blocked = alert(world.api_key, id="after")
-    assert (blocked.status, blocked.error_code) == ("failed", "risk:close-only")
+    assert (blocked.status, blocked.error_code) == ("rejected", "risk:close-only")
     again = api(world.owner).post("/api/user/emergency_stop").json()
     assert (again["positions_closed"], again["strategies_stopped"]) == (0, 0)
 

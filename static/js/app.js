@@ -1,3 +1,11 @@
+// Confirmations: <form data-confirm="Sentence?"> asks before it submits (no inline
+// handlers: the Content-Security-Policy allows no inline script).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.dataset && form.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
 // Copy buttons: <button data-copy="#id"> copies that element's text.
 (function () {
   "use strict";

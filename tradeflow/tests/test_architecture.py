@@ -35,3 +35,19 @@ def test_production_code_never_imports_the_test_kit():
         and ("from testkit" in (text := path.read_text()) or "import testkit" in text)
     ]
     assert offenders == []
+
+
+def test_templates_hold_no_inline_script_style_or_handler():
+    """The Content-Security-Policy allows none: each would be refused in the page
+    (the browser check is dashboard/tests/test_every_page.py)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=", re.I)
+    found = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in root.rglob("*.html")
+        for match in inline.finditer(path.read_text())
+    ]
+    assert found == []

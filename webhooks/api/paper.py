@@ -21,6 +21,7 @@ from brokers.instruments.sessions import is_open
 from brokers.models import OrderType, Side
 from common.api import Refused
 from common.http import client_ip
+from common.numbers import plain
 from common.ratelimit import rate_hit
 from paperbroker.accounting import instrument_for
 from paperbroker.models import PaperAccount, PaperOrder
@@ -124,8 +125,8 @@ def alert_order(values: dict[str, Any]) -> dict[str, Any]:
         "take_profit": values.get("take_profit"),
         "trail_distance": values.get("trail_distance"),
     }
-    body.update({name: str(v) for name, v in optional.items() if v is not None})
-    return {name: str(v) if isinstance(v, Decimal) else v for name, v in body.items()}
+    body.update({name: plain(v) for name, v in optional.items() if v is not None})
+    return {name: plain(v) if isinstance(v, Decimal) else v for name, v in body.items()}
 
 
 class AlertSubmit(APIView):

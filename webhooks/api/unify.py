@@ -23,7 +23,12 @@ from webhooks.models import Execution, Signal
 
 
 class RegisterInput(serializers.Serializer[dict[str, object]]):
-    name = serializers.CharField(max_length=120, default="Paper account")
+    name = serializers.CharField(
+        max_length=120,
+        default="",
+        allow_blank=True,
+        help_text='Empty: named by venue and balance, "Paper 50K", "Paper 50K 2".',
+    )
     initial_balance = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=Decimal(1), default=Decimal(50000)
     )

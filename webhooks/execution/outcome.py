@@ -73,9 +73,17 @@ def _signal_outcome(rows: list[tuple[str, str, str]]) -> tuple[str, str, str]:
     if Execution.Status.AWAITING in statuses:
         return Signal.Status.AWAITING, "", ""
     if statuses <= failed | {Execution.Status.SKIPPED}:
-        # Nothing executed: the first failure (or skip) is the signal's reason.
+        # Nothing executed: the first failure (or skip) is the signal's reason, and
+        # its word is the accounts' word: every one refused it -> Rejected.
         _, code, message = next((row for row in rows if row[0] in failed), rows[0])
-        return Signal.Status.FAILED, code, message
+        refused = Execution.Status.FAILED not in statuses and (
+            Execution.Status.REJECTED in statuses
+        )
+        return (
+            (Signal.Status.REJECTED if refused else Signal.Status.FAILED),
+            code,
+            message,
+        )
     if statuses & failed:
         # A skipped account (subscription off, side not allowed) is not a failure.
         count = sum(status in failed for status, _, _ in rows)

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from brokers.instruments.specs import Instrument
+from common.numbers import plain
 from webhooks.intake.intents import MAX_PRICE, MAX_QUANTITY, Intent, Offset
 
 ZERO = Decimal(0)
@@ -246,8 +247,8 @@ def _entry(intent: Intent, side: str, quantity: Decimal, instrument: Instrument)
         if not 0 < price < MAX_PRICE:
             raise PlanError(
                 "invalid-offset",
-                f"A bracket {offset.value} {offset.unit} from {reference} lands at "
-                f"{price}: not a price.",
+                f"A bracket {plain(offset.value)} {offset.unit} from "
+                f"{plain(reference)} lands at {plain(price)}: not a price.",
             )
         return price
 

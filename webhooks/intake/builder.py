@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from common.numbers import plain
 from webhooks.intake.body import parse_body
 from webhooks.intake.intents import Intent
 from webhooks.intake.parsing import SYMBOL_RE, intent_from_payload
@@ -153,7 +154,7 @@ def _number(value: Decimal) -> int | float:
 def _offset(value: Decimal, unit: str) -> str | int | float:
     if unit == "price":
         return _number(value)
-    text = format(value.normalize(), "f")
+    text = plain(value)
     return f"${text}" if unit == "dollars" else f"{text}{UNIT_SUFFIX[unit]}"
 
 
@@ -220,9 +221,6 @@ def samples_for(options: AlertOptions) -> list[dict[str, str]]:
 
 def intent_summary(intent: Intent) -> str:
     """One line saying what TradeFlow will do with the alert."""
-
-    def plain(value: Decimal) -> str:
-        return format(value.normalize(), "f")
 
     words = [intent.action]
     if intent.quantity is not None:

@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from common.numbers import plain
+
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_PRICE = Decimal(10) ** 12  # what an order's price column holds, with margin
 
@@ -27,7 +29,7 @@ class Offset:
     unit: str  # price | ticks | points | percent | dollars
 
     def as_payload(self) -> dict[str, str]:
-        return {"value": str(self.value), "unit": self.unit}
+        return {"value": plain(self.value), "unit": self.unit}
 
     @classmethod
     def from_payload(cls, data: dict[str, str] | None) -> Offset | None:
@@ -68,7 +70,7 @@ class Intent:
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if isinstance(value, Decimal):
-                value = str(value)
+                value = plain(value)
             elif isinstance(value, Offset):
                 value = value.as_payload()
             elif isinstance(value, datetime):

@@ -4,6 +4,8 @@ shown once; issued, revoked and restricted to source addresses here."""
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
+from itertools import count
 from typing import Any
 
 from django.db import transaction
@@ -109,6 +111,10 @@ def account_register(
         kind="accounts",
         used=BrokerAccount.objects.filter(workspace=workspace).count,
     )
+    if not name.strip():
+        name = account_name_default(
+            workspace, venue, (options or {}).get("initial_balance")
+        )
     account = broker_account_register(
         workspace=workspace, venue=venue, name=name, currency=currency, options=options
     )
@@ -116,10 +122,36 @@ def account_register(
     return account, plain
 
 
+def account_name_default(
+    workspace: Workspace, venue: str, balance: Decimal | None = None
+) -> str:
+    """What a trader would call it: "Paper 50K", then "Paper 50K 2", "Paper 50K 3"."""
+    label = "Paper" if venue == "paper" else venue.capitalize()
+    if balance is not None and balance > 0:
+        label = f"{label} {_size(Decimal(balance))}"
+    taken = set(
+        BrokerAccount.objects.filter(
+            workspace=workspace, name__startswith=label
+        ).values_list("name", flat=True)
+    )
+    if label not in taken:
+        return label
+    return next(f"{label} {n}" for n in count(2) if f"{label} {n}" not in taken)
+
+
+def _size(balance: Decimal) -> str:
+    if balance >= 1_000_000 and balance % 1_000_000 == 0:
+        return f"{balance / 1_000_000:f}".split(".")[0] + "M"
+    if balance >= 1_000 and balance % 1_000 == 0:
+        return f"{int(balance) // 1_000}K"
+    return f"{balance.normalize():,f}"
+
+
 __all__ = [
     "KEY_PATTERN",
     "PREFIX",
     "REDACTED",
+    "account_name_default",
     "account_register",
     "api_key_allow",
     "api_key_issue",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from common.numbers import plain
 from webhooks.intake.intents import MAX_PRICE, MAX_QUANTITY, Intent, Offset, ParseError
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9_.:!/\-]{1,32}$")
@@ -277,7 +278,8 @@ def _position_wanted(
     if (sentiment == "flat") != (size == 0):
         raise ParseError(
             "invalid-sentiment",
-            f"Sentiment {sentiment} with a position size of {size} contradicts itself.",
+            f"Sentiment {sentiment} with a position size of {plain(size)} "
+            "contradicts itself.",
         )
     return sentiment, abs(size) if sentiment == "long" else -abs(size)
 
@@ -365,13 +367,9 @@ def _quantity(
                 return None
             raise ParseError("missing-quantity", 'Give a quantity: "quantity": 1.')
         return None
-    quantity = _decimal(raw)
-    if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY:
-        raise ParseError(
-            "invalid-quantity",
-            f"The quantity {str(raw)[:40]!r} must be a number above zero.",
-        )
-    return quantity
+    return _bounded(
+        raw, "invalid-quantity", "The quantity", MAX_QUANTITY, inclusive=True
+    )
 
 
 def _order_type(body: dict[str, Any]) -> str:
@@ -390,13 +388,23 @@ def _positive(body: dict[str, Any], *names: str) -> Decimal | None:
     raw = _first(body, *names)
     if raw is None:
         return None
-    price = _decimal(raw)
-    if price is None or price <= 0 or price >= MAX_PRICE:
-        raise ParseError(
-            "invalid-price",
-            f"{names[0]} {str(raw)[:40]!r} must be a number above zero.",
-        )
-    return price
+    return _bounded(raw, "invalid-price", names[0], MAX_PRICE)
+
+
+def _bounded(
+    raw: Any, code: str, name: str, maximum: Decimal, *, inclusive: bool = False
+) -> Decimal:
+    """Above zero and within `maximum`, or a sentence saying which it is not."""
+    shown = repr(str(raw)[:40])
+    number = _decimal(raw)
+    if number is None:
+        raise ParseError(code, f"{name} {shown} is not a number TradeFlow can read.")
+    if number <= 0:
+        raise ParseError(code, f"{name} {shown} must be above zero.")
+    if number > maximum or (number == maximum and not inclusive):
+        limit = plain(maximum)
+        raise ParseError(code, f"{name} {shown} is too large: at most {limit}.")
+    return number
 
 
 def _offset(body: dict[str, Any], *names: str) -> Offset | None:

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from brokers.models import BrokerAccount, Fill, Position
+from common.numbers import plain
 from webhooks.models import AccountGroup, Execution, Strategy
 
 ZERO = Decimal(0)
@@ -32,9 +33,9 @@ def _fills_summary(fills: QuerySet[Fill]) -> dict[str, Any]:
     )
     return {
         "fills": totals["count"],
-        "volume": str(totals["volume"] or ZERO),
-        "notional": str(totals["notional"] or ZERO),
-        "commission": str(totals["commission"] or ZERO),
+        "volume": plain(totals["volume"] or ZERO),
+        "notional": plain(totals["notional"] or ZERO),
+        "commission": plain(totals["commission"] or ZERO),
     }
 
 
@@ -90,8 +91,8 @@ def _balances(accounts: Iterable[BrokerAccount]) -> dict[str, Any]:
     rows = list(accounts)
     return {
         "accounts": len(rows),
-        "balance": str(sum((a.balance or ZERO for a in rows), ZERO)),
-        "equity": str(sum((a.equity or ZERO for a in rows), ZERO)),
+        "balance": plain(sum((a.balance or ZERO for a in rows), ZERO)),
+        "equity": plain(sum((a.equity or ZERO for a in rows), ZERO)),
     }
 
 
@@ -161,8 +162,8 @@ def group_history(
         {
             "period": row["period"].date().isoformat(),
             "fills": row["fills"],
-            "volume": str(row["volume"] or ZERO),
-            "commission": str(row["commission"] or ZERO),
+            "volume": plain(row["volume"] or ZERO),
+            "commission": plain(row["commission"] or ZERO),
         }
         for row in rows
     ]

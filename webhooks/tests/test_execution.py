@@ -61,10 +61,12 @@ def test_without_a_price_the_last_known_price_is_used(world):
     assert Fill.objects.get().price == Decimal("5000.51")  # a buy pays the ask
 
 
-def test_with_no_price_at_all_the_signal_fails_with_a_reason_and_no_position(world):
+def test_with_no_price_at_all_the_signal_is_rejected_with_a_reason_and_no_position(
+    world,
+):
     signal = execute(send(world, symbol="SOLUSDT"))
     assert (signal.status, signal.error_code) == (
-        Signal.Status.FAILED,
+        Signal.Status.REJECTED,
         "venue:no-price",
     )
     assert not Position.objects.exclude(quantity=0).exists()
@@ -124,7 +126,8 @@ def test_risk_limits_stop_an_order_before_it_reaches_the_venue(world, limits, ru
     execute(send(world, symbol="ETHUSDT", qty=2, price=10))
     RiskConfig.objects.create(account=world.account, **limits)
     signal = execute(send(world, qty=4, price=100))
-    assert (signal.status, signal.error_code) == (Signal.Status.FAILED, rule)
+    # The account refused it, and the signal says so in the account's word.
+    assert (signal.status, signal.error_code) == (Signal.Status.REJECTED, rule)
     assert not PaperOrder.objects.filter(symbol="BTCUSDT").exists()
 
 

@@ -211,7 +211,7 @@ def test_a_plan_that_runs_out_while_alerts_wait_refuses_entries_not_exits(
     exit_waiting = post_alert(btc.api_key, flat)
     first, second = (run_signal(r.json()["signal_id"]) for r in waiting)
     assert first.status == "filled"  # the second trade of two
-    assert (second.status, second.error_code) == ("failed", "trial-expired")
+    assert (second.status, second.error_code) == ("rejected", "trial-expired")
     assert run_signal(exit_waiting.json()["signal_id"]).status == "filled"
     assert Position.objects.get(account=btc.account).quantity == 0
     assert BillingAccount.objects.get(workspace=btc.workspace).trades_count == 3

@@ -10,6 +10,7 @@ from django.http import QueryDict
 from accounts.scoping import AnyUser
 from brokers.instruments.catalogue import get_instrument
 from brokers.models import BrokerAccount
+from common.numbers import plain
 from webhooks.intake import builder
 from webhooks.models import Signal, Strategy, Subscription
 
@@ -25,7 +26,11 @@ CURRENCIES = [
 
 
 class PaperAccountForm(forms.Form):
-    name = forms.CharField(max_length=120, initial="Paper account")
+    name = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text='Leave it empty for "Paper 50K" (by its balance).',
+    )
     initial_balance = forms.DecimalField(
         min_value=Decimal("1"),
         max_digits=14,
@@ -92,7 +97,7 @@ class SymbolMapField(forms.CharField):
 
 def _plain(value: Decimal | None) -> str:
     """10.0000 as "10" (not "1E+1", which a number input refuses)."""
-    return "" if value is None else format(value.normalize(), "f")
+    return "" if value is None else plain(value)
 
 
 class SubscriptionForm(forms.Form):
