@@ -63,7 +63,7 @@ def test_every_page_fits_a_phone_and_a_desktop_and_passes_the_csp(
         workspace=workspace, name="Opening range", followers=[account]
     )
     response = httpx.post(
-        f"{stack.base_url}/webhook/tradingview/{account.plain_key}",  # type: ignore[attr-defined]
+        f"{stack.base_url}/webhook/tradingview/{account.plain_key}",
         content='{"ticker":"ETHUSDT","action":"buy","quantity":"3","price":"3010.5"}',
     )
     assert response.status_code == 202, response.text
