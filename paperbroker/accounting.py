@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from brokers.adapters.base import Measure
@@ -275,13 +275,14 @@ def account_state(
         positions = list(
             PaperPosition.objects.filter(account=account).exclude(quantity=0)
         )
-    # Oldest first, so the newest of the global and the account's own price wins.
+    # The account's own (alert) prices first, so the market's price wins where
+    # there is one: an alert's price never re-marks what the market prices.
     marks = dict(
         Quote.objects.filter(
             Q(account__isnull=True) | Q(account=account),
             symbol__in=[p.symbol for p in positions],
         )
-        .order_by("updated_at")
+        .order_by(F("account").asc(nulls_last=True))
         .values_list("symbol", "last")
     )
     states = tuple(_position_state(p, marks, account.currency) for p in positions)
@@ -315,24 +316,21 @@ def accounts_measure(broker_account_ids: list[int]) -> dict[int, Measure]:
     ):
         held.setdefault(position.account_id, []).append(position)
     symbols = {p.symbol for positions in held.values() for p in positions}
-    # Per symbol the newest price, the account's own beating an older global one.
-    newest: dict[tuple[int | None, str], tuple[datetime, Decimal]] = {}
+    # Per symbol the market's price, else the account's own alert price.
+    prices: dict[tuple[int | None, str], Decimal] = {}
     quotes = Quote.objects.filter(
         Q(account__isnull=True) | Q(account_id__in=list(held)), symbol__in=symbols
-    ).values_list("account_id", "symbol", "updated_at", "last")
-    for account_id, symbol, updated, last in quotes if symbols else ():
-        seen = newest.get((account_id, symbol))
-        if seen is None or seen[0] <= updated:
-            newest[(account_id, symbol)] = (updated, last)
+    ).values_list("account_id", "symbol", "last")
+    for account_id, symbol, last in quotes if symbols else ():
+        prices[(account_id, symbol)] = last
     measured = {}
     for paper in papers:
         positions = held.get(paper.pk, [])
         marks = {}
         for p in positions:
-            prices = [newest.get((None, p.symbol)), newest.get((paper.pk, p.symbol))]
-            known = [price for price in prices if price is not None]
-            if known:
-                marks[p.symbol] = max(known, key=lambda price: price[0])[1]
+            mark = prices.get((None, p.symbol), prices.get((paper.pk, p.symbol)))
+            if mark is not None:
+                marks[p.symbol] = mark
         unrealized = sum(
             (
                 _position_state(p, marks, paper.currency).unrealized_pnl

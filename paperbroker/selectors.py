@@ -226,3 +226,17 @@ def metrics(account: PaperAccount, *, at: datetime | None = None) -> Metrics:
             [trade.closed_at - trade.opened_at for trade in trades]
         ),
     }
+
+
+def price_known(symbol: str, broker_account_ids: Iterable[int]) -> bool:
+    """Whether a paper order on `symbol` has a price to fill at: the market's, or
+    one of these accounts' own last alert price (one indexed query)."""
+    from django.db.models import Q
+
+    from paperbroker.models import Quote
+
+    return Quote.objects.filter(
+        Q(account__isnull=True)
+        | Q(account__broker_account_id__in=list(broker_account_ids)),
+        symbol=symbol,
+    ).exists()

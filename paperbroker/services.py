@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from brokers.adapters.base import OrderRequest, VenueError
@@ -127,9 +127,16 @@ def quote_record(
 
 
 def quote_for(symbol: str, account: PaperAccount | None = None) -> Quote | None:
-    """The newest price an account sees: the global one or its own alert's."""
+    """The price an account trades and is marked at: the market's (feed, broker,
+    admin) when there is one; else the account's own last alert price."""
     seen = Q(account__isnull=True) | Q(account=account) if account else Q(account=None)
-    return Quote.objects.filter(seen, symbol=symbol).order_by("-updated_at").first()
+    # Global rows first (NULL sorts last in a descending order on PostgreSQL and
+    # first ascending on SQLite: say it explicitly).
+    return (
+        Quote.objects.filter(seen, symbol=symbol)
+        .order_by(F("account").asc(nulls_first=True))
+        .first()
+    )
 
 
 def last_price(symbol: str, account: PaperAccount | None = None) -> Decimal | None:
@@ -299,6 +306,9 @@ def _place(
     if problem:
         return _reject(order, *problem)
     if request.reference_price is not None and request.reference_price > 0:
+        # The alert's price is a hint: it prices this order, and marks the
+        # account, only where the market has no price of its own (a stale
+        # `price 4750` once re-marked an ES long held at 6000).
         _alert_quote_record(order.symbol, request.reference_price, account)
     trading = is_open(instrument, now)
     holdable = tif == TimeInForce.GTC and order.order_type != OrderType.MARKET

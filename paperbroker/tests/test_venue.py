@@ -254,20 +254,52 @@ def test_forex_pnl_in_dollars_needs_no_conversion(paper):
     assert PaperTrade.objects.get(symbol="EURUSD").gross_pnl == Decimal("100.00")
 
 
-def test_one_traders_alert_price_never_moves_another_traders_market(world):
+def test_an_alert_price_is_a_hint_where_the_market_has_a_price_of_its_own(world):
+    """The stranger's alert claims BTC is $1: it neither fills there nor marks
+    anyone there, the stranger included; the market's price rules."""
     from testkit.factories import PaperAccountFactory
 
     mine = PaperAccount.objects.get(broker_account=world.account)
     stranger_account = PaperAccountFactory.create(name="Stranger")
     stranger = PaperAccount.objects.get(broker_account=stranger_account)
     quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
-    order(stranger, qty="1", reference_price="1.00")  # the stranger claims BTC is $1
+    assert order(stranger, qty="1", reference_price="1.00").avg_fill_price == Decimal(
+        "100.01"
+    )
     assert order(mine, qty="1").avg_fill_price == Decimal("100.01")
-    paper_stranger = PaperAccount.objects.get(pk=stranger.pk)
-    assert account_state(paper_stranger).positions[0].market_price == Decimal("1.00")
-    assert account_state(PaperAccount.objects.get(pk=mine.pk)).positions[
-        0
-    ].market_price == Decimal(100)
+    for account in (stranger, mine):
+        state = account_state(PaperAccount.objects.get(pk=account.pk))
+        assert state.positions[0].market_price == Decimal(100)
+
+
+def test_a_stale_alert_price_never_re_marks_a_position(paper):
+    """An ES long held at the market's 6000 was marked down $62k by an alert
+    that said `price 4750`."""
+    quote_record(symbol="BTCUSDT", last=Decimal(6000), source="synthetic")
+    order(paper, qty="1")
+    before = account_state(PaperAccount.objects.get(pk=paper.pk)).equity
+    order(
+        paper,
+        qty="1",
+        side="sell",
+        kind="limit",
+        limit_price="9000.00",
+        time_in_force="GTC",
+        reference_price="4750",
+    )
+    after = account_state(PaperAccount.objects.get(pk=paper.pk))
+    assert after.positions[0].market_price == Decimal(6000)
+    assert after.equity == before
+
+
+def test_without_a_market_price_the_alert_prices_its_order_and_its_account(paper):
+    filled = order(paper, qty="1", reference_price="1.2500")  # no quote for it yet
+    assert filled.status == PaperOrder.Status.FILLED
+    state = account_state(PaperAccount.objects.get(pk=paper.pk))
+    assert state.positions[0].market_price == Decimal("1.25")
+    quote_record(symbol="BTCUSDT", last=Decimal("1.30"), source="synthetic")
+    state = account_state(PaperAccount.objects.get(pk=paper.pk))
+    assert state.positions[0].market_price == Decimal("1.30")  # the market, now
 
 
 def test_a_modify_is_checked_like_a_new_order(paper):

@@ -22,7 +22,9 @@ from brokers.instruments.resolve import (
     apply_root_override,
     resolve,
 )
+from brokers.models import Venue
 from common.ratelimit import StoreUnavailable, first_within, note_within, rate_hit
+from paperbroker.selectors import price_known
 from webhooks.execution.enqueue import signal_enqueue
 from webhooks.intake.body import body_key, parse_body
 from webhooks.intake.intents import Intent, ParseError
@@ -197,6 +199,8 @@ def _admit(
     billing = billing_status(signal.workspace_id)
     if not billing.can_trade:
         raise _IntakeError("trial-expired", billing.reason, 402)
+    if signal.payload.get("contract"):
+        _check_price_known(signal, intent, signal.payload["contract"])
     return _Admitted(intent, scope)
 
 
@@ -334,6 +338,40 @@ def _check_target(signal: Signal, broker: str | None, intent: Intent) -> None:
             signal.payload["contract"] = resolve_symbol(intent.symbol, overrides)
         except ParseError as exc:
             raise _IntakeError(exc.code, exc.message, 422) from None
+
+
+ENTRIES = frozenset({"buy", "sell", "add", "reverse"})
+
+
+def _check_price_known(signal: Signal, intent: Intent, contract: str) -> None:
+    """A paper entry with no price of its own and no price known for the symbol
+    would fail in the worker (or, once, fill at an invented one): say so here."""
+    if intent.action not in ENTRIES or any(
+        (intent.price, intent.limit_price, intent.stop_price)
+    ):
+        return
+    if signal.account is not None:
+        if signal.account.venue != Venue.PAPER:
+            return
+        accounts = [signal.account.pk]
+    elif signal.strategy is not None:
+        venues = dict(
+            signal.strategy.subscriptions.filter(enabled=True).values_list(
+                "account_id", "account__venue"
+            )
+        )
+        if not venues or set(venues.values()) != {Venue.PAPER}:
+            return
+        accounts = list(venues)
+    else:
+        return
+    if not price_known(contract, accounts):
+        raise _IntakeError(
+            "no-price",
+            f"TradeFlow has no price for {contract} yet, and a paper order fills "
+            'at one: add "price": {{close}} to the alert.',
+            422,
+        )
 
 
 MAX_AGE_LIMIT = 7 * 24 * 3600  # a week: the most an alert may ask to be honoured

@@ -61,15 +61,24 @@ def test_without_a_price_the_last_known_price_is_used(world):
     assert Fill.objects.get().price == Decimal("5000.51")  # a buy pays the ask
 
 
-def test_with_no_price_at_all_the_signal_is_rejected_with_a_reason_and_no_position(
-    world,
-):
-    signal = execute(send(world, symbol="SOLUSDT"))
-    assert (signal.status, signal.error_code) == (
-        Signal.Status.REJECTED,
-        "venue:no-price",
+def test_with_no_price_at_all_the_alert_is_refused_at_intake_with_a_sentence(world):
+    """No price in the alert and none known for SOLUSDT: once accepted, then
+    failed in the worker (or filled at an invented price); now the sender hears."""
+    response = Client().post(
+        URL,
+        data=json.dumps({"action": "buy", "symbol": "SOLUSDT", "qty": 1}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {world.api_key}",
     )
+    assert response.status_code == 422
+    assert response.json()["code"] == "no-price"
+    assert '"price": {{close}}' in response.json()["detail"]
+    signal = Signal.objects.get(pk=response.json()["signal_id"])
+    assert (signal.status, signal.error_code) == (Signal.Status.REJECTED, "no-price")
     assert not Position.objects.exclude(quantity=0).exists()
+    # With the alert's price it trades; afterwards the symbol has a price.
+    execute(send(world, symbol="SOLUSDT", price="150.5"))
+    assert execute(send(world, symbol="SOLUSDT")).status == Signal.Status.FILLED
 
 
 def test_buys_and_sells_net_into_one_position(world):

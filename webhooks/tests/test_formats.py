@@ -273,7 +273,7 @@ def test_an_old_alert_is_stale_and_a_future_one_is_refused(world, settings):
     settings.WEBHOOK_MAX_SIGNAL_AGE_SECONDS = 60
     old = (timezone.now() - timedelta(seconds=120)).isoformat()
     ahead = (timezone.now() + timedelta(seconds=60)).isoformat()
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1}
+    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1, "price": 100}
     stale = tradingview(f"{TV}/{world.api_key}", {**body, "timenow": old})
     future = tradingview(f"{TV}/{world.api_key}", {**body, "timenow": ahead})
     assert stale.json()["code"] == "stale-signal" and stale.status_code == 422
@@ -286,7 +286,7 @@ def test_an_old_alert_is_stale_and_a_future_one_is_refused(world, settings):
 
 
 def test_an_identical_body_within_the_window_is_a_duplicate(world, settings):
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1}
+    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1, "price": 100}
     first = tradingview(f"{TV}/{world.api_key}", body)
     again = tradingview(f"{TV}/{world.api_key}", body)
     assert (first.status_code, again.status_code) == (202, 200)
@@ -300,7 +300,7 @@ def test_a_key_with_an_allow_list_refuses_other_addresses(world):
     ApiKey.objects.filter(account=world.account).update(
         allowed_ips=list(TRADINGVIEW_IPS)
     )
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1}
+    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1, "price": 100}
     assert tradingview(f"{TV}/{world.api_key}", body).status_code == 202
     response = Client().post(
         f"{TV}/{world.api_key}",
@@ -316,7 +316,7 @@ def test_a_paused_strategy_logs_its_alerts_and_does_not_execute_them(world):
         workspace=world.workspace, user=world.owner, name="paused one"
     )
     Strategy.objects.filter(pk=strategy.pk).update(status=Strategy.Status.PAUSED)
-    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1}
+    body = {"action": "buy", "symbol": "BTCUSDT", "qty": 1, "price": 100}
     response = tradingview(f"{TV}/{key}", body)
     assert (response.status_code, response.json()["code"]) == (
         409,

@@ -169,7 +169,7 @@ def test_get_on_the_webhook_is_405_not_a_crash():
 
 
 def test_the_same_sender_id_twice_executes_once(world):
-    body = {"action": "buy", "symbol": "ES1!", "qty": 1, "id": "tv-123"}
+    body = {"action": "buy", "symbol": "ES1!", "qty": 1, "price": 6000, "id": "tv-123"}
     first, second = post(body, key=world.api_key), post(body, key=world.api_key)
     assert first.status_code == 202
     assert second.status_code == 200 and second.json()["code"] == "duplicate"
@@ -235,7 +235,8 @@ def test_an_accounts_root_override_trades_the_micro_for_an_alert_on_the_mini(wor
         symbol_overrides={"NQ": "MNQ"}
     )
     response = post(
-        {"action": "buy", "symbol": "CME_MINI:NQ1!", "qty": 1}, key=world.api_key
+        {"action": "buy", "symbol": "CME_MINI:NQ1!", "qty": 1, "price": 21000},
+        key=world.api_key,
     )
     assert response.status_code == 202
     payload = Signal.objects.get().payload

@@ -11,7 +11,7 @@ from webhooks.models import Signal
 from webhooks.tasks import signal_execute_task
 
 URL = "/api/unify/v1/webhook/paper"
-ALERT = {"action": "buy", "symbol": "MNQ1!", "qty": 1, "id": "tv-q-1"}
+ALERT = {"action": "buy", "symbol": "MNQ1!", "qty": 1, "price": 21000, "id": "tv-q-1"}
 
 # Outside a caller's transaction, as in production: nothing wraps the INSERT.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -26,6 +26,7 @@ from accounts.models import User, Workspace
 from accounts.services import user_ensure_workspace
 from brokers.instruments.resolve import resolve
 from brokers.models import BrokerAccount
+from paperbroker.models import Quote
 from paperbroker.services import quote_record
 from webhooks.intake.examples import example_curl
 from webhooks.intake.keyformat import key_hash, key_looks_valid
@@ -83,10 +84,13 @@ class Command(BaseCommand):
             )
         strategy_key = self._strategy(workspace, user, account, remembered)
         _remember({"password": password, "api_key": key, "strategy_key": strategy_key})
+        # The demo's simulated market starts here, once: a later `make run` keeps
+        # where the synthetic feed has walked it (it was reset to these each time).
         for symbol, price in DEMO_PRICES.items():
             resolved = resolve(symbol)
             contract = resolved.contract or resolved.root
-            quote_record(symbol=contract, last=Decimal(price), source="manual")
+            if not Quote.objects.filter(symbol=contract, account=None).exists():
+                quote_record(symbol=contract, last=Decimal(price), source="synthetic")
         self._print(
             options["base_url"].rstrip("/"),
             password,
