@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import ApiToken, Membership, User, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -59,3 +61,17 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__email", "workspace__name"]
     autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see and revoke tokens; the token itself is never here (only its hash)."""
+
+    list_display = ["prefix", "name", "user", "scope", "expires_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["prefix", "name", "user__email"]
+    readonly_fields = ["user", "prefix", "token_hash", "scope", "created_at"]
+    fields = [*readonly_fields, "name", "expires_at", "last_used_at", "revoked_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework.authentication import BasicAuthentication
+from rest_framework.authentication import BaseAuthentication, BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
@@ -73,3 +73,38 @@ class ThrottledBasicScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "basic"}
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer tft_…` (or `Token tft_…`): a script's scoped token.
+
+    Other bearer values (the webhook keys, `tfk_…`) are not ours: left alone."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        from accounts.tokens import PREFIX, token_check
+
+        scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        value = value.strip()
+        if scheme.lower() not in ("bearer", "token") or not value.startswith(PREFIX):
+            return None
+        token = token_check(value)
+        if token is None:
+            raise AuthenticationFailed("This API token is unknown, expired or revoked.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A scoped API token (tft_…) from the API tokens page.",
+        }

@@ -141,6 +141,8 @@ class UserRiskConfig(APIView):
     the fields it sends; `max_daily_loss` and `trading_hours_enabled` are the
     seed's names for the daily loss limit and for having trading windows."""
 
+    scope_needed = "admin"  # what an API token must hold to change it
+
     def _account(self, request: Request) -> BrokerAccount:
         raw = request.query_params.get("account_id")
         if raw is not None:

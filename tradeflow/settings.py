@@ -159,6 +159,8 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 _VALIDATORS = "django.contrib.auth.password_validation"
+# Scoped API tokens for scripts (the API tokens page).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20, minimum=1)
 PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
@@ -247,9 +249,13 @@ REST_FRAMEWORK = {
     # Basic first: an anonymous API request is a 401 with a Basic challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ThrottledBasicAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.TokenScopeAllows",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",

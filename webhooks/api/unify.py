@@ -49,6 +49,8 @@ class RegisterOutput(serializers.Serializer[dict[str, object]]):
 class RegisterView(APIView):
     """`POST /register/{broker}`: connect an account; returns `api_key`, once."""
 
+    scope_needed = "admin"  # what an API token must hold to change it
+
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
     def post(self, request: Request, broker: str) -> Response:
         if broker not in available_venues():

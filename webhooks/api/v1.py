@@ -101,6 +101,8 @@ def _target_error(exc: TargetError) -> Refused:
 class BotCreate(APIView):
     """`POST /api/v1/bots/create?name=&base_name=&timeframe=` (admin)."""
 
+    scope_needed = "admin"  # what an API token must hold to change it
+
     @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         workspace = _admin_workspace(request)
@@ -284,6 +286,8 @@ def _date(request: Request, name: str) -> date | None:
 class Groups(APIView):
     """`GET /api/v1/groups/` (offset, limit) and `POST /api/v1/groups/` (admin)."""
 
+    scope_needed = "admin"  # what an API token must hold to change it
+
     @extend_schema(
         operation_id="api_v1_groups_list", responses={200: OpenApiTypes.OBJECT}
     )
@@ -331,6 +335,8 @@ class Groups(APIView):
 
 class GroupDetail(APIView):
     """`GET`, `PATCH` (admin), `DELETE` (admin) `/api/v1/groups/{group_id}`."""
+
+    scope_needed = "admin"  # what an API token must hold to change it
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, group_id: str) -> Response:
@@ -436,6 +442,8 @@ class GroupAccounts(APIView):
 
 class GroupAccount(APIView):
     """`POST` / `DELETE /api/v1/groups/{group_id}/accounts/{account_id}` (admin)."""
+
+    scope_needed = "admin"  # what an API token must hold to change it
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, group_id: str, account_id: str) -> Response:
