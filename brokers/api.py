@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from accounts.api import WorkspaceScopedMixin
-from brokers.models import BrokerAccount, Position
+from brokers.models import BrokerAccount, Position, Venue
+
+BROKER_PARAMETER = OpenApiParameter(
+    "broker",
+    str,
+    enum=Venue.values,
+    description="Only accounts at this venue. Absent: every venue. A value with a "
+    "NUL character is a 400.",
+)
 
 
 class BrokerAccountSerializer(serializers.ModelSerializer[BrokerAccount]):
@@ -47,6 +56,7 @@ class PositionSerializer(serializers.ModelSerializer[Position]):
         ]
 
 
+@extend_schema_view(get=extend_schema(parameters=[BROKER_PARAMETER]))
 class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount]):
     """`GET /api/user/brokers[?broker=paper]`"""
 
@@ -60,6 +70,7 @@ class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount
         return queryset.filter(venue=broker) if broker else queryset
 
 
+@extend_schema_view(get=extend_schema(parameters=[BROKER_PARAMETER]))
 class PositionList(WorkspaceScopedMixin, generics.ListAPIView[Position]):
     """`GET /api/positions[?broker=paper]`: open positions."""
 

@@ -16,7 +16,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views import defaults
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -140,6 +141,47 @@ def _whole(params: Mapping[str, str], name: str, default: int, low: int) -> int:
     if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) >= low:
         return int(text)
     raise exceptions.ValidationError({name: [f"A whole number from {low}."]})
+
+
+def page_parameters(*, default: int, maximum: int) -> list[OpenApiParameter]:
+    """`offset` and `limit` as `page_window` reads them, for a route's schema."""
+    return [
+        OpenApiParameter(
+            "offset",
+            int,
+            description=f"Rows to skip: a whole number from 0 to {MAX_OFFSET}; 0 if "
+            "absent. Anything else is a 400 naming the parameter.",
+        ),
+        OpenApiParameter(
+            "limit",
+            int,
+            description=f"Rows to return: a whole number from 1; {default} if absent, "
+            f"and a page holds at most {maximum}.",
+        ),
+    ]
+
+
+def decimal_out(*, allow_null: bool = False) -> serializers.DecimalField:
+    """A Decimal (money, price, percent) as the API writes it: a JSON number."""
+    return serializers.DecimalField(
+        max_digits=None,
+        decimal_places=None,
+        coerce_to_string=False,
+        allow_null=allow_null,
+    )
+
+
+def envelope(name: str, **data: serializers.Field) -> serializers.Serializer:
+    """Seed 004's answer shape, `{"success", "message", "data": {...}}`, for the
+    schema of a route that answers with `_ok`."""
+    return inline_serializer(
+        name,
+        {
+            "success": serializers.BooleanField(),
+            "message": serializers.CharField(),
+            "data": inline_serializer(f"{name}Data", data),
+        },
+    )
 
 
 class BoundedPagination(LimitOffsetPagination):

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from brokers.adapters.base import VenueError
 from brokers.services import account_flatten
-from common.api import Refused, page_window
+from common.api import Refused, decimal_out, page_window
 from common.ratelimit import rate_hit
 from paperbroker.models import PaperOrder
 from paperbroker.payloads import ENGINE, FillOut, OrderOut, account_body
@@ -65,11 +65,47 @@ def _query_throttle(request: Request) -> None:
 # --- Accounts -------------------------------------------------------------------------
 
 
+POSITION = inline_serializer(
+    "PaperPosition",
+    {
+        "symbol": serializers.CharField(),
+        "asset_type": serializers.CharField(),
+        "quantity": decimal_out(),
+        "avg_price": decimal_out(allow_null=True),
+        "market_price": decimal_out(allow_null=True),
+        "unrealized_pnl": decimal_out(),
+        "multiplier": decimal_out(),
+    },
+)
+PAPER_ACCOUNT = inline_serializer(
+    "PaperAccount",
+    {
+        "id": serializers.CharField(help_text="paper_<n>"),
+        "name": serializers.CharField(),
+        "broker": serializers.CharField(),
+        "mode": serializers.CharField(),
+        "currency": serializers.CharField(),
+        "initial_balance": decimal_out(),
+        "current_balance": decimal_out(),
+        "equity": decimal_out(),
+        "day_pnl": decimal_out(),
+        "total_pnl": decimal_out(),
+        "buying_power": decimal_out(),
+        "positions": serializers.DictField(
+            child=POSITION, help_text="Open positions by symbol."
+        ),
+        "created_at": serializers.DateTimeField(),
+        "last_updated": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
 class AccountList(APIView):
     """`GET /api/paper-trading/accounts`"""
 
     @extend_schema(
-        operation_id="paper_accounts_list", responses={200: OpenApiTypes.OBJECT}
+        operation_id="paper_accounts_list",
+        responses={200: serializers.ListSerializer(child=PAPER_ACCOUNT)},
     )
     def get(self, request: Request) -> Response:
         _query_throttle(request)

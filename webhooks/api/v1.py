@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -22,7 +22,7 @@ from accounts.scoping import user_can, workspaces_for
 from billing.quotas import QuotaExceeded
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
-from common.api import Refused, page_window
+from common.api import Refused, decimal_out, envelope, page_parameters, page_window
 from common.http import client_ip, parse_id
 from webhooks.models import AccountGroup, Strategy
 from webhooks.strategies.performance import (
@@ -128,10 +128,34 @@ class BotCreate(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+BOT = inline_serializer(
+    "Bot",
+    {
+        "id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "base_name": serializers.CharField(),
+        "timeframe": serializers.CharField(),
+        "status": serializers.ChoiceField([v.upper() for v in Strategy.Status.values]),
+        "connected_accounts": serializers.ListField(child=serializers.CharField()),
+    },
+)
+BOT_ACCOUNT = inline_serializer(
+    "BotAccount",
+    {
+        "id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "exchange": serializers.CharField(),
+        "balance": decimal_out(),
+        "equity": decimal_out(),
+        "is_active": serializers.BooleanField(),
+    },
+)
+
+
 class BotList(APIView):
     """`GET /api/v1/bots/list`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: serializers.ListSerializer(child=BOT)})
     def get(self, request: Request) -> Response:
         bots = Strategy.objects.for_user(request.user).prefetch_related("accounts")
         return Response([_bot(strategy) for strategy in bots])
@@ -209,7 +233,7 @@ class BotTerminate(APIView):
 class BotAccounts(APIView):
     """`GET /api/v1/bots/{bot_id}/accounts`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: serializers.ListSerializer(child=BOT_ACCOUNT)})
     def get(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id)
         return Response(
@@ -269,6 +293,20 @@ def _group(group: AccountGroup, detail: bool = False) -> dict[str, Any]:
     return body
 
 
+GROUP = inline_serializer(
+    "Group",
+    {
+        "id": serializers.CharField(),
+        "name": serializers.CharField(),
+        "description": serializers.CharField(),
+        "accounts": serializers.ListField(child=serializers.CharField()),
+        "max_drawdown": decimal_out(allow_null=True),
+        "target_monthly_roi": decimal_out(allow_null=True),
+        "risk_limit": decimal_out(allow_null=True),
+    },
+)
+
+
 def _ok(message: str, **data: Any) -> Response:
     return Response({"success": True, "message": message, "data": data})
 
@@ -289,7 +327,17 @@ class Groups(APIView):
     scope_needed = "admin"  # what an API token must hold to change it
 
     @extend_schema(
-        operation_id="api_v1_groups_list", responses={200: OpenApiTypes.OBJECT}
+        operation_id="api_v1_groups_list",
+        parameters=page_parameters(default=50, maximum=200),
+        responses={
+            200: envelope(
+                "GroupList",
+                groups=serializers.ListSerializer(child=GROUP),
+                total=serializers.IntegerField(),
+                offset=serializers.IntegerField(),
+                limit=serializers.IntegerField(),
+            )
+        },
     )
     def get(self, request: Request) -> Response:
         groups = AccountGroup.objects.for_user(request.user).order_by("name")
