@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk clean
+.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,16 @@ bench-page: $(VENV)/.dev
 bench-risk: $(VENV)/.dev
 	scripts/services.sh
 	$(BIN)/python bench/risk_checks.py
+
+## bench-security: the issue-12 probes (fuzz, keys, dedupe with Redis stopped, a noisy neighbour)
+bench-security: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/security.py
+
+## bench-cold-start: the first answers after a restart, many symbols, resends mixed in
+bench-cold-start: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

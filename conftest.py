@@ -80,11 +80,12 @@ def tasks_inline(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    """Each test starts with empty rate-limit windows (only the `rl:` keys: the
-    Celery queue bindings in the same Redis database must survive)."""
+    """Each test starts with empty rate-limit windows, ours and allauth's (only
+    those keys: the Celery queue bindings in the same Redis database must survive;
+    allauth's signup limit of 20 an hour per address otherwise outlives a run)."""
     from common.ratelimit import _client
 
-    keys = list(_client().scan_iter("rl:*"))
+    keys = [*_client().scan_iter("rl:*"), *_client().scan_iter("*allauth:rl:*")]
     if keys:
         _client().delete(*keys)
 

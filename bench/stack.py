@@ -94,7 +94,7 @@ def bench_env() -> dict[str, str]:
         "TRIAL_DAYS": "36500",
         "TRIAL_TRADES": "1000000000",
         "TRADEFLOW_VAR_DIR": str(VAR),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "PYTHONUNBUFFERED": "1",
         "FLOOR_DATABASE_URL": FLOOR_DATABASE_URL,
         "FLOOR_REDIS_URL": FLOOR_REDIS_URL,
@@ -204,8 +204,8 @@ def configure() -> None:
     django.setup()
 
 
-def redis_client(url: str = REDIS_URL) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5)
+def redis_client(url: str | None = None) -> redis.Redis:
+    return redis.Redis.from_url(url or REDIS_URL, socket_timeout=5)
 
 
 def queue_length() -> int:
@@ -254,9 +254,11 @@ class Running:
 
 @contextmanager
 def tradeflow(
-    server: WebServer, concurrency: int = 2, worker: bool = True
+    server: WebServer, concurrency: int = 2, worker: bool = True, split: bool = False
 ) -> Iterator[Running]:
-    """TradeFlow on `server` with a Celery worker, until the block ends."""
+    """TradeFlow on `server` with a Celery worker, until the block ends. `split`
+    runs the queues as production does: `concurrency` processes for orders and a
+    housekeeping worker of its own (syncs, the risk monitor, sweeps)."""
     redis_client().flushdb()
     env = bench_env()
     port = free_port()
@@ -266,11 +268,19 @@ def tradeflow(
         web = stack.enter_context(
             process(server.argv("tradeflow.asgi:application", port), env, web_log)
         )
-        if worker:
-            stack.enter_context(process(worker_argv(concurrency), env, worker_log))
+        workers = []
+        if worker and split:
+            workers = [
+                (worker_argv(concurrency, "orders", "orders"), worker_log),
+                (worker_argv(1, "housekeeping", "celery"), _log("housekeeping")),
+            ]
+        elif worker:
+            workers = [(worker_argv(concurrency), worker_log)]
+        for argv, log in workers:
+            stack.enter_context(process(argv, env, log))
         wait_until(lambda: _answering(base + "/healthz"), 60, f"{server.label} up")
-        if worker:
-            worker_ready(worker_log, 60)
+        for _, log in workers:
+            worker_ready(log, 60)
         yield Running(base, web.pid)
 
 
@@ -325,6 +335,10 @@ def paper_accounts(label: str, count: int) -> list[tuple[BrokerAccount, str]]:
             _, key = api_key_issue(account=account, created_by=user, name="Bench")
             paper = PaperAccount.objects.get(broker_account=account)
             paper_account_reset(account=paper)
+            # A kill switch an earlier bench pulled (bench/security.py's fuzz may).
+            BrokerAccount.objects.filter(pk=account.pk).update(
+                status=BrokerAccount.Status.ACTIVE
+            )
         made.append((account, key))
     return made
 

@@ -10,14 +10,14 @@ urlpatterns = [
     path("emergency-stop/", views.emergency_stop_page, name="emergency-stop"),
     path("api/user/emergency_stop", api.EmergencyStop.as_view()),
     path("benchmarks/", views.benchmarks, name="benchmarks"),
-    path("settings/tokens/", tokens.api_tokens, name="api-tokens"),
+    path("api-tokens/", tokens.api_tokens, name="api-tokens"),
     path(
-        "settings/tokens/<id:pk>/created/",
+        "api-tokens/<id:pk>/created/",
         tokens.api_token_created,
         name="api-token-created",
     ),
     path(
-        "settings/tokens/<id:pk>/revoke/",
+        "api-tokens/<id:pk>/revoke/",
         tokens.api_token_revoke,
         name="api-token-revoke",
     ),

@@ -24,7 +24,7 @@ def bearer(token: str) -> dict[str, str]:
 def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(world):
     browser = client_for(world.owner)
     made = browser.post(
-        "/settings/tokens/", {"name": "nightly export", "scope": "read", "days": 30}
+        "/api-tokens/", {"name": "nightly export", "scope": "read", "days": 30}
     )
     assert made.status_code == 302
     page = browser.get(made["Location"])
@@ -38,7 +38,7 @@ def test_a_token_is_made_on_its_page_shown_once_and_kept_as_a_hash(world):
     assert plain not in json.dumps(list(ApiToken.objects.values()), default=str)
     assert token.prefix == plain[:10] and token.scope == "read"
     assert plain not in browser.get(made["Location"]).content.decode()  # once
-    listing = browser.get("/settings/tokens/").content.decode()
+    listing = browser.get("/api-tokens/").content.decode()
     assert "nightly export" in listing and token.prefix in listing
 
 
@@ -87,7 +87,7 @@ def test_expired_revoked_and_unknown_tokens_are_401(world, clock):
     expired = client.get(f"{BASE}/accounts", **bearer(plain))
     assert (expired.status_code, expired.json()["code"]) == (401, "not-authenticated")
     _, other = token_issue(user=world.owner, name="other", scope="read", days=7)
-    client_for(world.owner).post(f"/settings/tokens/{token.pk + 1}/revoke/")
+    client_for(world.owner).post(f"/api-tokens/{token.pk + 1}/revoke/")
     assert client.get(f"{BASE}/accounts", **bearer(other)).status_code == 401
     unknown = client.get(f"{BASE}/accounts", **bearer("tft_" + "x" * 43))
     assert unknown.status_code == 401
@@ -99,6 +99,6 @@ def test_a_token_sees_only_its_users_workspace_and_others_tokens_are_404(world):
     client = Client()
     theirs = client.get(f"{BASE}/accounts/paper_{world.account.pk}", **bearer(plain))
     assert theirs.status_code == 404
-    revoke = client_for(world.outsider).post(f"/settings/tokens/{mine.pk}/revoke/")
+    revoke = client_for(world.outsider).post(f"/api-tokens/{mine.pk}/revoke/")
     assert revoke.status_code == 404
     assert ApiToken.objects.get(pk=mine.pk).revoked_at is None

@@ -40,7 +40,7 @@ def _pages(account: BrokerAccount, strategy_pk: int, signal_pk: int) -> list[str
         "/paper/",
         f"/paper/{account.pk}/",
         "/emergency-stop/",
-        "/settings/tokens/",
+        "/api-tokens/",
         "/benchmarks/",
     ]
 

@@ -19,7 +19,7 @@ from common import ratelimit
 from paperbroker.services import quote_record
 from testkit import alert, api_client_for, client_for, post_alert, run_signal
 from testkit.processes import redis_server
-from webhooks.models import Signal
+from webhooks.models import Signal, Strategy
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -67,6 +67,23 @@ def test_a_nul_in_a_query_parameter_is_a_400(world, url):
     response = client_for(world.owner).get(url)
     assert response.status_code == 400
     assert response.json()["code"] == "invalid-parameter"
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "kind"),
+    [
+        # Found by bench/security.py: a NUL in a JSON field reached PostgreSQL (500).
+        ("/api/v1/bots/create", '{"name": "a\\u0000b"}', "application/json"),
+        ("/api/v1/groups/", '{"name": "g", "\\u0000": 1}', "application/json"),
+        ("/api/v1/bots/create", '{"name": "\\ud800"}', "application/json"),
+        ("/api/v1/bots/create", "name=a%00b", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_body_no_database_can_store_is_a_400_before_any_view(world, url, body, kind):
+    response = api_client_for(world.owner).post(url, body, content_type=kind)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "bad-text"
+    assert not Strategy.objects.filter(name__startswith="a").exists()
 
 
 @pytest.mark.parametrize(
