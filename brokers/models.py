@@ -21,6 +21,10 @@ class Venue(models.TextChoices):
     MT5 = "mt5", "MetaTrader 5"
 
 
+# Names a webhook URL may give a venue by (seed 002's `/webhook/topstep`).
+VENUE_ALIASES = {"topstep": "projectx", "topstepx": "projectx"}
+
+
 class Side(models.TextChoices):
     BUY = "buy", "Buy"
     SELL = "sell", "Sell"

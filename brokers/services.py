@@ -36,16 +36,18 @@ def broker_account_register(
     credentials: str = "",
     options: dict[str, Any] | None = None,
 ) -> BrokerAccount:
-    """Create an account and provision it at the venue (raises VenueError)."""
-    account = BrokerAccount.objects.create(
-        workspace=workspace,
-        venue=venue,
-        name=name,
-        currency=currency.upper(),
-        mode=mode,
-        credentials=credentials,
-    )
-    adapter_class(venue).provision(account, options or {})
+    """Create an account and provision it at the venue (raises VenueError, and
+    then no account is left behind)."""
+    with transaction.atomic():
+        account = BrokerAccount.objects.create(
+            workspace=workspace,
+            venue=venue,
+            name=name,
+            currency=currency.upper(),
+            mode=mode,
+            credentials=credentials,
+        )
+        adapter_class(venue).provision(account, options or {})
     account_sync(account=account)
     return account
 

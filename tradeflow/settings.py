@@ -344,7 +344,24 @@ CHANNEL_LAYERS = {
 # Venue adapters by venue code; any venue can be plugged in by dotted path.
 BROKER_ADAPTERS = {
     "paper": "paperbroker.adapter.PaperAdapter",
+    "projectx": "brokers.venues.projectx.adapter.ProjectXAdapter",
 }
+# A hosted TradeFlow (a server that traders reach over the internet), as opposed to
+# one a trader runs on their own computer: firms that forbid API orders from a
+# server (TopstepX) are watched and risk-managed there, never sent orders.
+TRADEFLOW_HOSTED = env_bool("TRADEFLOW_HOSTED", False)
+# ProjectX: a firm's REST host by firm code, where it is not the published one
+# (a test's fake): PROJECTX_API_URLS="topstepx=http://127.0.0.1:9000,...".
+PROJECTX_API_URLS = dict(
+    item.split("=", 1) for item in env_list("PROJECTX_API_URLS", []) if "=" in item
+)
+PROJECTX_TIMEOUT_SECONDS = env_int("PROJECTX_TIMEOUT_SECONDS", 10, minimum=1)
+PROJECTX_CALLS_PER_MINUTE = env_int("PROJECTX_CALLS_PER_MINUTE", 200, minimum=1)
+PROJECTX_BARS_PER_30S = env_int("PROJECTX_BARS_PER_30S", 50, minimum=1)
+# How long a call may wait for this login's rate window before it gives up (transient).
+PROJECTX_MAX_WAIT_SECONDS = env_int("PROJECTX_MAX_WAIT_SECONDS", 5, minimum=0)
+# How far back an order is looked up by its tag (a retry after a crash).
+PROJECTX_LOOKBACK_DAYS = env_int("PROJECTX_LOOKBACK_DAYS", 3, minimum=1)
 API_BASIC_AUTH_FAILURES_PER_MINUTE = env_int(
     "API_BASIC_AUTH_FAILURES_PER_MINUTE", 10, minimum=1
 )

@@ -34,6 +34,13 @@ class RegisterInput(serializers.Serializer[dict[str, object]]):
     )
     currency = serializers.CharField(max_length=3, default="USD")
     mode = serializers.ChoiceField(choices=["demo", "live"], default="demo")
+    # A real venue's login (ProjectX: its firm, user name, API key and the account
+    # to connect); kept encrypted, never answered.
+    firm = serializers.CharField(max_length=32, required=False)
+    user_name = serializers.CharField(max_length=120, required=False)
+    api_key = serializers.CharField(max_length=500, required=False, write_only=True)
+    account_id = serializers.CharField(max_length=32, required=False)
+    confirm_live = serializers.BooleanField(default=False)
 
 
 class RegisterOutput(serializers.Serializer[dict[str, object]]):
@@ -68,7 +75,18 @@ class RegisterView(APIView):
                 venue=broker,
                 name=str(values["name"]),
                 currency=str(values["currency"]),
-                options={"initial_balance": values["initial_balance"]},
+                options={
+                    key: values[key]
+                    for key in (
+                        "initial_balance",
+                        "firm",
+                        "user_name",
+                        "api_key",
+                        "account_id",
+                        "confirm_live",
+                    )
+                    if key in values
+                },
             )
         except VenueError as exc:
             raise ValidationError({"broker": [exc.message]}) from None

@@ -111,7 +111,7 @@ def account_register(
         kind="accounts",
         used=BrokerAccount.objects.filter(workspace=workspace).count,
     )
-    if not name.strip():
+    if not name.strip() and venue == "paper":  # a real venue names its own
         name = account_name_default(
             workspace, venue, (options or {}).get("initial_balance")
         )

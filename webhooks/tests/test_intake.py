@@ -216,7 +216,7 @@ def test_a_stranger_flooding_without_a_key_stops_filling_the_log(db, settings):
 
 def test_a_venue_without_a_configured_adapter_is_unknown(world):
     response = Client().post(
-        "/api/unify/v1/webhook/projectx", data="{}", content_type="application/json"
+        "/api/unify/v1/webhook/tradovate", data="{}", content_type="application/json"
     )
     assert (response.status_code, response.json()["code"]) == (404, "unknown-broker")
 

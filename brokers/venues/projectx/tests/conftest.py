@@ -1,0 +1,70 @@
+"""A fake ProjectX on loopback, a trader's login at it, and a connected account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from brokers.instruments.resolve import resolve
+from brokers.models import BrokerAccount
+from brokers.venues.projectx.adapter import ProjectXAdapter
+from brokers.venues.projectx.client import Login, ProjectXClient
+from brokers.venues.projectx.fake import FakeAccount, FakeProjectX
+
+USER, API_KEY = "trader", "px-api-key-0123456789"
+
+
+@pytest.fixture
+def fake(settings, clock) -> Iterator[FakeProjectX]:
+    with FakeProjectX.running() as server:
+        server.user(USER, API_KEY)
+        settings.PROJECTX_API_URLS = {"topstepx": server.url, "e8": server.url}
+        yield server
+
+
+@pytest.fixture
+def client(fake) -> Iterator[ProjectXClient]:
+    made = ProjectXClient(Login(fake.url, USER, API_KEY), timeout=2)
+    yield made
+    made.close()
+
+
+@dataclass
+class Connected:
+    fake: FakeProjectX
+    venue_account: FakeAccount
+    account: BrokerAccount
+    adapter: ProjectXAdapter
+    symbol: str  # our front MNQ contract, "MNQZ26"
+    contract_id: str
+
+    def price(self, last: Decimal) -> None:
+        self.fake.price(self.contract_id, last)
+
+
+@pytest.fixture
+def connected(fake, world) -> Connected:
+    """A 50K Combine at the fake, connected the way the connect page does it."""
+    venue_account = fake.account(USER, "50KTC-V2-1", balance=Decimal(50_000))
+    account = BrokerAccount.objects.create(
+        workspace=world.workspace, venue="projectx", name=""
+    )
+    ProjectXAdapter.provision(
+        account,
+        {
+            "firm": "topstepx",
+            "user_name": USER,
+            "api_key": API_KEY,
+            "account_id": venue_account.id,
+        },
+    )
+    symbol = resolve("MNQ1!").contract or ""
+    contract_id = fake.contract_for(symbol).id
+    fake.price(contract_id, Decimal(21000))
+    account.refresh_from_db()
+    return Connected(
+        fake, venue_account, account, ProjectXAdapter(account), symbol, contract_id
+    )
