@@ -233,6 +233,16 @@ def api_requests(
 # --- Probes --------------------------------------------------------------------------
 
 
+def tally(label: str, what: str, statuses: Counter[int], extra: str) -> int:
+    """Print the answers by status; return how many were 5xx or none at all."""
+    fives = sum(n for status, n in statuses.items() if status >= 500 or status == 0)
+    say(
+        f"{label}: {sum(statuses.values())} {what}, {fives} 5xx or no answer, "
+        f"{extra}; " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+    )
+    return fives
+
+
 def probe_fuzz(base: str, key: str, token: str, args: argparse.Namespace) -> int:
     from webhooks.models import Signal
 
@@ -244,24 +254,15 @@ def probe_fuzz(base: str, key: str, token: str, args: argparse.Namespace) -> int
         requests = list(webhook_requests(route, bodies, key))
         started = time.monotonic()
         statuses = asyncio.run(send_all(base, requests))
-        fives = sum(n for status, n in statuses.items() if status >= 500 or status == 0)
-        say(
-            f"fuzz {route}: {sum(statuses.values())} bodies, {fives} 5xx or no answer, "
-            f"{time.monotonic() - started:.0f} s; "
-            + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
-        )
-        args.failures += fives
+        seconds = time.monotonic() - started
+        args.failures += tally(f"fuzz {route}", "bodies", statuses, f"{seconds:.0f} s")
     logged = Signal.objects.count() - before
     say(f"fuzz: {logged} signals logged for {args.bodies * len(ROUTES)} bodies")
     schema = httpx.get(f"{base}/api/schema/?format=json", timeout=30).json()
     requests = api_requests(schema, args.api, token, args.seed)
     statuses = asyncio.run(send_all(base, requests, concurrency=4))
-    fives = sum(n for status, n in statuses.items() if status >= 500 or status == 0)
-    say(
-        f"fuzz API: {sum(statuses.values())} requests over "
-        f"{len(schema['paths'])} paths, {fives} 5xx or no answer; "
-        + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
-    )
+    paths = f"over {len(schema['paths'])} paths"
+    fives = tally("fuzz API", "requests", statuses, paths)
     args.failures += fives
     return fives
 
