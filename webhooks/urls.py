@@ -8,7 +8,7 @@ from django.urls import include, path
 
 from webhooks.api import paper, unify
 from webhooks.api import v1 as api
-from webhooks.views import accounts, signals, strategies, webhook
+from webhooks.views import accounts, connect, signals, strategies, webhook
 
 # Seed 002: under /api/unify/v1/ and (registration) at the root.
 unify_urls = [
@@ -41,6 +41,14 @@ v1_urls = [
 
 pages = [
     path("accounts/new/", accounts.account_new, name="account-new"),
+    path(
+        "accounts/connect/projectx/", connect.projectx_connect, name="projectx-connect"
+    ),
+    path(
+        "accounts/connect/projectx/account/",
+        connect.projectx_choose,
+        name="projectx-choose",
+    ),
     path("accounts/<id:pk>/keys/", accounts.account_keys, name="account-keys"),
     path(
         "accounts/<id:pk>/keys/<id:key_pk>/revoke/",

@@ -91,6 +91,17 @@ class AccountSnapshot:
 
 
 @dataclass(frozen=True)
+class VenueAccount:
+    """One of a login's accounts at the venue, for the trader to pick."""
+
+    id: str
+    name: str
+    balance: Decimal
+    live: bool
+    can_trade: bool
+
+
+@dataclass(frozen=True)
 class Measure:
     """An account's balance and equity, and whether it holds no position."""
 
@@ -114,6 +125,15 @@ class VenueAdapter(abc.ABC):
 
         Raises VenueError with a code a trader can act on.
         """
+
+    @classmethod
+    def venue_accounts(cls, options: dict[str, Any]) -> list[VenueAccount]:
+        """The accounts a login (credentials in `options`) holds at the venue, so
+        that the trader picks which to connect. Raises VenueError when the venue
+        refuses the login; a venue where accounts are opened, not picked, has none."""
+        raise VenueError(
+            "not-supported", f"{cls.venue} accounts are opened, not picked."
+        )
 
     @classmethod
     def measure_many(cls, accounts: list[BrokerAccount]) -> dict[int, Measure]:

@@ -41,6 +41,7 @@ def _pages(account: BrokerAccount, strategy_pk: int, signal_pk: int) -> list[str
         f"/paper/{account.pk}/",
         "/emergency-stop/",
         "/api-tokens/",
+        "/accounts/connect/projectx/",
         "/benchmarks/",
     ]
 

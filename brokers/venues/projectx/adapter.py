@@ -31,6 +31,7 @@ from brokers.adapters.base import (
     OrderReport,
     OrderRequest,
     PositionReport,
+    VenueAccount,
     VenueAdapter,
     VenueError,
 )
@@ -102,46 +103,53 @@ class ProjectXAdapter(VenueAdapter):
     # --- Connecting -------------------------------------------------------------------
 
     @classmethod
-    def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
-        """Sign in with the trader's user name and API key, find the chosen
-        account among theirs, and keep the credentials (encrypted) on the row."""
-        firm = firm_of(str(options.get("firm") or "topstepx"))
-        user_name = str(options.get("user_name") or "").strip()
-        api_key = str(options.get("api_key") or "").strip()
-        if not user_name or not api_key:
-            raise VenueError(
-                "credentials-missing",
-                "ProjectX needs your user name and an API key (in the platform: "
-                "Settings > API).",
-            )
+    def venue_accounts(cls, options: dict[str, Any]) -> list[VenueAccount]:
+        firm, user_name, api_key = _login_options(options)
         client = client_for(firm, user_name, api_key)
         try:
             client.sign_in()
-            accounts = client.accounts(only_active=True)
+            rows = client.accounts(only_active=True)
         finally:
             client.close()
+        return [
+            VenueAccount(
+                id=str(row["id"]),
+                name=str(row["name"]),
+                balance=Decimal(str(row.get("balance") or 0)),
+                live=not row.get("simulated", True),
+                can_trade=bool(row.get("canTrade", True)),
+            )
+            for row in rows
+        ]
+
+    @classmethod
+    def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
+        """Sign in with the trader's user name and API key, find the chosen
+        account among theirs, and keep the credentials (encrypted) on the row."""
+        firm, user_name, api_key = _login_options(options)
+        accounts = cls.venue_accounts(options)
         wanted = str(options.get("account_id") or "")
-        chosen = next((a for a in accounts if str(a["id"]) == wanted), None)
+        chosen = next((a for a in accounts if a.id == wanted), None)
         if chosen is None:
-            names = ", ".join(f"{a['name']} ({a['id']})" for a in accounts) or "none"
+            names = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"
             raise VenueError(
                 "account-not-found",
                 f"This ProjectX login holds no active account {wanted!r}; it holds: "
                 f"{names}.",
             )
-        live = not chosen.get("simulated", True)
-        if live and not options.get("confirm_live"):
+        if chosen.live and not options.get("confirm_live"):
             raise VenueError(
                 "live-needs-confirmation",
-                f"{chosen['name']} is a live account: confirm that TradeFlow may "
+                f"{chosen.name} is a live account: confirm that TradeFlow may "
                 "trade real money on it.",
             )
         account.credentials = Credentials(firm.code, user_name, api_key).dumps()
-        account.external_id = str(chosen["id"])
-        account.mode = BrokerAccount.Mode.LIVE if live else BrokerAccount.Mode.DEMO
-        account.balance = Decimal(str(chosen.get("balance") or 0))
+        account.external_id = chosen.id
+        live = BrokerAccount.Mode.LIVE
+        account.mode = live if chosen.live else BrokerAccount.Mode.DEMO
+        account.balance = chosen.balance
         if not account.name:
-            account.name = str(chosen["name"])
+            account.name = chosen.name
         account.save()
 
     # --- Contracts --------------------------------------------------------------------
@@ -410,6 +418,19 @@ class ProjectXAdapter(VenueAdapter):
             if int(row["id"]) not in before
         ]
         return [self._report(row) for row in closing]
+
+
+def _login_options(options: dict[str, Any]) -> tuple[Firm, str, str]:
+    firm = firm_of(str(options.get("firm") or "topstepx"))
+    user_name = str(options.get("user_name") or "").strip()
+    api_key = str(options.get("api_key") or "").strip()
+    if not user_name or not api_key:
+        raise VenueError(
+            "credentials-missing",
+            "ProjectX needs your user name and an API key (in the platform: "
+            "Settings > API).",
+        )
+    return firm, user_name, api_key
 
 
 def _ticks(entry: Decimal, level: Decimal, tick: Decimal) -> int:
