@@ -178,14 +178,10 @@ class ProjectXAdapter(VenueAdapter):
         for contract in self.client.contracts(root, live=False):
             if names_match(str(contract["name"]), code):
                 cache.set(key, contract["id"], CONTRACT_CACHE_SECONDS)
+                values = f"{code}|{contract['tickSize']}|{contract['tickValue']}"
                 cache.set(
-                    self._cache_key("code", contract["id"]),
-                    code,
-                    CONTRACT_CACHE_SECONDS,
-                )
-                cache.set(
-                    self._cache_key("tick", contract["id"]),
-                    str(contract["tickSize"]),
+                    self._cache_key("contract", contract["id"]),
+                    values,
                     CONTRACT_CACHE_SECONDS,
                 )
                 return str(contract["id"])
@@ -195,30 +191,61 @@ class ProjectXAdapter(VenueAdapter):
 
     def _contract(self, contract_id: str) -> tuple[str, Decimal]:
         """ProjectX's contract id -> (our code, its tick size)."""
-        code = cache.get(self._cache_key("code", contract_id))
-        tick = cache.get(self._cache_key("tick", contract_id))
-        if code and tick:
-            return str(code), Decimal(str(tick))
+        code, tick, _ = self._contract_values(contract_id)
+        return code, tick
+
+    def _contract_values(self, contract_id: str) -> tuple[str, Decimal, Decimal]:
+        """ProjectX's contract id -> (our code, tick size, tick value), cached."""
+        key = self._cache_key("contract", contract_id)
+        cached = cache.get(key)
+        if cached:
+            code, tick, value = cached.split("|")
+            return code, Decimal(tick), Decimal(value)
         contract = self.client.contract(contract_id)
         code = contract_code(str(contract["name"]), timezone.now().date())
         tick = Decimal(str(contract["tickSize"]))
-        cache.set(self._cache_key("code", contract_id), code, CONTRACT_CACHE_SECONDS)
-        cache.set(
-            self._cache_key("tick", contract_id), str(tick), CONTRACT_CACHE_SECONDS
-        )
-        return code, tick
+        value = Decimal(str(contract["tickValue"]))
+        cache.set(key, f"{code}|{tick}|{value}", CONTRACT_CACHE_SECONDS)
+        return code, tick, value
 
     # --- Reading ----------------------------------------------------------------------
 
     def account_snapshot(self) -> AccountSnapshot:
+        """The balance ProjectX reports (closed trades) and equity: the balance and
+        the open positions marked at the last price (REST gives no open P&L)."""
+        balance = None
         for found in self.client.accounts(only_active=False):
             if int(found["id"]) == self.account_id:
                 balance = Decimal(str(found["balance"]))
-                return AccountSnapshot(balance=balance, equity=balance, currency="USD")
-        raise VenueError(
-            "account-not-found",
-            "ProjectX does not list this account any more: reconnect it.",
+        if balance is None:
+            raise VenueError(
+                "account-not-found",
+                "ProjectX does not list this account any more: reconnect it.",
+            )
+        return AccountSnapshot(
+            balance=balance, equity=balance + self.open_pnl(), currency="USD"
         )
+
+    def open_pnl(self) -> Decimal:
+        """Open positions marked at the last price; one without a price counts 0
+        (and says so in the log)."""
+        total = ZERO
+        for row in self.client.positions(self.account_id):
+            size = Decimal(str(row["size"]))
+            if not size:
+                continue
+            contract_id = str(row["contractId"])
+            last = self.client.last_price(contract_id)
+            if last is None:
+                log.warning(
+                    "projectx %s: no price for %s", self.account.pk, contract_id
+                )
+                continue
+            _, tick, tick_value = self._contract_values(contract_id)
+            direction = -1 if int(row["type"]) == PositionType.SHORT else 1
+            move = (last - Decimal(str(row["averagePrice"]))) * direction
+            total += move / tick * tick_value * size
+        return total
 
     def positions(self) -> list[PositionReport]:
         reports = []

@@ -323,6 +323,29 @@ class ProjectXClient:
             {"accountId": account_id, "contractId": contract_id, "size": size},
         )
 
+    def last_price(self, contract_id: str) -> Decimal | None:
+        """The close of the latest one-minute bar, partial included: REST's last
+        price (the market hub's quotes are fresher; this is the fallback)."""
+        now = timezone.now()
+        answer = self.call(
+            "History/retrieveBars",
+            {
+                "contractId": contract_id,
+                "live": False,
+                "startTime": _iso(now - timedelta(minutes=30)),
+                "endTime": _iso(now),
+                "unit": 2,  # minute
+                "unitNumber": 1,
+                "limit": 1,
+                "includePartialBar": True,
+            },
+        )
+        bars = answer.get("bars") or []
+        if not bars:
+            return None
+        newest = max(bars, key=lambda bar: str(bar["t"]))
+        return Decimal(str(newest["c"]))
+
     def trades(
         self, account_id: int, since: datetime, until: datetime | None = None
     ) -> list[dict[str, Any]]:

@@ -622,6 +622,21 @@ class FakeProjectX:
         )
         return refused or self._ok()
 
+    def ep_history_retrieve_bars(
+        self, user: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The last price as one bar (all four prices the last, as a quiet minute)."""
+        contract_id = str(body.get("contractId"))
+        if contract_id not in self.contracts:
+            return self._no(1, bars=[])
+        last = self.prices.get(contract_id)
+        if last is None:
+            return self._ok(bars=[])
+        price = _num(last)
+        now = _now().replace(second=0, microsecond=0)
+        bar = {"t": _iso(now), "o": price, "h": price, "l": price, "c": price, "v": 0}
+        return self._ok(bars=[bar])
+
     def ep_trade_search(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
         account = self._account(user, body)
         if account is None:
@@ -796,6 +811,7 @@ ENDPOINTS = {
     "Position/closeContract": "ep_position_close_contract",
     "Position/partialCloseContract": "ep_position_partial_close_contract",
     "Trade/search": "ep_trade_search",
+    "History/retrieveBars": "ep_history_retrieve_bars",
 }
 
 

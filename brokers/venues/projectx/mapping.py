@@ -204,6 +204,12 @@ ERRORS: dict[str, dict[int, Problem]] = {
         9: _ACCOUNT_REJECTED,
     },
     "Contract/searchById": {1: _CONTRACT_NOT_FOUND},
+    "History/retrieveBars": {
+        1: _CONTRACT_NOT_FOUND,
+        2: Problem("bars-refused", "ProjectX refused the bar unit."),
+        3: Problem("bars-refused", "ProjectX refused the bar size."),
+        4: Problem("bars-refused", "ProjectX refused the bar count."),
+    },
     "Order/search": {1: _ACCOUNT_NOT_FOUND},
     "Order/searchOpen": {1: _ACCOUNT_NOT_FOUND},
     "Position/searchOpen": {1: _ACCOUNT_NOT_FOUND},

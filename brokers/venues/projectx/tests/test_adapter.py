@@ -158,3 +158,21 @@ def test_a_follower_account_is_refused_with_the_reason(connected):
     report = connected.adapter.place_order(buy(connected, "copied"))
     assert report.status == Order.Status.REJECTED
     assert report.reject_reason.startswith("follower-account: ")
+
+
+def test_equity_marks_open_positions_at_the_last_price(connected):
+    adapter = connected.adapter
+    two = OrderRequest(
+        client_order_id="marked",
+        symbol=connected.symbol,
+        side="buy",
+        order_type=OrderType.MARKET,
+        quantity=Decimal(2),
+    )
+    adapter.place_order(two)
+    connected.price(Decimal("21010"))  # MNQ: $0.50 a tick of 0.25, $2 a point
+    snapshot = adapter.account_snapshot()
+    assert snapshot.balance == Decimal(50_000) - Decimal("0.74")  # fees on the buy
+    assert snapshot.equity == snapshot.balance + Decimal(40)
+    measured = ProjectXAdapter.measure_many([connected.account])[connected.account.pk]
+    assert (measured.equity, measured.flat) == (snapshot.equity, False)
