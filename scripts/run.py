@@ -167,6 +167,12 @@ def main() -> int:
         "housekeeping": start(
             "housekeeping", worker(bin_dir, "celery", 1, celery_level)
         ),
+        # Realtime venue connections (ProjectX hubs): a process of their own,
+        # never a Celery task.
+        "streams": start(
+            "streams",
+            [sys.executable, "manage.py", "venue_streams", "-v", "0"],
+        ),
         "beat": start(
             "beat",
             [

@@ -355,6 +355,13 @@ TRADEFLOW_HOSTED = env_bool("TRADEFLOW_HOSTED", False)
 PROJECTX_API_URLS = dict(
     item.split("=", 1) for item in env_list("PROJECTX_API_URLS", []) if "=" in item
 )
+PROJECTX_USER_HUB_URLS = dict(
+    item.split("=", 1)
+    for item in env_list("PROJECTX_USER_HUB_URLS", [])
+    if "=" in item
+)
+# How often the venue-streams process looks for accounts connected or removed.
+VENUE_STREAMS_RELOAD_SECONDS = env_int("VENUE_STREAMS_RELOAD_SECONDS", 30, minimum=1)
 PROJECTX_TIMEOUT_SECONDS = env_int("PROJECTX_TIMEOUT_SECONDS", 10, minimum=1)
 PROJECTX_CALLS_PER_MINUTE = env_int("PROJECTX_CALLS_PER_MINUTE", 200, minimum=1)
 PROJECTX_BARS_PER_30S = env_int("PROJECTX_BARS_PER_30S", 50, minimum=1)

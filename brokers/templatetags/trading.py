@@ -1,11 +1,13 @@
-"""Template filters for quantities and prices."""
+"""Template filters for quantities, prices and how an account follows its venue."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 
+from brokers.streaming import feed_label
 from common import numbers
 
 register = template.Library()
@@ -15,3 +17,9 @@ register = template.Library()
 def plain(value: Decimal | None) -> str:
     """A Decimal without trailing zeros or exponent: 10.00000000 -> "10"."""
     return "—" if value is None else numbers.plain(value)
+
+
+@register.filter
+def feed(account: Any) -> str:
+    """How a real venue's account follows it: "Live stream", "Polling"..."""
+    return feed_label(account.pk, account.venue)

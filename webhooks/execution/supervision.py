@@ -102,13 +102,16 @@ def _approvals_expire(now: Any) -> None:
         signal_refresh(signal_id=signal_id)
 
 
-def executions_refresh(*, limit: int = 200) -> int:
+def executions_refresh(*, limit: int = 200, account_id: int | None = None) -> int:
     """Executions whose orders still work at the venue: record what happened since
-    (a limit filled, a day order expired) and finish them. Returns how many moved."""
+    (a limit filled, a day order expired) and finish them; only one account's when
+    `account_id` says (a venue stream's event). Returns how many moved."""
     moved = 0
     working = Execution.objects.filter(status=Execution.Status.WORKING).select_related(
         "account", "signal"
     )
+    if account_id is not None:
+        working = working.filter(account_id=account_id)
     for execution in working.order_by("pk")[:limit]:
         adapter = get_adapter(execution.account)
         orders = list(execution.orders.order_by("client_order_id"))

@@ -49,6 +49,7 @@ from brokers.instruments.catalogue import catalogue
 from brokers.instruments.contracts import Contract, front_contract
 from brokers.instruments.specs import FutureSpec
 
+from .fake_hubs import FakeHubs
 from .mapping import OPEN_STATUSES, PositionType, Side, Status, Type
 
 ZERO = Decimal(0)
@@ -221,6 +222,7 @@ class FakeProjectX:
         self.hits: dict[str, list[float]] = {}  # token -> call times (rate limit)
         self._ids = itertools.count(1000)
         self.url = ""
+        self.hubs = FakeHubs(self._token_user)
 
     # --- Setting the world up ---------------------------------------------------------
 
@@ -248,6 +250,9 @@ class FakeProjectX:
         """Move the market: resting orders it crosses fill."""
         with self.lock:
             self.prices[contract_id] = last
+            contract = self.contracts.get(contract_id)
+            if contract is not None:
+                self.hubs.quote(contract_id, _quote(contract, last))
             for order in list(self.orders.values()):
                 if (
                     order.contract_id == contract_id
@@ -325,10 +330,37 @@ class FakeProjectX:
             }
         )
         self._brackets(order, price, contract)
+        self._order_event(order)
+        self.hubs.user_event(
+            "GatewayUserTrade", account.user, account.id, self.trades[-1]
+        )
+        size, average = self.positions.get((account.id, order.contract_id), (0, price))
+        self.hubs.user_event(
+            "GatewayUserPosition",
+            account.user,
+            account.id,
+            {
+                "id": abs(hash((account.id, order.contract_id))) % 10**6,
+                "accountId": account.id,
+                "contractId": order.contract_id,
+                "creationTimestamp": _iso(now),
+                "type": PositionType.SHORT if size < 0 else PositionType.LONG,
+                "size": abs(size),  # 0: closed (the type stays)
+                "averagePrice": _num(average),
+            },
+        )
+        self.hubs.user_event(
+            "GatewayUserAccount", account.user, account.id, account.body()
+        )
         if order.linked_id is not None:  # one leg of an OCO filled: the other goes
             other = self.orders.get(order.linked_id)
             if other is not None and other.status in OPEN_STATUSES:
                 other.status, other.updated = Status.CANCELLED, now
+                self._order_event(other)
+
+    def _order_event(self, order: FakeOrder) -> None:
+        user = self.accounts[order.account_id].user
+        self.hubs.user_event("GatewayUserOrder", user, order.account_id, order.body())
 
     def _brackets(
         self, entry: FakeOrder, price: Decimal, contract: FakeContract
@@ -489,6 +521,8 @@ class FakeProjectX:
             return self._no(2, "Cannot fill without a last price", orderId=order.id)
         if last is not None and self._crossed(order, last):
             self._fill(order, self._fill_price(order, last))
+        else:
+            self._order_event(order)
         return self._ok(orderId=order.id)
 
     def ep_order_modify(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -508,6 +542,7 @@ class FakeProjectX:
             if body.get(name) is not None:
                 setattr(order, attr, _dec(body[name]))
         order.updated = _now()
+        self._order_event(order)
         return self._ok()
 
     def ep_order_cancel(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -526,6 +561,7 @@ class FakeProjectX:
         ):
             return self._no(2)
         order.status, order.updated = Status.CANCELLED, _now()
+        self._order_event(order)
         return self._ok()
 
     def ep_order_search(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -667,6 +703,13 @@ class FakeProjectX:
         self.tokens[token] = (user, expires)
         return token
 
+    def _token_user(self, token: str) -> str | None:
+        with self.lock:
+            found = self.tokens.get(token)
+            if found is None or found[1] <= _now():
+                return None
+            return found[0]
+
     def _authenticated(self, headers: dict[str, str]) -> str | None:
         value = headers.get("authorization", "")
         token = value.removeprefix("Bearer ").strip()
@@ -686,6 +729,9 @@ class FakeProjectX:
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
+            return
+        if scope["type"] == "websocket":
+            await self.hubs.serve(scope, receive, send)
             return
         if scope["type"] != "http":
             return
@@ -722,6 +768,9 @@ class FakeProjectX:
             await asyncio.sleep(self.knobs.hang_seconds)
         if failing is not None:
             return failing, {"error": "injected"}
+        if path.startswith("/hubs/") and path.endswith("/negotiate"):
+            query = scope.get("query_string", b"").decode()
+            return self.hubs.negotiate(headers, query)
         if path == "/api/Status/ping" and scope["method"] == "GET":
             return 200, b'"pong"'
         if scope["method"] != "POST" or not path.startswith("/api/"):
@@ -813,6 +862,20 @@ ENDPOINTS = {
     "Trade/search": "ep_trade_search",
     "History/retrieveBars": "ep_history_retrieve_bars",
 }
+
+
+def _quote(contract: FakeContract, last: Decimal) -> dict[str, Any]:
+    price = _num(last)
+    spread = _num(last + contract.tick_size)
+    return {
+        "symbol": contract.symbol_id,
+        "symbolName": contract.name,
+        "lastPrice": price,
+        "bestBid": price,
+        "bestAsk": spread,
+        "lastUpdated": _iso(_now()),
+        "timestamp": _iso(_now()),
+    }
 
 
 def _dec(value: Any) -> Decimal | None:

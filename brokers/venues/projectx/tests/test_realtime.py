@@ -1,0 +1,103 @@
+"""The venue-streams process against the fake's hub: a resting order that fills at
+the venue is recorded from the stream, without waiting for the beat's polling;
+a duplicated event is recorded once; a dropped stream reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from brokers.models import Order, Position
+from brokers.streaming import stream_state
+from webhooks.models import Execution
+from webhooks.streams import VenueStreams
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the streams' threads read it
+
+
+@pytest.fixture
+def streams(fake, settings) -> Iterator[VenueStreams]:
+    """The venue-streams process's loop, in a thread, until the test ends."""
+    settings.PROJECTX_USER_HUB_URLS = {"topstepx": f"{fake.url}/hubs/user"}
+    settings.VENUE_STREAMS_RELOAD_SECONDS = 1
+    runner = VenueStreams()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(runner.run(stop)), daemon=True
+    )
+    thread.start()
+    yield runner
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(timeout=10)
+
+
+def wait_for(check: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+def resting_limit(connected, key: str) -> Execution:
+    response = Client().post(
+        f"/api/unify/v1/webhook/topstep/{key}",
+        "buy MNQ1! 1 type=limit price=20990",
+        content_type="text/plain",
+    )
+    assert response.status_code == 202, response.content
+    execution = Execution.objects.latest("pk")
+    assert execution.status == Execution.Status.WORKING, execution.error_message
+    return execution
+
+
+@pytest.fixture
+def key(connected) -> str:
+    from webhooks.intake.keys import api_key_issue
+
+    _, plain = api_key_issue(account=connected.account, created_by=None, name="t")
+    return plain
+
+
+def test_a_fill_at_the_venue_is_recorded_from_the_stream(
+    connected, key, streams, tasks_inline
+):
+    execution = resting_limit(connected, key)
+    account = connected.account
+    wait_for(lambda: stream_state(account.pk) == "live", "the stream to be live")
+    wait_for(lambda: len(connected.fake.hubs.subscriptions) >= 4, "subscriptions")
+    connected.fake.hubs.duplicate = 4  # the fill's events, each sent twice
+    connected.price(Decimal("20989"))
+    wait_for(
+        lambda: (
+            Execution.objects.get(pk=execution.pk).status == Execution.Status.FILLED
+        ),
+        "the fill recorded",
+    )
+    [order] = Order.objects.filter(account=account)
+    assert order.status == Order.Status.FILLED and order.fills.count() == 1
+    position = Position.objects.get(account=account)
+    assert position.quantity == Decimal(1)
+
+
+def test_a_dropped_stream_reconnects_and_what_filled_meanwhile_is_recorded(
+    connected, key, streams, tasks_inline
+):
+    execution = resting_limit(connected, key)
+    fake = connected.fake
+    wait_for(lambda: fake.hubs.live() == 1, "the stream")
+    fake.hubs.disconnect()  # the socket drops, and while it is down ...
+    connected.price(Decimal("20989"))  # ... the order fills: no event will say so
+    wait_for(lambda: len(fake.hubs.used) == 2 and fake.hubs.live() == 1, "a reconnect")
+    wait_for(
+        lambda: (
+            Execution.objects.get(pk=execution.pk).status == Execution.Status.FILLED
+        ),
+        "the fill recorded",
+    )

@@ -1,0 +1,178 @@
+"""The venue-streams process: realtime connections to the venues, outside Celery.
+
+One user-hub connection per ProjectX login (firm + user name), every enabled
+account of the login subscribed. An event for an account is recorded through the
+functions the worker and the beat use (`executions_refresh` for its working
+orders, `account_sync` for balance, equity and positions), so a fill at the venue
+shows in our Order / Fill / Position rows and on the live pages within a second,
+and a duplicated or repeated event changes nothing twice. Bursts (a fill is four
+events) are recorded once. Every few seconds of quiet or a lost stream changes
+nothing else: the beat's polling stays the fallback, and each account's stream
+state (`live`, `reconnecting`, `displaced`) is in the cache for the pages.
+
+    .venv/bin/python manage.py venue_streams
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from brokers.models import BrokerAccount
+from brokers.services import account_sync
+from brokers.streaming import stream_state_set
+from brokers.venues.projectx.adapter import Credentials, client_for
+from brokers.venues.projectx.firms import firm_of, user_hub_url
+from brokers.venues.projectx.stream import Displaced, UserStream
+from webhooks.execution.supervision import executions_refresh
+
+log = logging.getLogger(__name__)
+COALESCE_SECONDS = 0.05  # events of one fill arrive together: record them once
+STATE_SECONDS = 120  # how long the time of the last record is kept
+
+
+@dataclass
+class _Login:
+    firm: str
+    user_name: str
+    api_key: str
+    accounts: dict[int, int] = field(default_factory=dict)  # venue id -> our pk
+
+
+def logins() -> dict[tuple[str, str], _Login]:
+    """The enabled ProjectX accounts, by login."""
+    found: dict[tuple[str, str], _Login] = {}
+    for account in BrokerAccount.objects.filter(venue="projectx", enabled=True):
+        try:
+            credentials = Credentials.of(account)
+            venue_id = int(account.external_id)
+        except Exception:
+            log.warning("projectx account %s has no usable credentials", account.pk)
+            continue
+        key = (credentials.firm, credentials.user_name)
+        login = found.setdefault(
+            key, _Login(credentials.firm, credentials.user_name, credentials.api_key)
+        )
+        login.accounts[venue_id] = account.pk
+    return found
+
+
+def record(account_id: int) -> None:
+    """What a stream event means for our rows, through the worker's functions."""
+    account = BrokerAccount.objects.get(pk=account_id)
+    executions_refresh(account_id=account_id)
+    account_sync(account=account)
+
+
+class VenueStreams:
+    """Holds the streams; `run` until `stop` is set."""
+
+    def __init__(self) -> None:
+        self.running: dict[
+            tuple[str, str], tuple[asyncio.Task[None], asyncio.Event, frozenset[int]]
+        ] = {}
+        self.pending: dict[int, asyncio.Task[None]] = {}
+        self.recorded: defaultdict[int, int] = defaultdict(int)
+        self.dirty: set[int] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        reload = settings.VENUE_STREAMS_RELOAD_SECONDS
+        try:
+            while not stop.is_set():
+                await self.reconcile(await asyncio.to_thread(logins))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=reload)
+        finally:
+            for _task, halt, _ in self.running.values():
+                halt.set()
+            await asyncio.gather(
+                *(task for task, _, _ in self.running.values()), return_exceptions=True
+            )
+
+    async def reconcile(self, wanted: dict[tuple[str, str], _Login]) -> None:
+        """Start streams for new logins, restart those whose accounts changed,
+        stop those no longer wanted."""
+        for key in list(self.running):
+            task, halt, accounts = self.running[key]
+            login = wanted.get(key)
+            if login is None or frozenset(login.accounts) != accounts or task.done():
+                halt.set()
+                await asyncio.gather(task, return_exceptions=True)
+                del self.running[key]
+        for key, login in wanted.items():
+            if key not in self.running:
+                halt = asyncio.Event()
+                task = asyncio.ensure_future(self._stream(login, halt))
+                self.running[key] = (task, halt, frozenset(login.accounts))
+
+    async def _stream(self, login: _Login, halt: asyncio.Event) -> None:
+        firm = firm_of(login.firm)
+        client = client_for(firm, login.user_name, login.api_key)
+
+        async def token() -> str:
+            return await asyncio.to_thread(client.token)
+
+        async def on_event(target: str, data: dict[str, Any]) -> None:
+            venue_id = (
+                data.get("accountId")
+                if target != "GatewayUserAccount"
+                else data.get("id")
+            )
+            account_id = login.accounts.get(int(venue_id or 0))
+            if account_id is not None:
+                self._schedule(account_id)
+
+        async def on_state(state: str) -> None:
+            for account_id in login.accounts.values():
+                stream_state_set(account_id, state)
+                if state == "live":  # (re)connected: what happened meanwhile
+                    self._schedule(account_id)
+            log.info("projectx stream %s@%s: %s", login.user_name, login.firm, state)
+
+        stream = UserStream(
+            user_hub_url(firm), token, login.accounts, on_event, on_state
+        )
+        try:
+            await stream.run(halt)
+        except Displaced:
+            log.warning(
+                "projectx login %s@%s was displaced by another session: polling only",
+                login.user_name,
+                login.firm,
+            )
+        finally:
+            client.close()
+
+    def _schedule(self, account_id: int) -> None:
+        """Record the account soon; events meanwhile join that record, and one
+        that comes while it runs asks for another after it."""
+        self.dirty.add(account_id)
+        if account_id in self.pending and not self.pending[account_id].done():
+            return
+        self.pending[account_id] = asyncio.ensure_future(self._record(account_id))
+
+    async def _record(self, account_id: int) -> None:
+        while account_id in self.dirty:
+            await asyncio.sleep(COALESCE_SECONDS)
+            self.dirty.discard(account_id)
+            await self._record_once(account_id)
+
+    async def _record_once(self, account_id: int) -> None:
+        try:
+            await asyncio.to_thread(record, account_id)
+            self.recorded[account_id] += 1
+            cache.set(
+                f"venue-stream-at:{account_id}",
+                timezone.now().isoformat(),
+                STATE_SECONDS,
+            )
+        except Exception:
+            log.exception("venue stream: recording account %s failed", account_id)
