@@ -356,9 +356,7 @@ PROJECTX_API_URLS = dict(
     item.split("=", 1) for item in env_list("PROJECTX_API_URLS", []) if "=" in item
 )
 PROJECTX_USER_HUB_URLS = dict(
-    item.split("=", 1)
-    for item in env_list("PROJECTX_USER_HUB_URLS", [])
-    if "=" in item
+    item.split("=", 1) for item in env_list("PROJECTX_USER_HUB_URLS", []) if "=" in item
 )
 # How often the venue-streams process looks for accounts connected or removed.
 VENUE_STREAMS_RELOAD_SECONDS = env_int("VENUE_STREAMS_RELOAD_SECONDS", 30, minimum=1)
