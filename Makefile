@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start clean
+.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start bench-projectx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ bench-security: $(VENV)/.dev
 bench-cold-start: $(VENV)/.dev
 	scripts/services.sh
 	$(BIN)/python bench/cold_start.py
+
+## bench-projectx: alert-to-fill through the ProjectX fake beside paper's, and a fan-out to 20 ProjectX accounts
+bench-projectx: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/projectx.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

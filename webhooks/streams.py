@@ -96,6 +96,9 @@ class VenueStreams:
             await asyncio.gather(
                 *(task for task, _, _ in self.running.values()), return_exceptions=True
             )
+            for pending in self.pending.values():
+                pending.cancel()
+            await asyncio.gather(*self.pending.values(), return_exceptions=True)
 
     async def reconcile(self, wanted: dict[tuple[str, str], _Login]) -> None:
         """Start streams for new logins, restart those whose accounts changed,

@@ -283,7 +283,9 @@ class ProjectXAdapter(VenueAdapter):
                 return row
         return None
 
-    def _fills(self, order_id: int) -> tuple[FillReport, ...]:
+    def _fills(
+        self, order_id: int, since: datetime | None = None
+    ) -> tuple[FillReport, ...]:
         return tuple(
             FillReport(
                 venue_fill_id=f"px-{trade['id']}",
@@ -293,7 +295,7 @@ class ProjectXAdapter(VenueAdapter):
                 + Decimal(str(trade.get("commissions") or 0)),
                 filled_at=_when(trade["creationTimestamp"]),
             )
-            for trade in self.client.trades(self.account_id, self._since())
+            for trade in self.client.trades(self.account_id, since or self._since())
             if int(trade["orderId"]) == order_id and not trade.get("voided")
         )
 
@@ -347,6 +349,22 @@ class ProjectXAdapter(VenueAdapter):
                 reject_reason=f"{exc.code}: {exc.message}",
                 symbol=request.symbol,
             )
+        # A market order has filled by now, as a rule: its trades say so in one
+        # call (the order's own row is read only when they do not add up).
+        just_now = timezone.now() - timedelta(minutes=5)
+        fills = self._fills(order_id, since=just_now)
+        filled = sum((fill.quantity for fill in fills), ZERO)
+        if fills and filled == request.quantity:
+            cost = sum((fill.price * fill.quantity for fill in fills), ZERO)
+            return OrderReport(
+                client_order_id=request.client_order_id,
+                venue_order_id=str(order_id),
+                status=Order.Status.FILLED,
+                filled_quantity=filled,
+                avg_fill_price=cost / filled,
+                fills=fills,
+                symbol=request.symbol,
+            )
         row = self._order(order_id)
         if row is None:  # accepted, not yet listed: the refresh will find it
             return OrderReport(
@@ -355,7 +373,7 @@ class ProjectXAdapter(VenueAdapter):
                 status=Order.Status.PENDING,
                 symbol=request.symbol,
             )
-        return self._report(row)
+        return self._report(row, fills=fills if row.get("fillVolume") else ())
 
     def _order_body(self, request: OrderRequest, contract_id: str) -> dict[str, Any]:
         size = request.quantity
