@@ -361,6 +361,8 @@ PROJECTX_USER_HUB_URLS = dict(
 # How often the venue-streams process looks for accounts connected or removed.
 VENUE_STREAMS_RELOAD_SECONDS = env_int("VENUE_STREAMS_RELOAD_SECONDS", 30, minimum=1)
 PROJECTX_TIMEOUT_SECONDS = env_int("PROJECTX_TIMEOUT_SECONDS", 10, minimum=1)
+# The first wait after a 429 (then twice as long, three times, with jitter).
+PROJECTX_BACKOFF_SECONDS = 0.5
 PROJECTX_CALLS_PER_MINUTE = env_int("PROJECTX_CALLS_PER_MINUTE", 200, minimum=1)
 PROJECTX_BARS_PER_30S = env_int("PROJECTX_BARS_PER_30S", 50, minimum=1)
 # How long a call may wait for this login's rate window before it gives up (transient).

@@ -215,7 +215,8 @@ class ProjectXClient:
                     transient=True,
                 ) from exc
             if response.status_code == 429 and attempt < RETRIES_429:
-                pause = (0.5 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311
+                base = settings.PROJECTX_BACKOFF_SECONDS
+                pause = base * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311
                 log.warning("projectx %s: 429, waiting %.2f s", endpoint, pause)
                 time.sleep(pause)
                 continue

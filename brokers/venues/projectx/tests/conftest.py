@@ -22,6 +22,7 @@ def fake(settings, clock) -> Iterator[FakeProjectX]:
     with FakeProjectX.running() as server:
         server.user(USER, API_KEY)
         settings.PROJECTX_API_URLS = {"topstepx": server.url, "e8": server.url}
+        settings.PROJECTX_BACKOFF_SECONDS = 0.01  # 429s waited out, quickly
         yield server
 
 

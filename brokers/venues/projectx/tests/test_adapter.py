@@ -176,3 +176,43 @@ def test_equity_marks_open_positions_at_the_last_price(connected):
     assert snapshot.equity == snapshot.balance + Decimal(40)
     measured = ProjectXAdapter.measure_many([connected.account])[connected.account.pk]
     assert (measured.equity, measured.flat) == (snapshot.equity, False)
+
+
+def test_a_429_storm_loses_no_order_and_places_none_twice(connected):
+    fake, adapter = connected.fake, connected.adapter
+    adapter.positions()  # signed in, contracts looked up
+    fake.knobs.fail = [429] * 3  # waited out: the order goes
+    assert adapter.place_order(buy(connected, "storm-1")).status == Order.Status.FILLED
+    fake.knobs.fail = [429] * 4  # one more than the client waits out
+    with pytest.raises(VenueError) as limited:
+        adapter.place_order(buy(connected, "storm-2"))
+    assert limited.value.transient
+    assert adapter.find_order("storm-2") is None  # it never reached the venue
+    assert adapter.place_order(buy(connected, "storm-2")).status == Order.Status.FILLED
+    assert (placed(fake, "storm-1"), placed(fake, "storm-2")) == (1, 1)
+
+
+def test_a_session_that_ends_mid_sweep_is_renewed_once_for_every_account(
+    connected, world
+):
+    fake = connected.fake
+    others = []
+    for n in range(2):
+        venue_account = fake.account(USER, f"50KTC-{n}", balance=Decimal(50_000))
+        account = BrokerAccount.objects.create(
+            workspace=world.workspace, venue="projectx"
+        )
+        options = {
+            "user_name": USER,
+            "api_key": API_KEY,
+            "account_id": venue_account.id,
+        }
+        ProjectXAdapter.provision(account, options)
+        others.append(account)
+    accounts = [connected.account, *others]
+    ProjectXAdapter.measure_many(accounts[:1])
+    logins = fake.calls.count("Auth/loginKey")
+    fake.expire_tokens()  # ProjectX ends the session between two measures
+    measured = ProjectXAdapter.measure_many(accounts)
+    assert sorted(measured) == sorted(a.pk for a in accounts)
+    assert fake.calls.count("Auth/loginKey") == logins + 1

@@ -1,5 +1,6 @@
-"""A trader connects a TopstepX account and trades it from a TradingView alert:
-registration, the webhook, the worker, the venue (the fake), our records."""
+"""A trader connects a TopstepX account and trades it from TradingView alerts:
+registration, the webhook, the worker, the venue (the fake), our records; entry
+with brackets, reverse, flatten."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 from django.test import Client
 
 from brokers.models import BrokerAccount, Order
+from brokers.venues.projectx.mapping import Status
 from testkit import api_client_for
 from webhooks.models import Execution, Signal
 
@@ -67,3 +69,26 @@ def test_a_refused_login_connects_nothing_and_says_why(world, fake):
     assert response.status_code == 400
     assert "refused" in response.json()["errors"]["broker"][0]
     assert not BrokerAccount.objects.filter(venue="projectx").exists()
+
+
+def test_brackets_reverse_and_flatten_from_alerts(world, fake, tasks_inline):
+    venue_account, response = register(world, fake)
+    key = response.json()["api_key"]
+    contract = fake.contract_for("MNQZ26").id
+    fake.price(contract, Decimal(21000))
+
+    bracketed = alert(key, "buy MNQ1! 1 price=21000 sl=20t tp=40t")
+    assert bracketed.status_code == 202
+    entry = next(o for o in fake.orders.values() if o.custom_tag)
+    assert (entry.stop_loss_ticks, entry.take_profit_ticks) == (20, 40)
+    legs = [o for o in fake.orders.values() if o.parent_id == entry.id]
+    assert len(legs) == 2  # the OCO pair rests at the venue
+
+    assert alert(key, "reverse MNQ1! 2 price=21000").status_code == 202
+    assert Execution.objects.latest("pk").status == Execution.Status.FILLED
+    assert fake.positions[(venue_account.id, contract)][0] == -2
+
+    # The long's stop and target went with it: none may fire against the short.
+    assert {o.status for o in legs} == {Status.CANCELLED}
+    assert alert(key, "flat MNQ1!").status_code == 202
+    assert (venue_account.id, contract) not in fake.positions
