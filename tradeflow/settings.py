@@ -358,6 +358,13 @@ PROJECTX_API_URLS = dict(
 PROJECTX_USER_HUB_URLS = dict(
     item.split("=", 1) for item in env_list("PROJECTX_USER_HUB_URLS", []) if "=" in item
 )
+PROJECTX_MARKET_HUB_URLS = dict(
+    item.split("=", 1)
+    for item in env_list("PROJECTX_MARKET_HUB_URLS", [])
+    if "=" in item
+)
+# A market hub that sends no quote for this long is reconnected (feeds freeze).
+PROJECTX_QUOTE_STALE_SECONDS = env_int("PROJECTX_QUOTE_STALE_SECONDS", 90, minimum=1)
 # How often the venue-streams process looks for accounts connected or removed.
 VENUE_STREAMS_RELOAD_SECONDS = env_int("VENUE_STREAMS_RELOAD_SECONDS", 30, minimum=1)
 PROJECTX_TIMEOUT_SECONDS = env_int("PROJECTX_TIMEOUT_SECONDS", 10, minimum=1)

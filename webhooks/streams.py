@@ -18,24 +18,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from brokers.models import BrokerAccount
+from brokers.adapters.base import VenueError
+from brokers.models import BrokerAccount, Position
 from brokers.services import account_sync
 from brokers.streaming import stream_state_set
-from brokers.venues.projectx.adapter import Credentials, client_for
-from brokers.venues.projectx.firms import firm_of, user_hub_url
-from brokers.venues.projectx.stream import Displaced, UserStream
+from brokers.venues.projectx.adapter import (
+    Credentials,
+    ProjectXAdapter,
+    client_for,
+    quote_store,
+)
+from brokers.venues.projectx.firms import firm_of, market_hub_url, user_hub_url
+from brokers.venues.projectx.stream import Displaced, MarketStream, UserStream
+from paperbroker.services import price_update
 from webhooks.execution.supervision import executions_refresh
 
 log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.05  # events of one fill arrive together: record them once
+PAPER_PRICE_SECONDS = 1.0  # a contract's paper price is updated at most this often
 STATE_SECONDS = 120  # how long the time of the last record is kept
 
 
@@ -45,6 +55,7 @@ class _Login:
     user_name: str
     api_key: str
     accounts: dict[int, int] = field(default_factory=dict)  # venue id -> our pk
+    contracts: dict[str, str] = field(default_factory=dict)  # contract id -> our code
 
 
 def logins() -> dict[tuple[str, str], _Login]:
@@ -62,6 +73,14 @@ def logins() -> dict[tuple[str, str], _Login]:
             key, _Login(credentials.firm, credentials.user_name, credentials.api_key)
         )
         login.accounts[venue_id] = account.pk
+        held = Position.objects.filter(account=account).exclude(quantity=0)
+        for symbol in held.values_list("symbol", flat=True):
+            try:
+                login.contracts[ProjectXAdapter(account).contract_id(symbol)] = symbol
+            except VenueError as exc:
+                log.warning(
+                    "projectx %s: no contract for %s: %s", account.pk, symbol, exc
+                )
     return found
 
 
@@ -82,6 +101,8 @@ class VenueStreams:
         self.pending: dict[int, asyncio.Task[None]] = {}
         self.recorded: defaultdict[int, int] = defaultdict(int)
         self.dirty: set[int] = set()
+        self.quotes = 0
+        self.markets: dict[tuple[str, str], MarketStream] = {}  # by login
 
     async def run(self, stop: asyncio.Event) -> None:
         reload = settings.VENUE_STREAMS_RELOAD_SECONDS
@@ -101,20 +122,69 @@ class VenueStreams:
             await asyncio.gather(*self.pending.values(), return_exceptions=True)
 
     async def reconcile(self, wanted: dict[tuple[str, str], _Login]) -> None:
-        """Start streams for new logins, restart those whose accounts changed,
-        stop those no longer wanted."""
+        """Start the streams wanted, restart those whose subscriptions changed,
+        stop those no longer wanted: per login a user stream (its accounts) and,
+        while they hold positions, a market stream (those contracts)."""
+        streams: dict[Any, tuple[frozenset[Any], Any]] = {}
+        for key, login in wanted.items():
+            streams[(key, "user")] = (frozenset(login.accounts), login)
+            if login.contracts:
+                streams[(key, "market")] = (frozenset(login.contracts), login)
         for key in list(self.running):
-            task, halt, accounts = self.running[key]
-            login = wanted.get(key)
-            if login is None or frozenset(login.accounts) != accounts or task.done():
+            task, halt, signature = self.running[key]
+            if key not in streams or streams[key][0] != signature or task.done():
                 halt.set()
                 await asyncio.gather(task, return_exceptions=True)
                 del self.running[key]
-        for key, login in wanted.items():
+        for key, (signature, login) in streams.items():
             if key not in self.running:
                 halt = asyncio.Event()
-                task = asyncio.ensure_future(self._stream(login, halt))
-                self.running[key] = (task, halt, frozenset(login.accounts))
+                run = self._stream if key[1] == "user" else self._market
+                task = asyncio.ensure_future(run(login, halt))
+                self.running[key] = (task, halt, signature)
+
+    async def _market(self, login: _Login, halt: asyncio.Event) -> None:
+        """Quotes of the contracts held: they mark the positions (the adapter
+        reads them while fresh) and price the paper broker's same contracts."""
+        firm = firm_of(login.firm)
+        client = client_for(firm, login.user_name, login.api_key)
+        priced: dict[str, float] = {}
+
+        async def token() -> str:
+            return await asyncio.to_thread(client.token)
+
+        async def on_quote(target: str, data: dict[str, Any]) -> None:
+            contract_id = str(data.get("contractId"))
+            last = data.get("lastPrice")
+            code = login.contracts.get(contract_id)
+            if last is None or code is None:
+                return
+            price = Decimal(str(last))
+            quote_store(contract_id, price)
+            self.quotes += 1
+            now = time.monotonic()
+            if now - priced.get(contract_id, 0.0) >= PAPER_PRICE_SECONDS:
+                priced[contract_id] = now
+                await asyncio.to_thread(
+                    price_update, symbol=code, last=price, source="projectx"
+                )
+
+        stream = MarketStream(
+            market_hub_url(firm),
+            token,
+            login.contracts,
+            on_quote,
+            stale_after=settings.PROJECTX_QUOTE_STALE_SECONDS,
+        )
+        self.markets[(login.firm, login.user_name)] = stream
+        try:
+            await stream.run(halt)
+        except Displaced:
+            log.warning(
+                "projectx market hub: %s@%s displaced", login.user_name, login.firm
+            )
+        finally:
+            client.close()
 
     async def _stream(self, login: _Login, halt: asyncio.Event) -> None:
         firm = firm_of(login.firm)

@@ -56,6 +56,7 @@ from .mapping import (
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 CONTRACT_CACHE_SECONDS = 24 * 3600
+QUOTE_SECONDS = 15  # a hub quote older than this is stale: REST marks instead
 
 
 @dataclass(frozen=True)
@@ -227,15 +228,16 @@ class ProjectXAdapter(VenueAdapter):
         )
 
     def open_pnl(self) -> Decimal:
-        """Open positions marked at the last price; one without a price counts 0
-        (and says so in the log)."""
+        """Open positions marked at the last price: the market hub's quote while
+        it is fresh, else the last one-minute bar's close over REST; one without a
+        price counts 0 (and says so in the log)."""
         total = ZERO
         for row in self.client.positions(self.account_id):
             size = Decimal(str(row["size"]))
             if not size:
                 continue
             contract_id = str(row["contractId"])
-            last = self.client.last_price(contract_id)
+            last = quote_of(contract_id) or self.client.last_price(contract_id)
             if last is None:
                 log.warning(
                     "projectx %s: no price for %s", self.account.pk, contract_id
@@ -463,6 +465,16 @@ class ProjectXAdapter(VenueAdapter):
             if int(row["id"]) not in before
         ]
         return [self._report(row) for row in closing]
+
+
+def quote_store(contract_id: str, last: Decimal) -> None:
+    """A quote from the market hub, good for QUOTE_SECONDS (then REST again)."""
+    cache.set(f"projectx:quote:{contract_id}", str(last), QUOTE_SECONDS)
+
+
+def quote_of(contract_id: str) -> Decimal | None:
+    raw = cache.get(f"projectx:quote:{contract_id}")
+    return Decimal(raw) if raw else None
 
 
 def _login_options(options: dict[str, Any]) -> tuple[Firm, str, str]:

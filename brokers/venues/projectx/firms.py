@@ -105,6 +105,12 @@ def user_hub_url(firm: Firm) -> str:
     return overrides.get(firm.code, firm.user_hub)
 
 
+def market_hub_url(firm: Firm) -> str:
+    """The firm's market hub, or the one settings name for it (a fake in tests)."""
+    overrides: dict[str, str] = settings.PROJECTX_MARKET_HUB_URLS
+    return overrides.get(firm.code, firm.market_hub)
+
+
 def refuse_unless_transmitting(firm: Firm) -> None:
     """Raise the firm's refusal where this deployment may not send its orders."""
     if not firm.transmits_here():

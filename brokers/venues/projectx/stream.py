@@ -1,5 +1,6 @@
-"""ProjectX's user hub over SignalR (JSON protocol) on `websockets`: one
-connection per login, every connected account subscribed, events handed on.
+"""ProjectX's hubs over SignalR (JSON protocol) on `websockets`: per login, the
+user hub (every connected account subscribed) and the market hub (quotes of the
+contracts they hold), events handed on.
 
 Small and our own (the 2026-12 notes on the libraries: pysignalr reconnects with
 a stale connection id, signalrcore is thread-based), and it does what a real
@@ -72,24 +73,33 @@ def _ws_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
 
 
-class UserStream:
-    """The user hub for one login and its accounts, until `stop` is set."""
+class HubStream:
+    """One hub connection for one login, until `stop` is set: `subscriptions`
+    invoked after every connect, `events` handed on. With `stale_after`, a
+    connection that hears no event for that long is dropped and made again (a
+    feed can freeze for minutes while its socket looks healthy)."""
+
+    events: frozenset[str] = frozenset()
 
     def __init__(
         self,
         hub_url: str,
         token: Callable[[], Awaitable[str]],
-        accounts: Iterable[int],
         on_event: Handler,
         on_state: Callable[[str], Awaitable[None]] | None = None,
+        stale_after: float | None = None,
     ) -> None:
         self.hub_url = hub_url.rstrip("/")
         self.token = token
-        self.accounts = sorted(set(accounts))
         self.on_event = on_event
         self.on_state = on_state
+        self.stale_after = stale_after
         self.connects = 0
+        self.stale = 0  # connections dropped for silence
         self._invocation = 0
+
+    def subscriptions(self) -> list[tuple[str, list[Any]]]:
+        return []
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, subscribe, hand events on; reconnect with backoff until `stop`.
@@ -168,10 +178,8 @@ class UserStream:
         await ws.send(json.dumps(message) + SEPARATOR)
 
     async def _subscribe(self, ws: Any) -> None:
-        await self._invoke(ws, "SubscribeAccounts")
-        for account_id in self.accounts:
-            for what in ("Orders", "Positions", "Trades"):
-                await self._invoke(ws, f"Subscribe{what}", account_id)
+        for target, arguments in self.subscriptions():
+            await self._invoke(ws, target, *arguments)
 
     async def _ping(self, ws: Any) -> None:
         while True:
@@ -183,11 +191,17 @@ class UserStream:
         while True:
             receiving = asyncio.ensure_future(ws.recv())
             done, _ = await asyncio.wait(
-                {receiving, stopper}, return_when=asyncio.FIRST_COMPLETED
+                {receiving, stopper},
+                timeout=self.stale_after,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if stopper in done:
                 receiving.cancel()
                 return
+            if not done:  # silence past stale_after: a frozen feed
+                receiving.cancel()
+                self.stale += 1
+                raise ValueError(f"no event for {self.stale_after:g} s: reconnecting")
             raw = receiving.result()
             buffer += raw.decode() if isinstance(raw, bytes) else raw
             *frames, buffer = buffer.split(SEPARATOR)
@@ -204,8 +218,54 @@ class UserStream:
         target = str(message.get("target"))
         if target == "GatewayLogout":
             raise Displaced("another session of this login took over")
-        if target not in USER_EVENTS:
+        if target not in self.events:
             return
         arguments = message.get("arguments") or []
         for model in unwrap(arguments[-1] if arguments else None):
+            if len(arguments) > 1:  # market events: (contractId, data)
+                model = {**model, "contractId": arguments[0]}
             await self.on_event(target, model)
+
+
+class UserStream(HubStream):
+    """The user hub: a login's accounts, orders, positions and trades."""
+
+    events = USER_EVENTS
+
+    def __init__(
+        self,
+        hub_url: str,
+        token: Callable[[], Awaitable[str]],
+        accounts: Iterable[int],
+        on_event: Handler,
+        on_state: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(hub_url, token, on_event, on_state)
+        self.accounts = sorted(set(accounts))
+
+    def subscriptions(self) -> list[tuple[str, list[Any]]]:
+        made: list[tuple[str, list[Any]]] = [("SubscribeAccounts", [])]
+        for account_id in self.accounts:
+            for what in ("Orders", "Positions", "Trades"):
+                made.append((f"Subscribe{what}", [account_id]))
+        return made
+
+
+class MarketStream(HubStream):
+    """The market hub: quotes of the contracts a login's accounts hold."""
+
+    events = frozenset({"GatewayQuote"})
+
+    def __init__(
+        self,
+        hub_url: str,
+        token: Callable[[], Awaitable[str]],
+        contracts: Iterable[str],
+        on_event: Handler,
+        stale_after: float | None = None,
+    ) -> None:
+        super().__init__(hub_url, token, on_event, None, stale_after)
+        self.contracts = sorted(set(contracts))
+
+    def subscriptions(self) -> list[tuple[str, list[Any]]]:
+        return [("SubscribeContractQuotes", [c]) for c in self.contracts]

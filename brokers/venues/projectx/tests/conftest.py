@@ -13,12 +13,19 @@ from brokers.models import BrokerAccount
 from brokers.venues.projectx.adapter import ProjectXAdapter
 from brokers.venues.projectx.client import Login, ProjectXClient
 from brokers.venues.projectx.fake import FakeAccount, FakeProjectX
+from common import ratelimit
 
 USER, API_KEY = "trader", "px-api-key-0123456789"
 
 
 @pytest.fixture
 def fake(settings, clock) -> Iterator[FakeProjectX]:
+    # Sessions, contracts and quotes are cached by host: a port an earlier test's
+    # fake had must not lend this one its tokens.
+    redis = ratelimit._client()
+    stale = list(redis.scan_iter("*projectx:*"))
+    if stale:
+        redis.delete(*stale)
     with FakeProjectX.running() as server:
         server.user(USER, API_KEY)
         settings.PROJECTX_API_URLS = {"topstepx": server.url, "e8": server.url}

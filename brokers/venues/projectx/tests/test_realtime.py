@@ -25,6 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the streams' threads rea
 def streams(fake, settings) -> Iterator[VenueStreams]:
     """The venue-streams process's loop, in a thread, until the test ends."""
     settings.PROJECTX_USER_HUB_URLS = {"topstepx": f"{fake.url}/hubs/user"}
+    settings.PROJECTX_MARKET_HUB_URLS = {"topstepx": f"{fake.url}/hubs/market"}
+    settings.PROJECTX_QUOTE_STALE_SECONDS = 1
     settings.VENUE_STREAMS_RELOAD_SECONDS = 1
     runner = VenueStreams()
     loop = asyncio.new_event_loop()
@@ -100,4 +102,40 @@ def test_a_dropped_stream_reconnects_and_what_filled_meanwhile_is_recorded(
             Execution.objects.get(pk=execution.pk).status == Execution.Status.FILLED
         ),
         "the fill recorded",
+    )
+
+
+def test_quotes_of_a_held_contract_mark_it_and_price_paper_and_a_frozen_feed_is_redone(
+    connected, key, streams, tasks_inline
+):
+    from brokers.venues.projectx.adapter import quote_of
+    from paperbroker.models import Quote
+
+    fake = connected.fake
+    Client().post(
+        f"/api/unify/v1/webhook/topstep/{key}", "buy MNQ1! 1", content_type="text/plain"
+    )
+    assert Position.objects.get(account=connected.account).quantity == 1
+    wait_for(lambda: fake.hubs.live("market") == 1, "the market stream (next reload)")
+    wait_for(lambda: len(fake.hubs.subscriptions) >= 5, "the quote subscription")
+    connected.price(Decimal("21004.5"))
+    wait_for(lambda: quote_of(connected.contract_id) == Decimal("21004.5"), "a quote")
+    wait_for(
+        lambda: Quote.objects.filter(
+            symbol=connected.symbol, account=None, last=Decimal("21004.5")
+        ).exists(),
+        "the paper price of the same contract",
+    )
+    assert (
+        connected.adapter.account_snapshot().equity
+        > connected.adapter.account_snapshot().balance
+    )
+    fake.hubs.frozen = True  # the feed stops; the socket stays up
+    market = next(iter(streams.markets.values()))
+    wait_for(lambda: market.stale >= 1, "the watchdog to notice", seconds=5)
+    fake.hubs.frozen = False
+    wait_for(lambda: market.connects >= 2, "a new market connection")
+    connected.price(Decimal("21006"))
+    wait_for(
+        lambda: quote_of(connected.contract_id) == Decimal("21006"), "quotes again"
     )
