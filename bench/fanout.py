@@ -32,11 +32,13 @@ from bench import stack  # noqa: E402
 from bench.loadgen import percentile  # noqa: E402
 
 
-def one_alert(base: str, key: str, side: str, accounts: int) -> tuple[float, float]:
+def one_alert(
+    base: str, key: str, side: str, accounts: int, symbol: str = stack.SYMBOL
+) -> tuple[float, float]:
     """Send one alert; the ms from its arrival to the first and the last fill."""
     from webhooks.models import Execution
 
-    body = {"ticker": stack.SYMBOL, "action": side, "quantity": 1}
+    body = {"ticker": symbol, "action": side, "quantity": 1}
     body["id"] = uuid.uuid4().hex
     response = httpx.post(
         base + stack.WEBHOOK_PATH,

@@ -26,13 +26,9 @@ import argparse
 import json
 import os
 import sys
-import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -40,6 +36,7 @@ if str(ROOT) not in sys.path:
 
 from bench import loadgen, stack  # noqa: E402
 from bench.alert_to_fill import latencies, wait_finished  # noqa: E402
+from bench.fanout import one_alert  # noqa: E402
 from bench.loadgen import percentile  # noqa: E402
 
 USER, API_KEY = "bench-trader", "bench-projectx-key"
@@ -108,32 +105,6 @@ def fills(
     return phases["fill"]
 
 
-def fan_out(base: str, key: str, accounts: int, side: str) -> float:
-    """One alert to the strategy: ms from its arrival to the last fill."""
-    from webhooks.models import Execution
-
-    body = {"ticker": "MNQ1!", "action": side, "quantity": 1, "id": uuid.uuid4().hex}
-    response = httpx.post(
-        base + stack.WEBHOOK_PATH,
-        content=json.dumps(body),
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    executions = Execution.objects.filter(signal_id=response.json()["signal_id"])
-    deadline = time.monotonic() + 120
-    while executions.exclude(status__in=Execution.OPEN).count() < accounts:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the fan-out did not finish in 120 s")
-        time.sleep(0.1)
-    rows = list(executions.select_related("signal"))
-    filled = sorted(r.filled_at for r in rows if r.filled_at is not None)
-    if len(filled) < accounts:
-        errors = {r.error_code for r in rows if r.error_code}
-        raise RuntimeError(f"{len(filled)} of {accounts} filled: {errors}")
-    return (filled[-1] - rows[0].signal.received_at).total_seconds() * 1000
-
-
 def line(label: str, values: list[float]) -> str:
     return (
         f"{label:<22} n={len(values):<4} p50 {percentile(values, 50):7.1f} ms  "
@@ -185,9 +156,13 @@ def main() -> int:
             paper_url = running.base + stack.WEBHOOK_PATH
             paper_fills = fills(paper_url, paper, paper_key, stack.SYMBOL, args)
             lasts = [
-                fan_out(
-                    running.base, strategy_key, args.accounts, ("buy", "sell")[n % 2]
-                )
+                one_alert(
+                    running.base,
+                    strategy_key,
+                    ("buy", "sell")[n % 2],
+                    args.accounts,
+                    symbol="MNQ1!",
+                )[1]
                 for n in range(args.runs)
             ]
     print(
