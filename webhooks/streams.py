@@ -1,14 +1,15 @@
 """The venue-streams process: realtime connections to the venues, outside Celery.
 
-One user-hub connection per ProjectX login (firm + user name), every enabled
-account of the login subscribed. An event for an account is recorded through the
+Per ProjectX login (firm + user name) a user-hub connection, every enabled
+account of the login subscribed, and while they hold positions a market-hub one
+for those contracts' quotes. An event for an account is recorded through the
 functions the worker and the beat use (`executions_refresh` for its working
 orders, `account_sync` for balance, equity and positions), so a fill at the venue
 shows in our Order / Fill / Position rows and on the live pages within a second,
 and a duplicated or repeated event changes nothing twice. Bursts (a fill is four
-events) are recorded once. Every few seconds of quiet or a lost stream changes
-nothing else: the beat's polling stays the fallback, and each account's stream
-state (`live`, `reconnecting`, `displaced`) is in the cache for the pages.
+events) are recorded once. A lost stream changes nothing else: the beat's polling
+stays the fallback, and each account's stream state (`live`, `reconnecting`,
+`displaced`) is in the cache for the pages.
 
     .venv/bin/python manage.py venue_streams
 """
@@ -19,14 +20,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.utils import timezone
 
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount, Position
@@ -46,7 +44,6 @@ from webhooks.execution.supervision import executions_refresh
 log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.05  # events of one fill arrive together: record them once
 PAPER_PRICE_SECONDS = 1.0  # a contract's paper price is updated at most this often
-STATE_SECONDS = 120  # how long the time of the last record is kept
 
 
 @dataclass
@@ -99,7 +96,6 @@ class VenueStreams:
             tuple[str, str], tuple[asyncio.Task[None], asyncio.Event, frozenset[int]]
         ] = {}
         self.pending: dict[int, asyncio.Task[None]] = {}
-        self.recorded: defaultdict[int, int] = defaultdict(int)
         self.dirty: set[int] = set()
         self.quotes = 0
         self.markets: dict[tuple[str, str], MarketStream] = {}  # by login
@@ -241,11 +237,5 @@ class VenueStreams:
     async def _record_once(self, account_id: int) -> None:
         try:
             await asyncio.to_thread(record, account_id)
-            self.recorded[account_id] += 1
-            cache.set(
-                f"venue-stream-at:{account_id}",
-                timezone.now().isoformat(),
-                STATE_SECONDS,
-            )
         except Exception:
             log.exception("venue stream: recording account %s failed", account_id)

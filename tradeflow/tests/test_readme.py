@@ -10,7 +10,9 @@ import shlex
 from decimal import Decimal
 
 import pytest
+from rest_framework.test import APIClient
 
+from accounts.tokens import token_issue
 from brokers.instruments import resolve
 from paperbroker.services import quote_record
 from testkit import alert, api_client_for
@@ -51,10 +53,16 @@ def test_every_plain_text_alert_in_the_readme_fills(markets):
 
 
 def test_every_curl_in_the_readme_answers_as_it_says(markets):
-    client = api_client_for(markets.owner)
+    session = api_client_for(markets.owner)
+    _, token = token_issue(user=markets.owner, name="readme", scope="read", days=7)
     for argv in curl_commands():
         url = next(arg for arg in argv if arg.startswith("http"))
         path = re.sub(r"^https?://[^/]+", "", url)
+        headers = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-H"]
+        client = session
+        if any("tft_YOUR_TOKEN" in header for header in headers):
+            client = APIClient()  # the token alone, as a script sends it
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         if "-d" in argv:
             body = json.loads(argv[argv.index("-d") + 1])
             response = client.post(path, body, format="json")

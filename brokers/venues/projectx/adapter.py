@@ -28,6 +28,7 @@ from django.utils import timezone
 from brokers.adapters.base import (
     AccountSnapshot,
     FillReport,
+    Measure,
     OrderReport,
     OrderRequest,
     PositionReport,
@@ -211,9 +212,29 @@ class ProjectXAdapter(VenueAdapter):
 
     # --- Reading ----------------------------------------------------------------------
 
-    def account_snapshot(self) -> AccountSnapshot:
+    @classmethod
+    def measure_many(cls, accounts: list[BrokerAccount]) -> dict[int, Measure]:
+        """The risk sweep's measure: one read of each account's positions serves
+        both its equity and whether it is flat."""
+        measured = {}
+        for account in accounts:
+            try:
+                adapter = cls(account)
+                rows = adapter.client.positions(adapter.account_id)
+                snapshot = adapter.account_snapshot(rows)
+            except VenueError as exc:
+                log.warning("account %s not measured: %s", account.pk, exc)
+                continue
+            flat = not any(row["size"] for row in rows)
+            measured[account.pk] = Measure(snapshot.balance, snapshot.equity, flat)
+        return measured
+
+    def account_snapshot(
+        self, rows: list[dict[str, Any]] | None = None
+    ) -> AccountSnapshot:
         """The balance ProjectX reports (closed trades) and equity: the balance and
-        the open positions marked at the last price (REST gives no open P&L)."""
+        the open positions (`rows`, read here when not given) marked at the last
+        price (REST gives no open P&L)."""
         balance = None
         for found in self.client.accounts(only_active=False):
             if int(found["id"]) == self.account_id:
@@ -223,16 +244,18 @@ class ProjectXAdapter(VenueAdapter):
                 "account-not-found",
                 "ProjectX does not list this account any more: reconnect it.",
             )
+        if rows is None:
+            rows = self.client.positions(self.account_id)
         return AccountSnapshot(
-            balance=balance, equity=balance + self.open_pnl(), currency="USD"
+            balance=balance, equity=balance + self.open_pnl(rows), currency="USD"
         )
 
-    def open_pnl(self) -> Decimal:
+    def open_pnl(self, rows: list[dict[str, Any]]) -> Decimal:
         """Open positions marked at the last price: the market hub's quote while
         it is fresh, else the last one-minute bar's close over REST; one without a
         price counts 0 (and says so in the log)."""
         total = ZERO
-        for row in self.client.positions(self.account_id):
+        for row in rows:
             size = Decimal(str(row["size"]))
             if not size:
                 continue
@@ -337,11 +360,13 @@ class ProjectXAdapter(VenueAdapter):
         try:
             order_id = self.client.place(body)
         except ProjectXRefusedError as exc:
-            if "tag" in str(exc.payload.get("errorMessage") or "").lower():
+            rejected = exc.payload.get("orderId")
+            if not rejected:
+                # Refused with no order made: maybe because this tag was placed
+                # before (ProjectX keeps customTag unique per account).
                 found = self.find_order(request.client_order_id)
                 if found is not None:
-                    return found  # placed before: the first one
-            rejected = exc.payload.get("orderId")
+                    return found  # the first one
             if exc.transient:
                 raise
             return OrderReport(
@@ -450,18 +475,19 @@ class ProjectXAdapter(VenueAdapter):
                     row["id"],
                     exc,
                 )
-        before = {
-            int(row["id"]) for row in self.client.orders(self.account_id, self._since())
-        }
-        held = self.client.positions(self.account_id)
-        for row in held:
-            if row["size"]:
-                self.client.close_position(self.account_id, str(row["contractId"]))
+        held = [row for row in self.client.positions(self.account_id) if row["size"]]
         if not held:
             return []
+        # The closing orders are the ones that were not there before the closes.
+        just_now = timezone.now() - timedelta(minutes=5)
+        before = {
+            int(row["id"]) for row in self.client.orders(self.account_id, just_now)
+        }
+        for row in held:
+            self.client.close_position(self.account_id, str(row["contractId"]))
         closing = [
             row
-            for row in self.client.orders(self.account_id, self._since())
+            for row in self.client.orders(self.account_id, just_now)
             if int(row["id"]) not in before
         ]
         return [self._report(row) for row in closing]

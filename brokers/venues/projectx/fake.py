@@ -186,7 +186,6 @@ def _contracts(on: datetime) -> dict[str, FakeContract]:
     for root, spec in catalogue().items():
         if not isinstance(spec, FutureSpec):
             continue
-        contract: Contract = front_contract(root, on.date())
         for index in range(1, 4):
             contract = front_contract(root, on.date(), index)
             code = contract.code  # "MNQZ26"
