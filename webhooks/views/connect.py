@@ -10,6 +10,7 @@ its first webhook key, shown once on the key page.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -121,7 +122,10 @@ def projectx_choose(request: HttpRequest) -> HttpResponse:
             request.session.pop(PENDING, None)
             return key_to_show(request, "account-key-created", account.pk, plain)
     context = {
-        "accounts": pending["accounts"],
+        "accounts": [
+            {**account, "balance": Decimal(account["balance"])}
+            for account in pending["accounts"]
+        ],
         "connected": connected,
         "firm": FIRMS[pending["firm"]],
         "error": error,
