@@ -33,7 +33,7 @@ def test_a_trader_connects_a_topstepx_account_on_a_phone_and_a_desktop(
     with chromium() as browser:
         for width in WIDTHS:
             context = browser.new_context(viewport={"width": width, "height": 844})
-            context.add_cookies([cookie])  # type: ignore[list-item]
+            context.add_cookies([cookie])
             page = context.new_page()
             page.goto(f"{live_server.url}/accounts/connect/projectx/")
             page.fill("#id_user_name", USER)
