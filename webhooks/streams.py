@@ -20,11 +20,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import connections
 
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount, Position
@@ -42,6 +44,7 @@ from paperbroker.services import price_update
 from webhooks.execution.supervision import executions_refresh
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 COALESCE_SECONDS = 0.05  # events of one fill arrive together: record them once
 PAPER_PRICE_SECONDS = 1.0  # a contract's paper price is updated at most this often
 
@@ -88,6 +91,20 @@ def record(account_id: int) -> None:
     account_sync(account=account)
 
 
+async def in_thread(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """ORM work off the event loop, on a worker thread that then hands its
+    database connection back: a long-lived process keeps none idle (nor one a
+    database restart left broken), and a test's database can be dropped."""
+
+    def run() -> T:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return await asyncio.to_thread(run)
+
+
 class VenueStreams:
     """Holds the streams; `run` until `stop` is set."""
 
@@ -104,7 +121,7 @@ class VenueStreams:
         reload = settings.VENUE_STREAMS_RELOAD_SECONDS
         try:
             while not stop.is_set():
-                await self.reconcile(await asyncio.to_thread(logins))
+                await self.reconcile(await in_thread(logins))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=reload)
         finally:
@@ -161,7 +178,7 @@ class VenueStreams:
             now = time.monotonic()
             if now - priced.get(contract_id, 0.0) >= PAPER_PRICE_SECONDS:
                 priced[contract_id] = now
-                await asyncio.to_thread(
+                await in_thread(
                     price_update, symbol=code, last=price, source="projectx"
                 )
 
@@ -236,6 +253,6 @@ class VenueStreams:
 
     async def _record_once(self, account_id: int) -> None:
         try:
-            await asyncio.to_thread(record, account_id)
+            await in_thread(record, account_id)
         except Exception:
             log.exception("venue stream: recording account %s failed", account_id)
