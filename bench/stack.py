@@ -276,8 +276,10 @@ def tradeflow(
             ]
         elif worker:
             workers = [(worker_argv(concurrency), worker_log)]
+        # As `make run` starts it: a pool with room for the fan-out threads.
+        worker_env = {**env, "DATABASE_POOL_SIZE": "24"}
         for argv, log in workers:
-            stack.enter_context(process(argv, env, log))
+            stack.enter_context(process(argv, worker_env, log))
         wait_until(lambda: _answering(base + "/healthz"), 60, f"{server.label} up")
         for _, log in workers:
             worker_ready(log, 60)

@@ -38,9 +38,18 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
 
 
-def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+# The orders worker's fan-out threads each hold a database connection
+# (EXECUTION_FANOUT_THREADS): its pool is sized for them unless set.
+ORDERS_POOL = {"DATABASE_POOL_SIZE": os.environ.get("DATABASE_POOL_SIZE", "24")}
+
+
+def start(
+    name: str, argv: list[str], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     print(f"[run] starting {name}", flush=True)
-    return subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
+    return subprocess.Popen(
+        argv, cwd=ROOT, start_new_session=True, env={**os.environ, **(env or {})}
+    )
 
 
 def worker(bin_dir: Path, queue: str, concurrency: int, level: str) -> list[str]:
@@ -162,7 +171,7 @@ def main() -> int:
         # Orders on workers of their own; housekeeping (syncs, the risk monitor,
         # sweeps, mails) on another, so it never waits in front of an alert.
         "worker": start(
-            "worker", worker(bin_dir, "orders", args.workers, celery_level)
+            "worker", worker(bin_dir, "orders", args.workers, celery_level), ORDERS_POOL
         ),
         "housekeeping": start(
             "housekeeping", worker(bin_dir, "celery", 1, celery_level)

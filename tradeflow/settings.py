@@ -410,6 +410,12 @@ WEBHOOK_MAX_SIGNAL_AGE_SECONDS = env_int("WEBHOOK_MAX_SIGNAL_AGE_SECONDS", 60)
 WEBHOOK_CLOCK_SKEW_SECONDS = env_int("WEBHOOK_CLOCK_SKEW_SECONDS", 5)
 # How long an execution waits for another one on the same account to finish.
 EXECUTION_ACCOUNT_WAIT_SECONDS = env_int("EXECUTION_ACCOUNT_WAIT_SECONDS", 5)
+# A signal for several accounts runs their executions side by side on this many
+# threads of the worker that received it (a venue call mostly waits on the
+# network). Each thread holds a database connection while it works, so no more
+# run than the process's pool has to spare (the orders worker is started with a
+# pool of 24). 1: one task per account instead, spread over the worker processes.
+EXECUTION_FANOUT_THREADS = env_int("EXECUTION_FANOUT_THREADS", 20, minimum=1)
 # How long an order sent through the API (seed 003's paper alerts, seed 004's group
 # trades) waits for the worker's outcome before it answers "queued".
 API_ORDER_WAIT_SECONDS = env_int("API_ORDER_WAIT_SECONDS", 10, minimum=0)

@@ -15,9 +15,11 @@ Knobs a test turns (`FakeProjectX.knobs`): `latency` (seconds before each
 answer), `fail` (HTTP statuses the next calls answer with, e.g. [500, 503]),
 `drop_after_place` (the next N placements are taken and booked, then the answer
 is a 500 — a disconnect in the middle of an order), `hang` (the next N calls
-answer after `hang_seconds`, past a client's timeout), `rate_limit`, and
-`token_seconds` (how long a new token lives). Accounts take `follower` (copy-
-trading: orders refused), `auto_oco` and `can_trade`.
+answer after `hang_seconds`, past a client's timeout), `rate_limit`,
+`token_seconds` (how long a new token lives) and `gather` (each placement waits
+until this many are in flight at once, or `gather_seconds` pass: calls made one
+after another never gather; `peak_placing` says how many did). Accounts take
+`follower` (copy-trading: orders refused), `auto_oco` and `can_trade`.
 
     with FakeProjectX.running() as fake:
         fake.user("trader", "key-1")
@@ -87,6 +89,8 @@ class Knobs:
     hang_seconds: float = 30.0
     rate_limit: int = 200  # calls per token per minute
     token_seconds: int = 24 * 3600
+    gather: int = 0
+    gather_seconds: float = 5.0
 
 
 @dataclass
@@ -219,6 +223,8 @@ class FakeProjectX:
         self.trades: list[dict[str, Any]] = []
         self.calls: list[str] = []  # endpoints in the order called
         self.hits: dict[str, list[float]] = {}  # token -> call times (rate limit)
+        self.placing = 0  # Order/place calls in flight now, and the most at once
+        self.peak_placing = 0
         self._ids = itertools.count(1000)
         self.url = ""
         self.hubs = FakeHubs(self._token_user)
@@ -799,6 +805,8 @@ class FakeProjectX:
         token = headers["authorization"].removeprefix("Bearer ").strip()
         if self._limited(token):
             return 429, b""
+        if endpoint == "Order/place":
+            await self._gather()
         try:
             answer = self.handle(endpoint, user, body)
         except LookupError:
@@ -809,6 +817,21 @@ class FakeProjectX:
                     self.knobs.drop_after_place -= 1
                     return 500, b""
         return 200, answer
+
+    async def _gather(self) -> None:
+        """Count this placement in flight; with `gather`, hold it until that many
+        are (or `gather_seconds` pass), then let it through."""
+        with self.lock:
+            self.placing += 1
+            self.peak_placing = max(self.peak_placing, self.placing)
+        try:
+            deadline = time.monotonic() + self.knobs.gather_seconds
+            # The peak, not the count now: the first let through leaves at once.
+            while self.peak_placing < self.knobs.gather and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+        finally:
+            with self.lock:
+                self.placing -= 1
 
     # --- Running --------------------------------------------------------------------
 
