@@ -9,6 +9,7 @@ waits) keeps running.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ CHICAGO = ZoneInfo("America/Chicago")
 # Where a frozen test starts: a Tuesday, noon in Chicago, CME, forex and crypto
 # all open, no holiday near.
 DEFAULT_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=CHICAGO)
+# Seconds a run's processes add to the real time (`shifted`, `testkit.travelling`).
+CLOCK_OFFSET_ENV = "TRADEFLOW_TEST_CLOCK_OFFSET"
 
 
 class Clock:
@@ -48,4 +51,17 @@ class Clock:
 def frozen(at: datetime = DEFAULT_NOW) -> Iterator[Clock]:
     """Freeze the process's clock at `at` for the block."""
     with time_machine.travel(at, tick=False) as traveller:
+        yield Clock(traveller)
+
+
+def offset_to(at: datetime = DEFAULT_NOW) -> float:
+    """The seconds to add to the real time for the clock to read `at` now."""
+    return at.timestamp() - time.time()
+
+
+@contextmanager
+def shifted(offset: float) -> Iterator[Clock]:
+    """The process's clock `offset` seconds from the real time, ticking: what a
+    test shares with the processes it starts under `testkit.travelling`."""
+    with time_machine.travel(time.time() + offset, tick=True) as traveller:
         yield Clock(traveller)

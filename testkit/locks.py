@@ -25,3 +25,15 @@ def held_elsewhere(namespace: str, ident: int) -> Iterator[None]:
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", _key(namespace, ident))
         yield
+
+
+def someone_waits_on_a_row_lock() -> bool:
+    """Another session of this database is blocked on a lock (a worker recording
+    a row the test holds FOR UPDATE)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        row = cursor.fetchone()
+        return bool(row and row[0])

@@ -191,3 +191,81 @@ def worker_ready(log: Path, timeout: float = START_TIMEOUT) -> None:
     wait_until(
         lambda: "ready" in log.read_text(), timeout, "the Celery worker starting"
     )
+
+
+def travelling(argv: list[str]) -> list[str]:
+    """`argv` run on the shifted clock of the environment's CLOCK_OFFSET_ENV."""
+    return [sys.executable, "-m", "testkit.travelling", *argv]
+
+
+@dataclass
+class PrivateStack:
+    """daphne on a throwaway Redis: only the workers started here consume its
+    queue, so they may be killed and restarted without touching the session's
+    stack. With a clock offset (`testkit.clock.shifted`) every process runs on it."""
+
+    redis: RedisServer
+    env: dict[str, str]
+    base_url: str
+    logs: Path
+
+    @contextmanager
+    def worker(
+        self, role: str, env: dict[str, str] | None = None
+    ) -> Iterator[subprocess.Popen[bytes]]:
+        name = f"{role}-{os.urandom(3).hex()}"
+        log = self.logs / f"{name}.log"
+        argv = self._argv(worker_argv(name=name))
+        with process(argv, {**self.env, **(env or {})}, log) as proc:
+            worker_ready(log)
+            yield proc
+
+    def sweep(self) -> list[int]:
+        """What the beat's `signals_sweep_task` does, with no age limit, into this
+        stack's queue: a killed worker's unacknowledged message waits out the
+        visibility timeout, the sweep brings its signal back. Returns the signal
+        ids it enqueued."""
+        from datetime import timedelta
+
+        from celery import Celery
+
+        from webhooks.execution.supervision import signals_sweep
+        from webhooks.tasks import execution_run_task, signal_execute_task
+
+        signal_ids, execution_ids = signals_sweep(older_than=timedelta(0))
+        app = Celery("sweeper", broker=self.redis.url, set_as_current=False)
+        try:
+            for pk in signal_ids:
+                app.send_task(signal_execute_task.name, args=[pk])
+            for pk in execution_ids:
+                app.send_task(execution_run_task.name, args=[pk])
+        finally:
+            app.close()
+        return signal_ids
+
+    def _argv(self, argv: list[str]) -> list[str]:
+        from testkit.clock import CLOCK_OFFSET_ENV
+
+        return travelling(argv) if CLOCK_OFFSET_ENV in self.env else argv
+
+
+@contextmanager
+def private_stack(
+    logs: Path, clock_offset: float | None = None
+) -> Iterator[PrivateStack]:
+    """Start a PrivateStack's Redis and daphne (workers are the test's to start)."""
+    from testkit.clock import CLOCK_OFFSET_ENV
+
+    with redis_server(logs / "redis.log") as server:
+        env = subprocess_env(logs, server.url)
+        if clock_offset is not None:
+            env[CLOCK_OFFSET_ENV] = repr(clock_offset)
+        port = free_port()
+        stack = PrivateStack(server, env, f"http://127.0.0.1:{port}", logs)
+        with process(stack._argv(daphne_argv(port)), env, logs / "web.log"):
+            wait_until(
+                lambda: httpx.get(stack.base_url + "/healthz").status_code == 200,
+                START_TIMEOUT,
+                "daphne answering",
+            )
+            yield stack

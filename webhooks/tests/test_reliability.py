@@ -7,40 +7,29 @@ import asyncio
 import base64
 import json
 import shutil
-import subprocess
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from celery import Celery
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from brokers.models import Fill, Order, Position
 from common.locks import advisory_lock_free
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder
+from testkit.locks import someone_waits_on_a_row_lock
 from testkit.processes import (
+    PrivateStack,
     RedisServer,
-    daphne_argv,
-    free_port,
     kill_group,
-    process,
-    redis_server,
-    subprocess_env,
+    private_stack,
     wait_until,
-    worker_argv,
-    worker_ready,
 )
-from webhooks.execution.supervision import signals_sweep
 from webhooks.models import Execution, Signal
-from webhooks.tasks import execution_run_task, signal_execute_task
+from webhooks.tasks import signal_execute_task
 
 pytestmark = pytest.mark.stack
 
@@ -141,58 +130,13 @@ def test_two_different_alerts_in_the_same_second_both_execute(
 # --- Crashes, on a private stack ------------------------------------------------
 
 
-@dataclass
-class Private:
-    redis: RedisServer
-    env: dict[str, str]
-    base_url: str
-    logs: Path
-
-
 @pytest.fixture(scope="module")
-def private(django_db_setup, tmp_path_factory) -> Iterator[Private]:
-    """daphne on a throwaway Redis: only this module's workers consume its queue,
-    which may be killed and restarted without touching the session stack."""
+def private(django_db_setup, tmp_path_factory) -> Iterator[PrivateStack]:
+    """daphne on a throwaway Redis, its workers this module's to kill."""
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server on this machine")
-    logs = tmp_path_factory.mktemp("private")
-    with redis_server(logs / "redis.log") as server:
-        env = subprocess_env(logs, server.url)
-        port = free_port()
-        with process(daphne_argv(port), env, logs / "web.log"):
-            base = f"http://127.0.0.1:{port}"
-            wait_until(
-                lambda: httpx.get(base + "/healthz").status_code == 200,
-                30,
-                "daphne answering",
-            )
-            yield Private(server, env, base, logs)
-
-
-@contextmanager
-def worker(private: Private, role: str) -> Iterator[subprocess.Popen[bytes]]:
-    name = f"{role}-{uuid.uuid4().hex[:6]}"
-    log = private.logs / f"{name}.log"
-    with process(worker_argv(name=name), private.env, log) as proc:
-        worker_ready(log)
-        yield proc
-
-
-def sweep_into(broker_url: str) -> list[int]:
-    """What the beat's `signals_sweep_task` does, with no age limit, into `broker_url`.
-
-    Returns the signal ids it enqueued.
-    """
-    signal_ids, execution_ids = signals_sweep(older_than=timedelta(0))
-    app = Celery("sweeper", broker=broker_url, set_as_current=False)
-    try:
-        for pk in signal_ids:
-            app.send_task(signal_execute_task.name, args=[pk])
-        for pk in execution_ids:
-            app.send_task(execution_run_task.name, args=[pk])
-    finally:
-        app.close()
-    return signal_ids
+    with private_stack(tmp_path_factory.mktemp("private")) as made:
+        yield made
 
 
 def venue_delay(world, ms: int) -> None:
@@ -213,20 +157,11 @@ def in_flight(signal_id: int) -> bool:
     )
 
 
-def someone_waits_on_a_row_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return bool(cursor.fetchone()[0])
-
-
 def test_a_worker_killed_during_the_venue_call_is_resumed_into_one_order(
     transactional_db, private, world
 ):
     venue_delay(world, 3000)
-    with worker(private, "victim") as victim:
+    with private.worker("victim") as victim:
         signal_id = post_one(private.base_url, world.api_key)
         wait_until(lambda: in_flight(signal_id), 15, "the venue call starting")
         kill_group(victim)
@@ -236,10 +171,10 @@ def test_a_worker_killed_during_the_venue_call_is_resumed_into_one_order(
     )
     assert not PaperOrder.objects.exists()  # killed before the venue saw it
     venue_delay(world, 0)  # only the kill needed the slow venue
-    with worker(private, "rescuer"):
+    with private.worker("rescuer"):
         # The message stays unacknowledged until the visibility timeout: the
         # sweeper is what brings the signal back.
-        assert signal_id in sweep_into(private.redis.url)
+        assert signal_id in private.sweep()
         wait_settled([signal_id])
     assert_executed_once(signal_id, Decimal(1))
 
@@ -248,7 +183,7 @@ def test_a_worker_killed_after_the_venue_filled_records_that_one_fill(
     transactional_db, private, world
 ):
     venue_delay(world, 1500)
-    with worker(private, "victim") as victim:
+    with private.worker("victim") as victim:
         signal_id = post_one(private.base_url, world.api_key)
         wait_until(lambda: in_flight(signal_id), 15, "the venue call starting")
         order_id = Order.objects.get().pk
@@ -267,8 +202,8 @@ def test_a_worker_killed_after_the_venue_filled_records_that_one_fill(
     )
     assert Order.objects.get().status == Order.Status.PENDING
     assert PaperFill.objects.count() == 1 and not Fill.objects.exists()
-    with worker(private, "rescuer"):
-        assert signal_id in sweep_into(private.redis.url)
+    with private.worker("rescuer"):
+        assert signal_id in private.sweep()
         wait_settled([signal_id])
     assert_executed_once(signal_id, Decimal(1))
 
@@ -292,8 +227,8 @@ def test_signals_queued_when_redis_restarts_are_all_executed_once(
     private.redis.restart()  # no persistence: the queue is gone
     assert not private.redis.client().exists("orders")
     after = post_one(private.base_url, world.api_key, qty=3)  # into the empty Redis
-    with worker(private, "after-restart"):
-        sweep_into(private.redis.url)
+    with private.worker("after-restart"):
+        private.sweep()
         wait_settled([*before, after])
     signals = Signal.objects.filter(pk__in=[*before, after])
     assert {s.status for s in signals} == {Signal.Status.FILLED}

@@ -1,0 +1,121 @@
+"""A worker killed between ProjectX's acceptance of an order and our record of it:
+after recovery the account has one order at the venue and one in our books.
+
+Real processes (daphne and Celery workers on a throwaway Redis) against the fake
+ProjectX in this process, every clock shifted to the same Tuesday noon in
+Chicago (`testkit.travelling`): MNQ trades then, whatever day the suite runs.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+from django.db import transaction
+
+from brokers.models import Fill, Order, Position
+from common.locks import advisory_lock_free
+from testkit.clock import DEFAULT_NOW, Clock, offset_to, shifted
+from testkit.locks import someone_waits_on_a_row_lock
+from testkit.processes import PrivateStack, kill_group, private_stack, wait_until
+from webhooks.intake.keys import api_key_issue
+from webhooks.models import Execution, Signal
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def offset() -> float:
+    return offset_to()
+
+
+@pytest.fixture(scope="module")
+def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on this machine")
+    with private_stack(tmp_path_factory.mktemp("projectx"), offset) as made:
+        yield made
+
+
+@pytest.fixture
+def clock(offset) -> Iterator[Clock]:
+    """This module's clock ticks, shifted as the processes' are."""
+    with shifted(offset) as ticking:
+        yield ticking
+
+
+def in_flight(signal_id: int) -> bool:
+    """Claimed and its order intent recorded: the venue call has begun."""
+    return (
+        Execution.objects.filter(
+            signal_id=signal_id, status=Execution.Status.EXECUTING
+        ).exists()
+        and Order.objects.filter(
+            executions__signal_id=signal_id, status=Order.Status.PENDING
+        ).exists()
+    )
+
+
+def test_a_worker_killed_after_projectx_accepted_the_order_records_that_one_order(
+    transactional_db, private, connected
+):
+    fake = connected.fake
+    _, key = api_key_issue(account=connected.account, created_by=None, name="crash")
+    at_venue = {"PROJECTX_API_URLS": f"topstepx={fake.url}"}
+    # The placement is held at the venue for a moment (a gathering that never
+    # fills: one order), long enough for the test to take our order's row.
+    fake.knobs.gather, fake.knobs.gather_seconds = 2, 3.0
+
+    with private.worker("victim", at_venue) as victim:
+        response = httpx.post(
+            f"{private.base_url}/api/unify/v1/webhook/topstep/{key}",
+            content="buy MNQ1! 1",
+            headers={"Content-Type": "text/plain"},
+        )
+        assert response.status_code == 202, response.text
+        signal_id = response.json()["signal_id"]
+        wait_until(lambda: in_flight(signal_id), 60, "the venue call starting")
+        order_id = Order.objects.get().pk
+        with transaction.atomic():
+            # Holding the order's row: the worker hears the venue's answer and
+            # cannot record it.
+            Order.objects.select_for_update().get(pk=order_id)
+            wait_until(
+                lambda: any(o.custom_tag for o in fake.orders.values()),
+                15,
+                "ProjectX accepting the order",
+            )
+            wait_until(someone_waits_on_a_row_lock, 10, "the worker recording")
+            kill_group(victim)
+
+    wait_until(
+        lambda: advisory_lock_free("account", connected.account.pk), 10, "lock freed"
+    )
+    order = Order.objects.get()
+    assert order.status == Order.Status.PENDING and not Fill.objects.exists()
+    fake.knobs.gather = 0
+    with private.worker("rescuer", at_venue):
+        assert signal_id in private.sweep()
+        wait_until(
+            lambda: Signal.objects.get(pk=signal_id).status
+            not in (Signal.Status.QUEUED, Signal.Status.EXECUTING),
+            60,
+            "the signal settling",
+        )
+
+    signal = Signal.objects.get(pk=signal_id)
+    assert signal.status == Signal.Status.FILLED, signal.error_message
+    assert signal.received_at.date() == DEFAULT_NOW.date()  # daphne's clock: shifted
+    tagged = [o for o in fake.orders.values() if o.custom_tag]
+    assert len(tagged) == 1  # the rescuer found it by its tag: not placed again
+    assert tagged[0].custom_tag == order.client_order_id
+    order.refresh_from_db()
+    assert order.status == Order.Status.FILLED
+    assert order.venue_order_id == str(tagged[0].id)
+    assert Fill.objects.count() == 1
+    position = Position.objects.get(account=connected.account)
+    assert position.quantity == Decimal(1)
+    assert fake.positions[(connected.venue_account.id, connected.contract_id)][0] == 1
