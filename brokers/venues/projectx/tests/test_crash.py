@@ -100,8 +100,10 @@ def test_a_worker_killed_after_projectx_accepted_the_order_records_that_one_orde
     with private.worker("rescuer", at_venue):
         assert signal_id in private.sweep()
         wait_until(
-            lambda: Signal.objects.get(pk=signal_id).status
-            not in (Signal.Status.QUEUED, Signal.Status.EXECUTING),
+            lambda: (
+                Signal.objects.get(pk=signal_id).status
+                not in (Signal.Status.QUEUED, Signal.Status.EXECUTING)
+            ),
             60,
             "the signal settling",
         )
