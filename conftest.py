@@ -4,8 +4,6 @@ The helpers they build on live in `testkit/`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -121,6 +119,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
 
     from testkit.processes import (
         START_TIMEOUT,
+        collectstatic,
         daphne_argv,
         free_port,
         process,
@@ -132,14 +131,8 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Stac
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     logs = tmp_path_factory.mktemp("stack")
-    # As in production: DEBUG off, static files collected and served by WhiteNoise.
     env = subprocess_env(logs)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        env=env,
-        check=True,
-        cwd=Path(__file__).parent,
-    )
+    collectstatic(env)
     port = free_port()
     with (
         process(daphne_argv(port), env, logs / "web.log"),

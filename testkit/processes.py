@@ -194,8 +194,14 @@ def worker_ready(log: Path, timeout: float = START_TIMEOUT) -> None:
 
 
 def travelling(argv: list[str]) -> list[str]:
-    """`argv` run on the shifted clock of the environment's CLOCK_OFFSET_ENV."""
-    return [sys.executable, "-m", "testkit.travelling", *argv]
+    """`argv` (a Python script, or this interpreter and one) run on the shifted
+    clock of the environment's CLOCK_OFFSET_ENV."""
+    script = argv[1:] if argv[0] == sys.executable else argv
+    return [sys.executable, "-m", "testkit.travelling", *script]
+
+
+def manage_argv(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
 @dataclass
@@ -214,10 +220,17 @@ class PrivateStack:
         self, role: str, env: dict[str, str] | None = None
     ) -> Iterator[subprocess.Popen[bytes]]:
         name = f"{role}-{os.urandom(3).hex()}"
+        with self.process(name, worker_argv(name=name), env) as proc:
+            worker_ready(self.logs / f"{name}.log")
+            yield proc
+
+    @contextmanager
+    def process(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> Iterator[subprocess.Popen[bytes]]:
+        """Any process on this stack (its Redis, its clock), logged to NAME.log."""
         log = self.logs / f"{name}.log"
-        argv = self._argv(worker_argv(name=name))
-        with process(argv, {**self.env, **(env or {})}, log) as proc:
-            worker_ready(log)
+        with process(self._argv(argv), {**self.env, **(env or {})}, log) as proc:
             yield proc
 
     def sweep(self) -> list[int]:
@@ -249,6 +262,17 @@ class PrivateStack:
         return travelling(argv) if CLOCK_OFFSET_ENV in self.env else argv
 
 
+def collectstatic(env: dict[str, str]) -> None:
+    """As in production: DEBUG off, static files collected (into the environment's
+    TRADEFLOW_VAR_DIR) and served by WhiteNoise."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+    )
+
+
 @contextmanager
 def private_stack(
     logs: Path, clock_offset: float | None = None
@@ -260,6 +284,7 @@ def private_stack(
         env = subprocess_env(logs, server.url)
         if clock_offset is not None:
             env[CLOCK_OFFSET_ENV] = repr(clock_offset)
+        collectstatic(env)
         port = free_port()
         stack = PrivateStack(server, env, f"http://127.0.0.1:{port}", logs)
         with process(stack._argv(daphne_argv(port)), env, logs / "web.log"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,8 @@ from brokers.venues.projectx.adapter import ProjectXAdapter
 from brokers.venues.projectx.client import Login, ProjectXClient
 from brokers.venues.projectx.fake import FakeAccount, FakeProjectX
 from common import ratelimit
+from testkit.clock import Clock, offset_to, shifted
+from testkit.processes import PrivateStack, private_stack
 
 USER, API_KEY = "trader", "px-api-key-0123456789"
 
@@ -76,3 +79,38 @@ def connected(fake, world) -> Connected:
     return Connected(
         fake, venue_account, account, ProjectXAdapter(account), symbol, contract_id
     )
+
+
+# --- Real processes (daphne, workers, venue streams) on a shifted clock ----------
+# A module that uses `private` overrides `clock` with `ticking`: MNQ trades on the
+# Tuesday noon in Chicago every process's clock reads, whatever day the suite runs.
+
+
+@pytest.fixture(scope="module")
+def offset() -> float:
+    return offset_to()
+
+
+@pytest.fixture(scope="module")
+def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]:
+    """daphne on a throwaway Redis, its workers the module's to start and kill."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on this machine")
+    with private_stack(tmp_path_factory.mktemp("projectx"), offset) as made:
+        yield made
+
+
+@pytest.fixture
+def ticking(offset) -> Iterator[Clock]:
+    with shifted(offset) as clock:
+        yield clock
+
+
+def at_venue(fake: FakeProjectX) -> dict[str, str]:
+    """The environment that points a stack's processes at the fake."""
+    return {
+        "PROJECTX_API_URLS": f"topstepx={fake.url}",
+        "PROJECTX_USER_HUB_URLS": f"topstepx={fake.url}/hubs/user",
+        "PROJECTX_MARKET_HUB_URLS": f"topstepx={fake.url}/hubs/market",
+        "VENUE_STREAMS_RELOAD_SECONDS": "1",
+    }

@@ -8,8 +8,6 @@ Chicago (`testkit.travelling`): MNQ trades then, whatever day the suite runs.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
@@ -18,33 +16,20 @@ from django.db import transaction
 
 from brokers.models import Fill, Order, Position
 from common.locks import advisory_lock_free
-from testkit.clock import DEFAULT_NOW, Clock, offset_to, shifted
+from testkit.clock import DEFAULT_NOW, Clock
 from testkit.locks import someone_waits_on_a_row_lock
-from testkit.processes import PrivateStack, kill_group, private_stack, wait_until
+from testkit.processes import kill_group, wait_until
 from webhooks.intake.keys import api_key_issue
 from webhooks.models import Execution, Signal
+
+from .conftest import at_venue
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-def offset() -> float:
-    return offset_to()
-
-
-@pytest.fixture(scope="module")
-def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server on this machine")
-    with private_stack(tmp_path_factory.mktemp("projectx"), offset) as made:
-        yield made
-
-
 @pytest.fixture
-def clock(offset) -> Iterator[Clock]:
-    """This module's clock ticks, shifted as the processes' are."""
-    with shifted(offset) as ticking:
-        yield ticking
+def clock(ticking) -> Clock:
+    return ticking  # shifted as the stack's processes are
 
 
 def in_flight(signal_id: int) -> bool:
@@ -64,12 +49,11 @@ def test_a_worker_killed_after_projectx_accepted_the_order_records_that_one_orde
 ):
     fake = connected.fake
     _, key = api_key_issue(account=connected.account, created_by=None, name="crash")
-    at_venue = {"PROJECTX_API_URLS": f"topstepx={fake.url}"}
     # The placement is held at the venue for a moment (a gathering that never
     # fills: one order), long enough for the test to take our order's row.
     fake.knobs.gather, fake.knobs.gather_seconds = 2, 3.0
 
-    with private.worker("victim", at_venue) as victim:
+    with private.worker("victim", at_venue(fake)) as victim:
         response = httpx.post(
             f"{private.base_url}/api/unify/v1/webhook/topstep/{key}",
             content="buy MNQ1! 1",
@@ -97,7 +81,7 @@ def test_a_worker_killed_after_projectx_accepted_the_order_records_that_one_orde
     order = Order.objects.get()
     assert order.status == Order.Status.PENDING and not Fill.objects.exists()
     fake.knobs.gather = 0
-    with private.worker("rescuer", at_venue):
+    with private.worker("rescuer", at_venue(fake)):
         assert signal_id in private.sweep()
         wait_until(
             lambda: (
