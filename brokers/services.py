@@ -55,8 +55,8 @@ def broker_account_register(
 def account_sync(*, account: BrokerAccount) -> BrokerAccount:
     """Refresh balance and equity from the venue, and mirror its positions."""
     adapter = get_adapter(account)
-    snapshot = adapter.account_snapshot()
-    reports = {report.symbol: report for report in adapter.positions()}
+    snapshot, positions = adapter.account_state()
+    reports = {report.symbol: report for report in positions}
     with transaction.atomic():
         BrokerAccount.objects.filter(pk=account.pk).update(
             balance=snapshot.balance,

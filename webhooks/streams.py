@@ -1,8 +1,8 @@
 """The venue-streams process: realtime connections to the venues, outside Celery.
 
 Per ProjectX login (firm + user name) a user-hub connection, every enabled
-account of the login subscribed, and while they hold positions a market-hub one
-for those contracts' quotes. An event for an account is recorded through the
+account of the login subscribed, and while they hold positions or working
+orders a market-hub one for those contracts' quotes. An event for an account is recorded through the
 functions the worker and the beat use (`executions_refresh` for its working
 orders, `account_sync` for balance, equity and positions), so a fill at the venue
 shows in our Order / Fill / Position rows and on the live pages within a second,
@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connections
 
 from brokers.adapters.base import VenueError
-from brokers.models import BrokerAccount, Position
+from brokers.models import BrokerAccount, Order, Position
 from brokers.services import account_sync
 from brokers.streaming import stream_state_set
 from brokers.venues.projectx.adapter import (
@@ -73,8 +73,13 @@ def logins() -> dict[tuple[str, str], _Login]:
             key, _Login(credentials.firm, credentials.user_name, credentials.api_key)
         )
         login.accounts[venue_id] = account.pk
+        # Quotes of what it holds, and of what rests there: when a resting order
+        # fills, its position is marked from the first tick, not the next reload.
         held = Position.objects.filter(account=account).exclude(quantity=0)
-        for symbol in held.values_list("symbol", flat=True):
+        resting = Order.objects.filter(account=account).exclude(status__in=Order.FINAL)
+        symbols = {*held.values_list("symbol", flat=True)}
+        symbols |= {*resting.values_list("symbol", flat=True)}
+        for symbol in sorted(symbols):
             try:
                 login.contracts[ProjectXAdapter(account).contract_id(symbol)] = symbol
             except VenueError as exc:

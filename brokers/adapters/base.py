@@ -144,8 +144,8 @@ class VenueAdapter(abc.ABC):
         for account in accounts:
             adapter = cls(account)
             try:
-                snapshot = adapter.account_snapshot()
-                flat = not adapter.positions()
+                snapshot, positions = adapter.account_state()
+                flat = not positions
             except VenueError as exc:
                 log.warning("account %s not measured: %s", account.pk, exc)
                 continue
@@ -157,6 +157,11 @@ class VenueAdapter(abc.ABC):
 
     @abc.abstractmethod
     def positions(self) -> list[PositionReport]: ...
+
+    def account_state(self) -> tuple[AccountSnapshot, list[PositionReport]]:
+        """Balance, equity and positions together (an account sync). A venue whose
+        equity is worked out from its positions overrides this to read them once."""
+        return self.account_snapshot(), self.positions()
 
     @abc.abstractmethod
     def working_orders(self) -> list[OrderReport]: ...

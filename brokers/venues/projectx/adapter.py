@@ -272,9 +272,17 @@ class ProjectXAdapter(VenueAdapter):
             total += move / tick * tick_value * size
         return total
 
+    def account_state(self) -> tuple[AccountSnapshot, list[PositionReport]]:
+        """One read of the positions serves the equity and the mirror."""
+        rows = self.client.positions(self.account_id)
+        return self.account_snapshot(rows), self._position_reports(rows)
+
     def positions(self) -> list[PositionReport]:
+        return self._position_reports(self.client.positions(self.account_id))
+
+    def _position_reports(self, rows: list[dict[str, Any]]) -> list[PositionReport]:
         reports = []
-        for row in self.client.positions(self.account_id):
+        for row in rows:
             size = Decimal(str(row["size"]))
             if not size:
                 continue  # a closed position (size 0) as the stream reports it

@@ -10,7 +10,8 @@ from django.db import connection
 
 from brokers.adapters.base import OrderRequest, VenueError
 from brokers.adapters.contract import AdapterContract, ContractVenue
-from brokers.models import BrokerAccount, Order, OrderType
+from brokers.models import BrokerAccount, Order, OrderType, Position
+from brokers.services import account_sync
 from brokers.venues.projectx.adapter import ProjectXAdapter
 from brokers.venues.projectx.mapping import Status, Type
 
@@ -176,6 +177,12 @@ def test_equity_marks_open_positions_at_the_last_price(connected):
     assert snapshot.equity == snapshot.balance + Decimal(40)
     measured = ProjectXAdapter.measure_many([connected.account])[connected.account.pk]
     assert (measured.equity, measured.flat) == (snapshot.equity, False)
+
+    before = connected.fake.calls.count("Position/searchOpen")
+    account = account_sync(account=connected.account)  # equity and the mirror
+    assert connected.fake.calls.count("Position/searchOpen") == before + 1
+    assert account.equity == snapshot.equity
+    assert Position.objects.get(account=account).quantity == 2
 
 
 def test_a_429_storm_loses_no_order_and_places_none_twice(connected):

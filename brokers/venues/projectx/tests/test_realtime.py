@@ -16,7 +16,9 @@ from django.test import Client
 from brokers.models import Order, Position
 from brokers.streaming import stream_state
 from webhooks.models import Execution
-from webhooks.streams import VenueStreams
+from webhooks.streams import VenueStreams, logins
+
+from .conftest import USER
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the streams' threads read it
 
@@ -139,3 +141,12 @@ def test_quotes_of_a_held_contract_mark_it_and_price_paper_and_a_frozen_feed_is_
     wait_for(
         lambda: quote_of(connected.contract_id) == Decimal("21006"), "quotes again"
     )
+
+
+def test_the_market_stream_takes_the_contracts_of_resting_orders_too(
+    connected, key, tasks_inline
+):
+    assert not logins()[("topstepx", USER)].contracts  # flat, nothing working
+    resting_limit(connected, key)
+    login = logins()[("topstepx", USER)]
+    assert login.contracts == {connected.contract_id: connected.symbol}
