@@ -68,7 +68,7 @@ bench-cold-start: $(VENV)/.dev
 ## bench-projectx: alert-to-fill through the ProjectX fake beside paper's, and a fan-out to 20 ProjectX accounts
 bench-projectx: $(VENV)/.dev
 	scripts/services.sh
-	$(BIN)/python bench/projectx.py
+	$(BIN)/python bench/projectx.py --write bench/results.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

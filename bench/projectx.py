@@ -7,7 +7,9 @@ Starts the fake ProjectX (REST on loopback, in this process's thread, with
 their own, then in the same run:
 
 1. `--alerts` alerts (buy, sell, ... 1 MNQ1!) to one ProjectX account and the same
-   to one paper account (1 BTCUSDT), at `--rate` a second: alert -> fill p50/p99.
+   to one paper account (1 BTCUSDT), at `--rate` a second (one a second: each
+   fill ends before the next alert, no queue behind the account's lock):
+   alert -> fill p50/p99.
 2. `--runs` alerts to a strategy the `--accounts` ProjectX accounts follow: the
    time to the last fill, and its ratio to one account's fill (1.0 would be every
    venue call in parallel; `--accounts` would be one after another).
@@ -16,8 +18,12 @@ The venue's own rate limit is lifted (the fake's and the client's): this measure
 TradeFlow's path, not ProjectX's allowance. MNQ must be trading (not in the CME
 break or a weekend); the script says so and stops otherwise.
 
-    .venv/bin/python bench/projectx.py [--alerts 60] [--rate 4] [--accounts 20]
-        [--runs 6] [--latency 0.05]
+    .venv/bin/python bench/projectx.py [--alerts 40] [--rate 1] [--accounts 20]
+        [--runs 6] [--latency 0.05] [--write bench/results.json]
+
+--write merges the figures into results.json as `projectx` (keeping its other
+keys) and rewrites bench/RESULTS.md from it: `make bench-projectx` does both, and
+the public results page shows them.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,7 @@ from bench import loadgen, stack  # noqa: E402
 from bench.alert_to_fill import latencies, wait_finished  # noqa: E402
 from bench.fanout import one_alert  # noqa: E402
 from bench.loadgen import percentile  # noqa: E402
+from bench.servers import merge_into  # noqa: E402
 
 USER, API_KEY = "bench-trader", "bench-projectx-key"
 EMAIL = "bench-projectx@tradeflow.local"
@@ -105,10 +113,37 @@ def fills(
     return phases["fill"]
 
 
-def line(label: str, values: list[float]) -> str:
-    return (
-        f"{label:<22} n={len(values):<4} p50 {percentile(values, 50):7.1f} ms  "
-        f"p99 {percentile(values, 99):7.1f} ms  max {max(values):7.1f} ms"
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 50), 1),
+        "p99_ms": round(percentile(values, 99), 1),
+        "max_ms": round(max(values), 1),
+    }
+
+
+def report(figures: dict[str, Any]) -> str:
+    """The figures as the terminal and bench/RESULTS.md print them."""
+
+    def line(label: str, values: dict[str, float]) -> str:
+        return (
+            f"  {label:<16} n={values['count']:<4g} p50 {values['p50_ms']:7.1f} ms  "
+            f"p99 {values['p99_ms']:7.1f} ms  max {values['max_ms']:7.1f} ms"
+        )
+
+    fills, fan = figures["alert_to_fill"], figures["fanout"]
+    return "\n".join(
+        [
+            f"alert -> fill, {figures['alerts']} alerts at {figures['rate']:g}/s, "
+            f"venue latency {figures['venue_latency_ms']} ms on "
+            f"{figures['web_server']}:",
+            line("ProjectX (fake)", fills["projectx"]),
+            line("paper", fills["paper"]),
+            f"fan-out to {fan['accounts']} ProjectX accounts, {fan['runs']} alerts: "
+            f"last fill p50 {fan['last_fill_p50_ms']:.0f} ms, max "
+            f"{fan['last_fill_max_ms']:.0f} ms; {fan['ratio']:.1f}x one account's "
+            f"fill p50 ({fan['one_fill_p50_ms']:.0f} ms)",
+        ]
     )
 
 
@@ -117,14 +152,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--alerts", type=int, default=60)
-    parser.add_argument("--rate", type=float, default=4)
+    parser.add_argument("--alerts", type=int, default=40)
+    # One a second: each alert's fill ends before the next arrives, so "one
+    # account's fill" is not the queue behind the last one (the account's lock).
+    parser.add_argument("--rate", type=float, default=1)
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--runs", type=int, default=6)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds")
     parser.add_argument(
         "--server", default=stack.DEFAULT_SERVER, type=stack.WebServer.parse
     )
+    parser.add_argument("--write", type=Path, help="merge into this results.json")
     args = parser.parse_args()
     os.environ["PROJECTX_CALLS_PER_MINUTE"] = "1000000"
     stack.configure()
@@ -165,19 +203,31 @@ def main() -> int:
                 )[1]
                 for n in range(args.runs)
             ]
-    print(
-        f"alert -> fill, {args.alerts} alerts at {args.rate:g}/s, venue latency "
-        f"{args.latency * 1000:.0f} ms on {args.server.label}:"
-    )
-    print("  " + line("ProjectX (fake)", projectx))
-    print("  " + line("paper", paper_fills))
-    one = percentile(projectx, 50)
-    last = percentile(lasts, 50)
-    print(
-        f"fan-out to {args.accounts} ProjectX accounts, {args.runs} alerts: last fill "
-        f"p50 {last:.0f} ms, max {max(lasts):.0f} ms; {last / one:.1f}x one account's "
-        f"fill p50 ({one:.0f} ms)"
-    )
+    figures = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "web_server": args.server.label,
+        "alerts": args.alerts,
+        "rate": args.rate,
+        "venue_latency_ms": round(args.latency * 1000),
+        "alert_to_fill": {"projectx": spread(projectx), "paper": spread(paper_fills)},
+        "fanout": {
+            "accounts": args.accounts,
+            "runs": args.runs,
+            "last_fill_p50_ms": round(percentile(lasts, 50), 1),
+            "last_fill_max_ms": round(max(lasts), 1),
+            "one_fill_p50_ms": round(percentile(projectx, 50), 1),
+            "ratio": round(percentile(lasts, 50) / percentile(projectx, 50), 2),
+        },
+    }
+    print(report(figures))
+    if args.write:
+        from bench.run_all import RESULTS_MD, markdown
+
+        merge_into(args.write, "projectx", figures)
+        results = json.loads(args.write.read_text())
+        if "machine" in results:  # a full `make bench` ran: the page has a frame
+            RESULTS_MD.write_text(markdown(results))
+        print(f"written: {args.write}")
     return 0
 
 

@@ -8,8 +8,8 @@
 5. TradeFlow's figures as ratios to the floor's.
 
 Prints a summary and writes bench/results.json (keeping a `server_comparison` that
-bench/servers.py wrote there) and bench/RESULTS.md, with the machine, the versions
-and the command.
+bench/servers.py and a `projectx` that bench/projectx.py wrote there) and
+bench/RESULTS.md, with the machine, the versions and the command.
 
     .venv/bin/python bench/run_all.py [--duration 30] [--server uvicorn:2]
     .venv/bin/python bench/run_all.py --quick     # a short run to check it works
@@ -209,6 +209,19 @@ def markdown(results: dict[str, Any]) -> str:
             servers_table(results["server_comparison"]),
             "```",
         ]
+    if results.get("projectx"):
+        from bench.projectx import report
+
+        lines += [
+            "",
+            "## ProjectX, through its fake (`make bench-projectx`, issue 13)",
+            "",
+            f"Measured {results['projectx']['measured_at']}.",
+            "",
+            "```",
+            report(results["projectx"]),
+            "```",
+        ]
     return "\n".join(lines) + "\n" + MARKDOWN_NOTES
 
 
@@ -280,8 +293,9 @@ def main() -> int:
     )
     results["ratios"] = ratios(ack)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    if "server_comparison" in previous:
-        results["server_comparison"] = previous["server_comparison"]
+    for kept in ("server_comparison", "projectx"):  # other scripts' figures
+        if kept in previous:
+            results[kept] = previous[kept]
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     args.markdown.write_text(markdown(results))
     print("\n" + summary(results))

@@ -128,6 +128,28 @@ class Fanout:
 
 
 @dataclass(frozen=True)
+class VenueFigures:
+    """ProjectX through its fake (bench/projectx.py), beside paper in the same run."""
+
+    measured_at: datetime | None
+    alerts: int | None
+    rate: float | None
+    venue_latency_ms: float | None
+    projectx: Latency | None
+    paper: Latency | None
+    fanout_accounts: int | None
+    fanout_last_fill_p50_ms: float | None
+    fanout_last_fill_max_ms: float | None
+    one_fill_p50_ms: float | None
+    fanout_ratio: float | None
+
+    @property
+    def rows(self) -> list[tuple[str, Latency]]:
+        named = [("ProjectX (fake)", self.projectx), ("Paper", self.paper)]
+        return [(name, row) for name, row in named if row is not None]
+
+
+@dataclass(frozen=True)
 class ServerRow:
     server: str
     workers: int | None
@@ -165,6 +187,7 @@ class Results:
     fanout: Fanout | None
     ratios: Ratios
     servers: list[ServerRow]
+    projectx: VenueFigures | None = None
 
 
 def _num(data: Json, key: str) -> float | None:
@@ -331,6 +354,25 @@ def _fanout(data: Json | None) -> Fanout | None:
     )
 
 
+def _venue(data: Json | None) -> VenueFigures | None:
+    if data is None:
+        return None
+    fills, fan = _dict(data, "alert_to_fill") or {}, _dict(data, "fanout") or {}
+    return VenueFigures(
+        measured_at=_when(data.get("measured_at")),
+        alerts=_int(data, "alerts"),
+        rate=_num(data, "rate"),
+        venue_latency_ms=_num(data, "venue_latency_ms"),
+        projectx=_latency(_dict(fills, "projectx")),
+        paper=_latency(_dict(fills, "paper")),
+        fanout_accounts=_int(fan, "accounts"),
+        fanout_last_fill_p50_ms=_num(fan, "last_fill_p50_ms"),
+        fanout_last_fill_max_ms=_num(fan, "last_fill_max_ms"),
+        one_fill_p50_ms=_num(fan, "one_fill_p50_ms"),
+        fanout_ratio=_num(fan, "ratio"),
+    )
+
+
 def _servers(rows: object) -> list[ServerRow]:
     return [
         ServerRow(
@@ -379,6 +421,7 @@ def _results(data: Json) -> Results:
         fanout=_fanout(_dict(data, "fanout")),
         ratios=_ratios(_dict(data, "ratios"), rows, max_rate),
         servers=_servers(data.get("server_comparison")),
+        projectx=_venue(_dict(data, "projectx")),
     )
 
 

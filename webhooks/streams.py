@@ -2,14 +2,15 @@
 
 Per ProjectX login (firm + user name) a user-hub connection, every enabled
 account of the login subscribed, and while they hold positions or working
-orders a market-hub one for those contracts' quotes. An event for an account is recorded through the
-functions the worker and the beat use (`executions_refresh` for its working
-orders, `account_sync` for balance, equity and positions), so a fill at the venue
-shows in our Order / Fill / Position rows and on the live pages within a second,
-and a duplicated or repeated event changes nothing twice. Bursts (a fill is four
-events) are recorded once. A lost stream changes nothing else: the beat's polling
-stays the fallback, and each account's stream state (`live`, `reconnecting`,
-`displaced`) is in the cache for the pages.
+orders a market-hub one for those contracts' quotes. An event for an account
+is recorded through the functions the worker and the beat use
+(`executions_refresh` for its working orders, `account_sync` for balance,
+equity and positions), so a fill at the venue shows in our Order / Fill /
+Position rows and on the live pages within a second, and a duplicated or
+repeated event changes nothing twice. Bursts (a fill is four events) are
+recorded once. A lost stream changes nothing else: the beat's polling stays the
+fallback, and each account's stream state (`live`, `reconnecting`, `displaced`)
+is in the cache for the pages.
 
     .venv/bin/python manage.py venue_streams
 """

@@ -79,6 +79,17 @@ def test_the_sample_file_is_read_into_every_section():
     ]
 
 
+def test_the_projectx_figures_are_read_beside_papers():
+    results = benchmark_results(SAMPLE)
+
+    assert results is not None and results.projectx is not None
+    venue = results.projectx
+    assert [name for name, _ in venue.rows] == ["ProjectX (fake)", "Paper"]
+    assert venue.projectx is not None and venue.projectx.p99_ms == 913.7
+    assert (venue.fanout_accounts, venue.fanout_ratio) == (20, 5.9)
+    assert venue.measured_at == datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+
+
 def test_each_rate_gets_its_tradeflow_to_floor_ratios():
     results = benchmark_results(SAMPLE)
 
@@ -204,6 +215,7 @@ def test_anyone_can_read_the_published_figures(client, settings):
     assert "bench/RESULTS.md" in html
     assert "one INSERT and one Redis LPUSH" in html
     assert "gunicorn (sync)" in html
+    assert "ProjectX (fake)" in html and "913.7" in html and "5.9" + TIMES in html
     assert NOT_MEASURED not in html
     assert "Log in" in html
 
@@ -257,7 +269,8 @@ def test_a_malformed_file_says_not_measured_yet_and_warns(client, results_at, ca
 @pytest.mark.django_db
 def test_each_missing_section_says_not_measured_yet(client, results_at):
     data = sample()
-    for key in ["max_rate", "alert_to_fill", "fanout", "ratios", "server_comparison"]:
+    missing = ["max_rate", "alert_to_fill", "fanout", "ratios", "server_comparison"]
+    for key in [*missing, "projectx"]:
         del data[key]
     del data["ack_load"]["floor"]
     results_at(data)
@@ -270,6 +283,7 @@ def test_each_missing_section_says_not_measured_yet(client, results_at):
     assert "9.5" in html
     assert "not measured</td>" in html  # the floor's side of each rate
     assert "Web servers compared" not in html
+    assert "ProjectX" not in html  # a section that was never measured is left out
 
 
 @pytest.mark.django_db
@@ -303,7 +317,11 @@ def test_the_page_reads_on_desktop_and_scrolls_tables_on_a_phone(
         expect(page.locator("#bench-ack tr[data-rate='50']")).to_contain_text("9.5")
         page.click("#bench-max-rate summary")
         expect(page.locator("#bench-max-rate details table")).to_be_visible()
+        expect(page.locator("#bench-projectx")).to_contain_text("ProjectX (fake)")
         page.screenshot(path=str(tmp_path / f"bench_page_{name}.png"), full_page=True)
+        page.locator("#bench-projectx").screenshot(
+            path=str(tmp_path / f"bench_projectx_{name}.png")
+        )
         # The page never scrolls sideways; a wide table scrolls inside its card.
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - window.innerWidth"
