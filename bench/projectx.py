@@ -45,6 +45,7 @@ from bench import loadgen, stack  # noqa: E402
 from bench.alert_to_fill import latencies, wait_finished  # noqa: E402
 from bench.fanout import one_alert  # noqa: E402
 from bench.loadgen import percentile  # noqa: E402
+from bench.run_all import RESULTS_MD, markdown, projectx_summary  # noqa: E402
 from bench.servers import merge_into  # noqa: E402
 
 USER, API_KEY = "bench-trader", "bench-projectx-key"
@@ -122,31 +123,6 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def report(figures: dict[str, Any]) -> str:
-    """The figures as the terminal and bench/RESULTS.md print them."""
-
-    def line(label: str, values: dict[str, float]) -> str:
-        return (
-            f"  {label:<16} n={values['count']:<4g} p50 {values['p50_ms']:7.1f} ms  "
-            f"p99 {values['p99_ms']:7.1f} ms  max {values['max_ms']:7.1f} ms"
-        )
-
-    fills, fan = figures["alert_to_fill"], figures["fanout"]
-    return "\n".join(
-        [
-            f"alert -> fill, {figures['alerts']} alerts at {figures['rate']:g}/s, "
-            f"venue latency {figures['venue_latency_ms']} ms on "
-            f"{figures['web_server']}:",
-            line("ProjectX (fake)", fills["projectx"]),
-            line("paper", fills["paper"]),
-            f"fan-out to {fan['accounts']} ProjectX accounts, {fan['runs']} alerts: "
-            f"last fill p50 {fan['last_fill_p50_ms']:.0f} ms, max "
-            f"{fan['last_fill_max_ms']:.0f} ms; {fan['ratio']:.1f}x one account's "
-            f"fill p50 ({fan['one_fill_p50_ms']:.0f} ms)",
-        ]
-    )
-
-
 def main() -> int:
     stack.exit_on_sigterm()
     parser = argparse.ArgumentParser(
@@ -219,10 +195,8 @@ def main() -> int:
             "ratio": round(percentile(lasts, 50) / percentile(projectx, 50), 2),
         },
     }
-    print(report(figures))
+    print(projectx_summary(figures))
     if args.write:
-        from bench.run_all import RESULTS_MD, markdown
-
         merge_into(args.write, "projectx", figures)
         results = json.loads(args.write.read_text())
         if "machine" in results:  # a full `make bench` ran: the page has a frame

@@ -179,6 +179,31 @@ position pushed by the worker after an alert).
 """
 
 
+def projectx_summary(figures: dict[str, Any]) -> str:
+    """bench/projectx.py's figures as the terminal and bench/RESULTS.md print them."""
+
+    def line(label: str, values: dict[str, float]) -> str:
+        return (
+            f"  {label:<16} n={values['count']:<4g} p50 {values['p50_ms']:7.1f} ms  "
+            f"p99 {values['p99_ms']:7.1f} ms  max {values['max_ms']:7.1f} ms"
+        )
+
+    fills, fan = figures["alert_to_fill"], figures["fanout"]
+    return "\n".join(
+        [
+            f"alert -> fill, {figures['alerts']} alerts at {figures['rate']:g}/s, "
+            f"venue latency {figures['venue_latency_ms']} ms on "
+            f"{figures['web_server']}:",
+            line("ProjectX (fake)", fills["projectx"]),
+            line("paper", fills["paper"]),
+            f"fan-out to {fan['accounts']} ProjectX accounts, {fan['runs']} alerts: "
+            f"last fill p50 {fan['last_fill_p50_ms']:.0f} ms, max "
+            f"{fan['last_fill_max_ms']:.0f} ms; {fan['ratio']:.1f}x one account's "
+            f"fill p50 ({fan['one_fill_p50_ms']:.0f} ms)",
+        ]
+    )
+
+
 def markdown(results: dict[str, Any]) -> str:
     m, v, s = results["machine"], results["versions"], results["setup"]
     lines = [
@@ -210,8 +235,6 @@ def markdown(results: dict[str, Any]) -> str:
             "```",
         ]
     if results.get("projectx"):
-        from bench.projectx import report
-
         lines += [
             "",
             "## ProjectX, through its fake (`make bench-projectx`, issue 13)",
@@ -219,7 +242,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"Measured {results['projectx']['measured_at']}.",
             "",
             "```",
-            report(results["projectx"]),
+            projectx_summary(results["projectx"]),
             "```",
         ]
     return "\n".join(lines) + "\n" + MARKDOWN_NOTES
