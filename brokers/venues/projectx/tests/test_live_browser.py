@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from django.db import connections
 from django.test import Client
 from playwright.sync_api import expect
 
@@ -37,7 +38,8 @@ def test_an_alert_fills_at_topstepx_and_the_open_dashboard_follows_it_live(
     transactional_db, private, connected, world, tmp_path, monkeypatch
 ):
     # Playwright's sync API runs an event loop on this thread; the test's own
-    # ORM reads between its steps are ordinary blocking ones.
+    # ORM reads between its steps are ordinary blocking ones (on a connection of
+    # their own: the loop is another context, closed before it ends).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     fake, account = connected.fake, connected.account
     _, key = api_key_issue(account=account, created_by=None, name="TradingView")
@@ -99,6 +101,7 @@ def test_an_alert_fills_at_topstepx_and_the_open_dashboard_follows_it_live(
             expect(position).to_have_count(0)
         for page, width in zip(pages, WIDTHS, strict=True):
             page.screenshot(path=str(tmp_path / f"{width}-closed.png"), full_page=True)
+        connections.close_all()
 
     held = fake.positions.get((connected.venue_account.id, connected.contract_id))
     assert held is None or held[0] == 0
