@@ -38,6 +38,12 @@ from brokers.adapters.base import (
 )
 from brokers.instruments.resolve import SymbolError, resolve
 from brokers.models import BrokerAccount, Order, OrderType
+from brokers.venues.names import (
+    contract_code,
+    contract_name,
+    is_contract_code,
+    names_match,
+)
 
 from .client import Login, ProjectXClient, ProjectXRefusedError
 from .firms import Firm, api_url, firm_of, refuse_unless_transmitting
@@ -48,10 +54,6 @@ from .mapping import (
     TYPES,
     PositionType,
     Status,
-    contract_code,
-    contract_name,
-    is_contract_code,
-    names_match,
 )
 
 log = logging.getLogger(__name__)

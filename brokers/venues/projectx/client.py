@@ -34,11 +34,10 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from brokers.adapters.base import VenueError
-from brokers.fields import decrypt, encrypt
+from brokers.venues.sessions import TokenStore, send
 from common.ratelimit import rate_hit
 
 from .mapping import Problem, problem
@@ -93,35 +92,18 @@ class ProjectXClient:
             timeout=self.timeout,
             headers={"Accept": "application/json"},
         )
+        self.tokens = TokenStore("projectx", login.key)
 
     def close(self) -> None:
         self._http.close()
 
     # --- Session ------------------------------------------------------------------
 
-    def _token_key(self) -> str:
-        return f"projectx:token:{self.login.key}"
-
-    def _stored_token(self) -> tuple[str, datetime] | None:
-        raw = cache.get(self._token_key())
-        if not raw:
-            return None
-        try:
-            token, expires = json.loads(decrypt(raw))
-            return token, datetime.fromisoformat(expires)
-        except Exception:  # a key rotated away or a damaged entry: log in again
-            return None
-
     def _store_token(self, token: str) -> str:
-        expires = _expiry(token)
-        seconds = int((expires - timezone.now()).total_seconds())
-        if seconds > 0:
-            value = encrypt(json.dumps([token, expires.isoformat()]))
-            cache.set(self._token_key(), value, timeout=seconds)
-        return token
+        return self.tokens.put(token, _expiry(token))
 
     def forget_token(self) -> None:
-        cache.delete(self._token_key())
+        self.tokens.forget()
 
     def sign_in(self) -> str:
         """Log in with the API key; the token is stored for every process."""
@@ -135,7 +117,7 @@ class ProjectXClient:
 
     def token(self) -> str:
         """A token good for 5 minutes more: the stored one, renewed, or a new login."""
-        stored = self._stored_token()
+        stored = self.tokens.get()
         if stored is None:
             return self.sign_in()
         token, expires = stored
@@ -198,22 +180,14 @@ class ProjectXClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for attempt in range(RETRIES_429 + 1):
             self._throttle(endpoint)
-            try:
-                response = self._http.post(
-                    f"/api/{endpoint}", json=body, headers=headers
-                )
-            except httpx.TimeoutException as exc:
-                raise VenueError(
-                    "venue-timeout",
-                    f"ProjectX did not answer {endpoint} within {self.timeout:g} s.",
-                    transient=True,
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise VenueError(
-                    "venue-unreachable",
-                    f"ProjectX could not be reached: {exc}.",
-                    transient=True,
-                ) from exc
+            response = send(
+                self._http,
+                "ProjectX",
+                "POST",
+                f"/api/{endpoint}",
+                json=body,
+                headers=headers,
+            )
             if response.status_code == 429 and attempt < RETRIES_429:
                 base = settings.PROJECTX_BACKOFF_SECONDS
                 pause = base * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311

@@ -1,4 +1,4 @@
-"""ProjectX's enums and error codes, and our contract codes <-> its contract names.
+"""ProjectX's enums and error codes.
 
 Facts from the Gateway API's swagger and docs (`reference/brokers.md` §1 and its
 2026-12 corrections). Every REST answer carries `errorCode`, an integer whose
@@ -8,16 +8,13 @@ codes with a sentence a trader can act on.
 
 Contracts: ProjectX ids use symbols of its own (`CON.F.US.EP.Z25` is ES December
 2025), while its contract *names* use the exchange root and a one-digit year
-(`ESZ5`, older samples `ENQH25`). We never guess an id: we search by our root and
-match the name (`contract_name`), and read a name back into our code with the
-decade nearest the date (`contract_code`).
+(`ESZ5`, older samples `ENQH25`; `brokers.venues.names`). We never guess an id:
+we search by our root and match the name.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date
 from enum import IntEnum
 
 from brokers.models import Order, OrderType
@@ -243,59 +240,3 @@ def problem(endpoint: str, error_code: int, message: str | None) -> Problem:
             found.code, f"{found.sentence} ProjectX says: {text}", found.transient
         )
     return found
-
-
-# --- Contracts ------------------------------------------------------------------------
-
-_OUR_CODE = re.compile(
-    r"^(?P<root>[A-Z0-9]+?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{2})$"
-)
-_THEIR_NAME = re.compile(
-    r"^(?P<root>[A-Z0-9]+?)(?P<month>[FGHJKMNQUVXZ])(?P<year>\d{1,2})$"
-)
-
-
-def is_contract_code(symbol: str) -> bool:
-    """Whether `symbol` is our dated contract code ("MNQZ26"), nothing to resolve."""
-    return _OUR_CODE.match(symbol) is not None
-
-
-def contract_name(code: str) -> tuple[str, str]:
-    """Our "MNQZ25" -> (the root to search for, ProjectX's name "MNQZ5")."""
-    match = _OUR_CODE.match(code)
-    if match is None:
-        raise ValueError(f"{code!r} is not a dated futures contract")
-    root, month, year = match["root"], match["month"], match["year"]
-    return root, f"{root}{month}{year[-1]}"
-
-
-def names_match(name: str, code: str) -> bool:
-    """Whether ProjectX's contract name (one- or two-digit year) is our code."""
-    match = _THEIR_NAME.match(name)
-    ours = _OUR_CODE.match(code)
-    if match is None or ours is None:
-        return False
-    return (
-        match["root"] == ours["root"]
-        and match["month"] == ours["month"]
-        and ours["year"].endswith(match["year"])
-    )
-
-
-def contract_code(name: str, on: date) -> str:
-    """ProjectX's "MNQZ5" read on `on` -> our "MNQZ25": the year ending in that digit
-    nearest to `on` (a contract is at most a few years out, or a few months gone)."""
-    match = _THEIR_NAME.match(name)
-    if match is None:
-        raise ValueError(f"{name!r} is not a ProjectX futures contract name")
-    digits = match["year"]
-    if len(digits) == 2:
-        year = 2000 + int(digits)
-    else:
-        candidates = [
-            on.year - 10 + n
-            for n in range(21)
-            if (on.year - 10 + n) % 10 == int(digits)
-        ]
-        year = min(candidates, key=lambda y: (abs(y - on.year), -y))
-    return f"{match['root']}{match['month']}{year % 100:02d}"

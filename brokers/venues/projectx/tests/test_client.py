@@ -26,7 +26,7 @@ def test_one_login_serves_every_client_of_it_and_its_token_is_kept_encrypted(
     other = ProjectXClient(Login(fake.url, USER, API_KEY))
     other.accounts()
     assert logins(fake) == 1
-    stored = cache.get(client._token_key())
+    stored = cache.get(client.tokens.cache_key)
     token = next(iter(fake.tokens))
     assert stored and token not in stored
     balance = client.accounts()[0]["balance"]

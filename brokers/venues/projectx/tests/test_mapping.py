@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from brokers.venues.projectx.mapping import (
+from brokers.venues.names import (
     contract_code,
     contract_name,
     is_contract_code,
     names_match,
-    problem,
 )
+from brokers.venues.projectx.mapping import problem
 
 # Names dates: the frozen clock (testkit.clock), as every such module.
 pytestmark = pytest.mark.usefixtures("clock")
