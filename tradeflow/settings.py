@@ -345,6 +345,7 @@ CHANNEL_LAYERS = {
 BROKER_ADAPTERS = {
     "paper": "paperbroker.adapter.PaperAdapter",
     "projectx": "brokers.venues.projectx.adapter.ProjectXAdapter",
+    "tradovate": "brokers.venues.tradovate.adapter.TradovateAdapter",
 }
 # A hosted TradeFlow (a server that traders reach over the internet), as opposed to
 # one a trader runs on their own computer: firms that forbid API orders from a
@@ -376,6 +377,25 @@ PROJECTX_BARS_PER_30S = env_int("PROJECTX_BARS_PER_30S", 50, minimum=1)
 PROJECTX_MAX_WAIT_SECONDS = env_int("PROJECTX_MAX_WAIT_SECONDS", 5, minimum=0)
 # How far back an order is looked up by its tag (a retry after a crash).
 PROJECTX_LOOKBACK_DAYS = env_int("PROJECTX_LOOKBACK_DAYS", 3, minimum=1)
+# Tradovate: the REST base of each environment, where it is not the published
+# one (a test's fake): TRADOVATE_API_URLS="demo=http://127.0.0.1:9001/v1,...".
+TRADOVATE_API_URLS = {
+    "demo": "https://demo.tradovateapi.com/v1",
+    "live": "https://live.tradovateapi.com/v1",
+    **dict(
+        item.split("=", 1)
+        for item in env_list("TRADOVATE_API_URLS", [])
+        if "=" in item
+    ),
+}
+TRADOVATE_TIMEOUT_SECONDS = env_int("TRADOVATE_TIMEOUT_SECONDS", 10, minimum=1)
+# Access tokens last 80 minutes by one page of Tradovate's docs, 90 by another;
+# a token's own expirationTime wins when it gives one.
+TRADOVATE_TOKEN_MINUTES = env_int("TRADOVATE_TOKEN_MINUTES", 80, minimum=5)
+# How long a call may wait out penalty tickets before it gives up (transient).
+TRADOVATE_MAX_WAIT_SECONDS = env_int("TRADOVATE_MAX_WAIT_SECONDS", 10, minimum=0)
+TRADOVATE_APP_ID = env_str("TRADOVATE_APP_ID", "TradeFlow")
+TRADOVATE_APP_VERSION = "1.0"
 API_BASIC_AUTH_FAILURES_PER_MINUTE = env_int(
     "API_BASIC_AUTH_FAILURES_PER_MINUTE", 10, minimum=1
 )

@@ -34,11 +34,16 @@ class RegisterInput(serializers.Serializer[dict[str, object]]):
     )
     currency = serializers.CharField(max_length=3, default="USD")
     mode = serializers.ChoiceField(choices=["demo", "live"], default="demo")
-    # A real venue's login (ProjectX: its firm, user name, API key and the account
-    # to connect); kept encrypted, never answered.
+    # A real venue's login, kept encrypted, never answered. ProjectX: its firm,
+    # user name and API key; Tradovate: user name, password and the API key's id
+    # (`cid`) and secret (`sec`), on `mode`'s environment. Then the account to
+    # connect.
     firm = serializers.CharField(max_length=32, required=False)
     user_name = serializers.CharField(max_length=120, required=False)
     api_key = serializers.CharField(max_length=500, required=False, write_only=True)
+    password = serializers.CharField(max_length=200, required=False, write_only=True)
+    cid = serializers.IntegerField(min_value=1, max_value=10**9, required=False)
+    sec = serializers.CharField(max_length=200, required=False, write_only=True)
     account_id = serializers.CharField(max_length=32, required=False)
     confirm_live = serializers.BooleanField(default=False)
 
@@ -82,6 +87,10 @@ class RegisterView(APIView):
                         "firm",
                         "user_name",
                         "api_key",
+                        "password",
+                        "cid",
+                        "sec",
+                        "mode",
                         "account_id",
                         "confirm_live",
                     )

@@ -1,0 +1,1 @@
+"""Tradovate: REST client, adapter, mapping and a faithful fake (brokers.md §3)."""
