@@ -79,3 +79,24 @@ def test_a_wrong_password_connects_nothing_and_says_why(world, fake):
     assert response.status_code == 400
     assert "Incorrect username or password" in response.content.decode()
     assert not world.workspace.broker_accounts.filter(venue="tradovate").exists()
+
+
+def test_the_docs_registration_example_connects_an_account(world, fake):
+    """docs/brokers.md's request, its field names as written, with this fake's login."""
+    import json
+    import re
+
+    from testkit.processes import ROOT
+
+    docs = (ROOT / "docs" / "brokers.md").read_text()
+    block = re.search(r"POST /register/tradovate\n(\{.+?\})\n", docs, flags=re.S)
+    assert block is not None
+    example = json.loads(block.group(1).replace('"..."', '""'))
+    venue_account = fake.account(USER, "DEMO5150", balance=Decimal(50_000))
+    filled = {"password": PASSWORD, "sec": SEC, "cid": CID, "user_name": USER}
+    body = {**example, **filled, "account_id": str(venue_account.id)}
+    assert set(body) == set(example)  # nothing the docs do not name
+    response = api_client_for(world.owner).post(
+        "/register/tradovate", body, format="json"
+    )
+    assert response.status_code == 201, response.content
