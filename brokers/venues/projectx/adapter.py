@@ -38,6 +38,7 @@ from brokers.adapters.base import (
 )
 from brokers.instruments.resolve import SymbolError, resolve
 from brokers.models import BrokerAccount, Order, OrderType
+from brokers.venues.connect import account_chosen, account_keep
 from brokers.venues.names import (
     contract_code,
     contract_name,
@@ -131,30 +132,9 @@ class ProjectXAdapter(VenueAdapter):
         """Sign in with the trader's user name and API key, find the chosen
         account among theirs, and keep the credentials (encrypted) on the row."""
         firm, user_name, api_key = _login_options(options)
-        accounts = cls.venue_accounts(options)
-        wanted = str(options.get("account_id") or "")
-        chosen = next((a for a in accounts if a.id == wanted), None)
-        if chosen is None:
-            names = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"
-            raise VenueError(
-                "account-not-found",
-                f"This ProjectX login holds no active account {wanted!r}; it holds: "
-                f"{names}.",
-            )
-        if chosen.live and not options.get("confirm_live"):
-            raise VenueError(
-                "live-needs-confirmation",
-                f"{chosen.name} is a live account: confirm that TradeFlow may "
-                "trade real money on it.",
-            )
-        account.credentials = Credentials(firm.code, user_name, api_key).dumps()
-        account.external_id = chosen.id
-        live = BrokerAccount.Mode.LIVE
-        account.mode = live if chosen.live else BrokerAccount.Mode.DEMO
-        account.balance = chosen.balance
-        if not account.name:
-            account.name = chosen.name
-        account.save()
+        chosen = account_chosen("ProjectX", cls.venue_accounts(options), options)
+        credentials = Credentials(firm.code, user_name, api_key).dumps()
+        account_keep(account, chosen, credentials)
 
     # --- Contracts --------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ burst never spends another's allowance.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -37,7 +36,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokers.adapters.base import VenueError
-from brokers.venues.sessions import TokenStore, send
+from brokers.venues.sessions import TokenStore, jwt_expiry, send
 from common.ratelimit import rate_hit
 
 from .mapping import Problem, problem
@@ -73,12 +72,7 @@ class Login:
 
 def _expiry(token: str) -> datetime:
     """When a token ends: its JWT `exp` when it has one, else 24 h from now."""
-    try:
-        part = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-        return datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
-    except (IndexError, ValueError, KeyError, TypeError):
-        return timezone.now() + TOKEN_LIFETIME
+    return jwt_expiry(token) or timezone.now() + TOKEN_LIFETIME
 
 
 class ProjectXClient:

@@ -35,7 +35,6 @@ import base64
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,11 +44,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import uvicorn
-
 from brokers.instruments.catalogue import catalogue
 from brokers.instruments.contracts import Contract, front_contract
 from brokers.instruments.specs import FutureSpec
+from brokers.venues.fakes import Placements, serve_on_loopback
 
 from .fake_hubs import FakeHubs
 from .mapping import OPEN_STATUSES, PositionType, Side, Status, Type
@@ -223,8 +221,7 @@ class FakeProjectX:
         self.trades: list[dict[str, Any]] = []
         self.calls: list[str] = []  # endpoints in the order called
         self.hits: dict[str, list[float]] = {}  # token -> call times (rate limit)
-        self.placing = 0  # Order/place calls in flight now, and the most at once
-        self.peak_placing = 0
+        self.placements = Placements()  # Order placements in flight
         self._ids = itertools.count(1000)
         self.url = ""
         self.hubs = FakeHubs(self._token_user)
@@ -818,20 +815,13 @@ class FakeProjectX:
                     return 500, b""
         return 200, answer
 
+    @property
+    def peak_placing(self) -> int:
+        """The most placements that were in flight at once."""
+        return self.placements.peak
+
     async def _gather(self) -> None:
-        """Count this placement in flight; with `gather`, hold it until that many
-        are (or `gather_seconds` pass), then let it through."""
-        with self.lock:
-            self.placing += 1
-            self.peak_placing = max(self.peak_placing, self.placing)
-        try:
-            deadline = time.monotonic() + self.knobs.gather_seconds
-            # The peak, not the count now: the first let through leaves at once.
-            while self.peak_placing < self.knobs.gather and time.monotonic() < deadline:
-                await asyncio.sleep(0.005)
-        finally:
-            with self.lock:
-                self.placing -= 1
+        await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
 
     # --- Running --------------------------------------------------------------------
 
@@ -840,31 +830,9 @@ class FakeProjectX:
     def running(cls) -> Iterator[FakeProjectX]:
         """The fake on a free loopback port, in a thread, until the block ends."""
         fake = cls()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
-            fake.app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            interface="asgi3",
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake ProjectX did not start")
-            time.sleep(0.01)
-        fake.url = f"http://127.0.0.1:{port}"
-        try:
+        with serve_on_loopback(fake.app, "the fake ProjectX") as base:
+            fake.url = f"{base}"
             yield fake
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
 
 ENDPOINTS = {

@@ -42,6 +42,7 @@ from brokers.adapters.base import (
 )
 from brokers.instruments.resolve import SymbolError, resolve
 from brokers.models import BrokerAccount, Order, OrderType
+from brokers.venues.connect import account_chosen, account_keep
 from brokers.venues.names import contract_code, contract_name, is_contract_code
 
 from .client import Login, TradovateClient, TradovateRefusedError
@@ -166,30 +167,9 @@ class TradovateAdapter(VenueAdapter):
         and keep the credentials (encrypted) on the row."""
         credentials = _login_options(options)
         accounts = cls.venue_accounts({**options, "device_id": credentials.device_id})
-        wanted = str(options.get("account_id") or "")
-        chosen = next((a for a in accounts if a.id == wanted), None)
-        if chosen is None:
-            names = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"
-            raise VenueError(
-                "account-not-found",
-                f"This Tradovate login holds no active account {wanted!r}; it holds: "
-                f"{names}.",
-            )
-        if chosen.live and not options.get("confirm_live"):
-            raise VenueError(
-                "live-needs-confirmation",
-                f"{chosen.name} is a live account: confirm that TradeFlow may "
-                "trade real money on it.",
-            )
+        chosen = account_chosen("Tradovate", accounts, options)
         kept = Credentials(**{**vars(credentials), "account_spec": chosen.name})
-        account.credentials = kept.dumps()
-        account.external_id = chosen.id
-        live = BrokerAccount.Mode.LIVE
-        account.mode = live if chosen.live else BrokerAccount.Mode.DEMO
-        account.balance = chosen.balance
-        if not account.name:
-            account.name = chosen.name
-        account.save()
+        account_keep(account, chosen, kept.dumps())
 
     # --- Contracts --------------------------------------------------------------------
 

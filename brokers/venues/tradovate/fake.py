@@ -117,7 +117,6 @@ import asyncio
 import itertools
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -129,12 +128,12 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-import uvicorn
 from django.utils import timezone
 
 from brokers.instruments.catalogue import catalogue
 from brokers.instruments.contracts import Contract, front_contract, month_of
 from brokers.instruments.specs import FutureSpec
+from brokers.venues.fakes import Placements, serve_on_loopback
 from brokers.venues.names import contract_name
 
 from .mapping import (
@@ -447,8 +446,7 @@ class FakeTradovate:
         self.calls: list[str] = []  # lower-cased paths without /v1, in order
         self.hits: dict[str, list[float]] = {}  # token -> call times (rate limit)
         self.tickets: dict[str, _Ticket] = {}
-        self.placing = 0  # placements in flight now, and the most at once
-        self.peak_placing = 0
+        self.placements = Placements()  # Order placements in flight
         self.url = ""
         self._list_contracts()
 
@@ -1361,20 +1359,13 @@ class FakeTradovate:
                     return 500, b""
         return 200, answer
 
+    @property
+    def peak_placing(self) -> int:
+        """The most placements that were in flight at once."""
+        return self.placements.peak
+
     async def _gather(self) -> None:
-        """Count this placement in flight; with `gather`, hold it until that many
-        are (or `gather_seconds` pass), then let it through."""
-        with self.lock:
-            self.placing += 1
-            self.peak_placing = max(self.peak_placing, self.placing)
-        try:
-            deadline = time.monotonic() + self.knobs.gather_seconds
-            # The peak, not the count now: the first let through leaves at once.
-            while self.peak_placing < self.knobs.gather and time.monotonic() < deadline:
-                await asyncio.sleep(0.005)
-        finally:
-            with self.lock:
-                self.placing -= 1
+        await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
 
     # --- Running --------------------------------------------------------------------
 
@@ -1383,31 +1374,9 @@ class FakeTradovate:
     def running(cls) -> Iterator[FakeTradovate]:
         """The fake on a free loopback port, in a thread, until the block ends."""
         fake = cls()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
-            fake.app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            interface="asgi3",
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake Tradovate did not start")
-            time.sleep(0.01)
-        fake.url = f"http://127.0.0.1:{port}/v1"
-        try:
+        with serve_on_loopback(fake.app, "the fake Tradovate") as base:
+            fake.url = f"{base}/v1"
             yield fake
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
 
 
 # Lower-cased path (without /v1) -> method and handler. accesstokenrequest is

@@ -1,0 +1,72 @@
+"""What every venue's fake server shares: serving an ASGI app on a free loopback
+port in a thread, and counting placements in flight (the `gather` knob that
+proves a fan-out's venue calls overlap).
+
+    with serve_on_loopback(fake.app, "the fake Tradovate") as base:
+        fake.url = f"{base}/v1"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+
+@contextmanager
+def serve_on_loopback(app: Callable[..., Any], name: str) -> Iterator[str]:
+    """Serve `app` until the block ends; yields its base URL, http://127.0.0.1:PORT."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        interface="asgi3",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class Placements:
+    """Placements in flight at a fake, and the most at once. With `gather` set,
+    each is held until that many have been in flight together (or `seconds`
+    pass): calls made one after another never gather."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    async def placing(self, gather: int, seconds: float) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            deadline = time.monotonic() + seconds
+            # The peak, not the count now: the first let through leaves at once.
+            while self.peak < gather and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+        finally:
+            with self._lock:
+                self.now -= 1
