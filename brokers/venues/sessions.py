@@ -10,9 +10,11 @@ said the same way.
 
 from __future__ import annotations
 
+import base64
 import json
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import httpx
 from django.core.cache import cache
@@ -20,6 +22,8 @@ from django.utils import timezone
 
 from brokers.adapters.base import VenueError
 from brokers.fields import decrypt, encrypt
+
+T = TypeVar("T")
 
 
 class TokenStore:
@@ -50,6 +54,16 @@ class TokenStore:
         cache.delete(self.cache_key)
 
 
+def jwt_expiry(token: str) -> datetime | None:
+    """When a JWT says it ends (its `exp`, read unverified), or None."""
+    try:
+        part = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
+
+
 def send(
     http: httpx.Client, venue: str, method: str, path: str, **request: Any
 ) -> httpx.Response:
@@ -69,3 +83,33 @@ def send(
         raise VenueError(
             "venue-unreachable", f"{venue} could not be reached: {exc}.", transient=True
         ) from exc
+
+
+class UnauthorizedError(Exception):
+    """401: the venue does not know the token, or it has expired."""
+
+
+def with_session(
+    venue: str,
+    tokens: TokenStore,
+    token: Callable[[], str],
+    sign_in: Callable[[], str],
+    exchange: Callable[[str], T],
+    *,
+    why: str = "",
+) -> T:
+    """`exchange(token)`; on a 401 the stored session is dropped and a new one
+    signed in, once. A new session refused too is a transient `session-expired`
+    (`why` says what may cause it at this venue)."""
+    try:
+        return exchange(token())
+    except UnauthorizedError:
+        tokens.forget()
+    try:
+        return exchange(sign_in())
+    except UnauthorizedError:
+        raise VenueError(
+            "session-expired",
+            f"{venue} refused a session it had just given{why}: try again shortly.",
+            transient=True,
+        ) from None

@@ -36,7 +36,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokers.adapters.base import VenueError
-from brokers.venues.sessions import TokenStore, jwt_expiry, send
+from brokers.venues.sessions import (
+    TokenStore,
+    UnauthorizedError,
+    jwt_expiry,
+    send,
+    with_session,
+)
 from common.ratelimit import rate_hit
 
 from .mapping import Problem, problem
@@ -128,19 +134,13 @@ class ProjectXClient:
 
     def call(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         """An authenticated call; on 401 the session is renewed once and retried."""
-        token = self.token()
-        try:
-            return self._send(endpoint, body, token=token)
-        except _UnauthorizedError:
-            self.forget_token()
-        try:
-            return self._send(endpoint, body, token=self.sign_in())
-        except _UnauthorizedError:
-            raise VenueError(
-                "session-expired",
-                "ProjectX refused a session it had just given: try again shortly.",
-                transient=True,
-            ) from None
+        return with_session(
+            "ProjectX",
+            self.tokens,
+            self.token,
+            self.sign_in,
+            lambda token: self._send(endpoint, body, token=token),
+        )
 
     def _throttle(self, endpoint: str) -> None:
         """Wait for this login's allowance rather than be refused by the venue."""
@@ -196,7 +196,7 @@ class ProjectXClient:
     ) -> dict[str, Any]:
         status = response.status_code
         if status == 401 and authenticated:
-            raise _UnauthorizedError(endpoint)
+            raise UnauthorizedError(endpoint)
         if status == 429:
             raise VenueError(
                 "rate-limited",
@@ -322,10 +322,6 @@ class ProjectXClient:
         if until is not None:
             body["endTimestamp"] = _iso(until)
         return list(self.call("Trade/search", body).get("trades") or [])
-
-
-class _UnauthorizedError(Exception):
-    """401: the token is unknown or expired."""
 
 
 def _iso(at: datetime) -> str:

@@ -40,7 +40,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from brokers.adapters.base import VenueError
-from brokers.venues.sessions import TokenStore, send
+from brokers.venues.sessions import TokenStore, UnauthorizedError, send, with_session
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ FAILURES: dict[str, tuple[str, str, bool]] = {
         "Trading is locked on this account (a risk rule at Tradovate).",
         False,
     ),
-    "Unauthorized": (
+    "UnauthorizedError": (
         "not-allowed",
         "Tradovate does not let this login trade this account.",
         False,
@@ -261,19 +261,14 @@ class TradovateClient:
         params: dict[str, Any] | None,
     ) -> Any:
         """An authenticated call; on 401 the session is renewed once and retried."""
-        try:
-            return self._exchange(method, path, body, self.token(), params)
-        except _UnauthorizedError:
-            self.tokens.forget()
-        try:
-            return self._exchange(method, path, body, self.sign_in(), params)
-        except _UnauthorizedError:
-            raise VenueError(
-                "session-expired",
-                "Tradovate refused a session it had just given (a wrong device id "
-                "or a live order awaiting its e-mail approval): try again shortly.",
-                transient=True,
-            ) from None
+        return with_session(
+            "Tradovate",
+            self.tokens,
+            self.token,
+            self.sign_in,
+            lambda token: self._exchange(method, path, body, token, params),
+            why=" (a wrong device id, or a live order awaiting its e-mail approval)",
+        )
 
     def _exchange(
         self,
@@ -339,7 +334,7 @@ class TradovateClient:
     def _read(self, path: str, response: httpx.Response, *, authenticated: bool) -> Any:
         status = response.status_code
         if status == 401 and authenticated:
-            raise _UnauthorizedError(path)
+            raise UnauthorizedError(path)
         if status == 429:
             cache.set(self._lockout_key(), "1", LOCKOUT_SECONDS)
             log.error("tradovate login %s: 429, locked out", self.login.key[:8])
@@ -438,10 +433,6 @@ class TradovateClient:
         )
         order_id = answer.get("orderId") if isinstance(answer, dict) else None
         return int(order_id) if order_id else None
-
-
-class _UnauthorizedError(Exception):
-    """401: the token is unknown or expired."""
 
 
 def _expiry(value: object) -> datetime:
