@@ -396,6 +396,22 @@ TRADOVATE_TOKEN_MINUTES = env_int("TRADOVATE_TOKEN_MINUTES", 80, minimum=5)
 TRADOVATE_MAX_WAIT_SECONDS = env_int("TRADOVATE_MAX_WAIT_SECONDS", 10, minimum=0)
 TRADOVATE_APP_ID = env_str("TRADOVATE_APP_ID", "TradeFlow")
 TRADOVATE_APP_VERSION = "1.0"
+# TradeLocker: the REST base of each environment, where it is not the published
+# one (a test's fake): TRADELOCKER_API_URLS="demo=http://127.0.0.1:9002/backend-api".
+TRADELOCKER_API_URLS = {
+    "demo": "https://demo.tradelocker.com/backend-api",
+    "live": "https://live.tradelocker.com/backend-api",
+    **dict(
+        item.split("=", 1)
+        for item in env_list("TRADELOCKER_API_URLS", [])
+        if "=" in item
+    ),
+}
+TRADELOCKER_TIMEOUT_SECONDS = env_int("TRADELOCKER_TIMEOUT_SECONDS", 10, minimum=1)
+# The first wait after a 429 (then twice as long, three times, with jitter).
+TRADELOCKER_BACKOFF_SECONDS = 0.5
+# How long a call may wait for its route's rate window before it gives up.
+TRADELOCKER_MAX_WAIT_SECONDS = env_int("TRADELOCKER_MAX_WAIT_SECONDS", 5, minimum=0)
 API_BASIC_AUTH_FAILURES_PER_MINUTE = env_int(
     "API_BASIC_AUTH_FAILURES_PER_MINUTE", 10, minimum=1
 )

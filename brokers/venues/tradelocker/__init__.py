@@ -1,0 +1,1 @@
+"""TradeLocker: REST client, adapter, mapping and a faithful fake (brokers.md §2)."""

@@ -1,0 +1,57 @@
+"""A fake TradeLocker on loopback and a trader's login at it.
+
+The clock ticks here (shifted to the suite's Tuesday noon in Chicago, forex
+open): TradeLocker's rate limits are per second, and a frozen clock would hold a
+window shut for ever."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from brokers.venues.tradelocker.client import Login, TradeLockerClient
+from brokers.venues.tradelocker.fake import FakeAccount, FakeTradeLocker
+from common import ratelimit
+from testkit.clock import Clock, offset_to, shifted
+
+EMAIL, PASSWORD, SERVER = "trader@example.com", "correct-horse-42", "OSP-DEMO"
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    with shifted(offset_to()) as ticking:
+        yield ticking
+
+
+@pytest.fixture
+def fake(settings, clock) -> Iterator[FakeTradeLocker]:
+    # Sessions and configurations are cached by host: a port an earlier test's
+    # fake had must not lend this one its tokens.
+    redis = ratelimit._client()
+    stale = list(redis.scan_iter("*tradelocker:*"))
+    if stale:
+        redis.delete(*stale)
+    with FakeTradeLocker.running() as server:
+        server.user(EMAIL, PASSWORD, SERVER)
+        settings.TRADELOCKER_API_URLS = {"demo": server.url, "live": server.url}
+        settings.TRADELOCKER_BACKOFF_SECONDS = 0.01
+        yield server
+
+
+@dataclass
+class Trader:
+    client: TradeLockerClient
+    account: FakeAccount
+
+
+@pytest.fixture
+def trader(fake) -> Iterator[Trader]:
+    """A client on the trader's one account (its accNum in every /trade/ call)."""
+    account = fake.account(EMAIL, "OSP#1", balance=Decimal(100_000))
+    login = Login(fake.url, EMAIL, PASSWORD, SERVER)
+    client = TradeLockerClient(login, acc_num=account.acc_num, timeout=2)
+    yield Trader(client, account)
+    client.close()
