@@ -46,7 +46,9 @@ def test_a_wrong_password_is_a_login_failure_in_tradelockers_words(fake):
     assert not refused.value.transient
 
 
-def test_positions_are_read_by_the_columns_the_config_names(fake, trader):
+@pytest.mark.parametrize("shuffled", [False, True], ids=["as-listed", "reordered"])
+def test_positions_are_read_by_the_columns_the_config_names(fake, trader, shuffled):
+    fake.knobs.shuffle_columns = shuffled  # another order: read by name, still right
     fake.price("EURUSD", Decimal("1.08000"), Decimal("1.08010"))
     order_id = trader.client.place(trader.account.id, market(fake, trader))
     [position] = trader.client.positions(trader.account.id)
