@@ -383,9 +383,7 @@ TRADOVATE_API_URLS = {
     "demo": "https://demo.tradovateapi.com/v1",
     "live": "https://live.tradovateapi.com/v1",
     **dict(
-        item.split("=", 1)
-        for item in env_list("TRADOVATE_API_URLS", [])
-        if "=" in item
+        item.split("=", 1) for item in env_list("TRADOVATE_API_URLS", []) if "=" in item
     ),
 }
 TRADOVATE_TIMEOUT_SECONDS = env_int("TRADOVATE_TIMEOUT_SECONDS", 10, minimum=1)

@@ -53,6 +53,14 @@ class TokenStore:
     def forget(self) -> None:
         cache.delete(self.cache_key)
 
+    def forget_if_holding(self, token: str) -> None:
+        """Forget the session if it is still the one the venue refused: one
+        another process has just signed in is kept (every process signing in
+        again at once is how a login gets locked out)."""
+        stored = self.get()
+        if stored is not None and token in stored[0]:
+            self.forget()
+
 
 def jwt_expiry(token: str) -> datetime | None:
     """When a JWT says it ends (its `exp`, read unverified), or None."""
@@ -101,10 +109,11 @@ def with_session(
     """`exchange(token)`; on a 401 the stored session is dropped and a new one
     signed in, once. A new session refused too is a transient `session-expired`
     (`why` says what may cause it at this venue)."""
+    refused = token()
     try:
-        return exchange(token())
+        return exchange(refused)
     except UnauthorizedError:
-        tokens.forget()
+        tokens.forget_if_holding(refused)
     try:
         return exchange(sign_in())
     except UnauthorizedError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -67,7 +67,7 @@ QUOTE_SECONDS = 15  # a hub quote older than this is stale: REST marks instead
 class Credentials:
     firm: str
     user_name: str
-    api_key: str
+    api_key: str = field(repr=False)
 
     @classmethod
     def of(cls, account: BrokerAccount) -> Credentials:

@@ -26,7 +26,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,7 +68,7 @@ class ProjectXRefusedError(VenueError):
 class Login:
     base_url: str  # https://api.topstepx.com, or another firm's
     user_name: str
-    api_key: str
+    api_key: str = field(repr=False)
 
     @property
     def key(self) -> str:

@@ -17,7 +17,9 @@ every account of the login, kept once per login in the cache, encrypted.
 Rate limits: each route has its own, as `/trade/config` lists them (placing, for
 one, 2 a second). The client counts its own calls per login and route in Redis
 across processes and waits for the next window rather than be refused; a 429 is
-waited out with jittered backoff, three times.
+waited out with jittered backoff, three times — except for a placement, which is
+never sent twice by the client: its 429 is a transient error, and the retry
+looks the order up first.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import logging
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,6 +70,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/trade/accounts/\d+/instruments$"), "GET_INSTRUMENTS"),
     ("GET", re.compile(r"^/trade/instruments/"), "GET_INSTRUMENT_DETAILS"),
     ("GET", re.compile(r"^/trade/quotes$"), "QUOTES"),
+    ("GET", re.compile(r"^/trade/accounts$"), "GET_ACCOUNTS"),
+    ("DELETE", re.compile(r"^/trade/orders/"), "MODIFY_ORDER"),
+    ("DELETE", re.compile(r"^/trade/accounts/\d+/orders$"), "MODIFY_ORDER"),
+    ("DELETE", re.compile(r"^/trade/positions/"), "MODIFY_POSITION"),
+    ("DELETE", re.compile(r"^/trade/accounts/\d+/positions$"), "MODIFY_POSITION"),
 ]
 WINDOWS = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600}
 
@@ -87,7 +94,7 @@ class TradeLockerRefusedError(VenueError):
 class Login:
     base_url: str  # https://demo.tradelocker.com/backend-api, or live
     email: str
-    password: str
+    password: str = field(repr=False)
     server: str  # the broker's server name at the TradeLocker sign-in
 
     @property
@@ -129,6 +136,14 @@ class TradeLockerClient:
             raise VenueError(
                 "login-failed", f"TradeLocker refused the sign-in: {exc.reason}."
             ) from None
+        except VenueError as exc:
+            if exc.transient:
+                raise
+            # /auth answers are not wrapped: a plain 400 or 401 is a refusal too.
+            raise VenueError(
+                "login-failed",
+                "TradeLocker refused the e-mail, password or server name.",
+            ) from None
         return self._keep(answer, "sign-in")
 
     def token(self) -> str:
@@ -137,9 +152,9 @@ class TradeLockerClient:
         stored = self.tokens.get()
         if stored is None:
             return self.sign_in()
-        pair, expires = stored
-        access, refresh = json.loads(pair)
-        if expires - timezone.now() > RENEW_BEFORE:
+        kept, _ = stored
+        access, refresh, until = json.loads(kept)
+        if datetime.fromisoformat(until) - timezone.now() > RENEW_BEFORE:
             return str(access)
         try:
             answer = self._exchange(
@@ -154,7 +169,9 @@ class TradeLockerClient:
             raise VenueError("login-failed", "TradeLocker gave no session token.")
         access, refresh = str(answer["accessToken"]), str(answer["refreshToken"])
         expires = _expiry(answer.get("expireDate"), access)
-        self.tokens.put(json.dumps([access, refresh]), expires)
+        # Kept while the refresh token lives, so a session is renewed, not redone.
+        kept_until = max(jwt_expiry(refresh) or expires, expires)
+        self.tokens.put(json.dumps([access, refresh, expires.isoformat()]), kept_until)
         log.info("tradelocker login %s: %s", self.login.key[:8], how)
         return access
 
@@ -204,7 +221,8 @@ class TradeLockerClient:
                 params=params,
                 headers=headers,
             )
-            if response.status_code == 429 and attempt < RETRIES_429:
+            placing = method == "POST" and path.endswith("/orders")
+            if response.status_code == 429 and attempt < RETRIES_429 and not placing:
                 base = settings.TRADELOCKER_BACKOFF_SECONDS
                 pause = base * 2**attempt * random.uniform(0.5, 1.5)  # noqa: S311
                 log.warning("tradelocker %s: 429, waiting %.2f s", path, pause)
@@ -247,6 +265,8 @@ class TradeLockerClient:
         status = response.status_code
         if status == 401 and authenticated:
             raise UnauthorizedError(path)
+        if status == 401:
+            raise VenueError("login-failed", "TradeLocker refused the session (401).")
         if status == 429:
             raise VenueError(
                 "rate-limited",
@@ -288,13 +308,16 @@ class TradeLockerClient:
     def config(self) -> dict[str, Any]:
         """/trade/config, cached per login: the column names of every list and
         the routes' rate limits."""
-        key = f"tradelocker:config:{self.login.key}"
+        key = self._config_key()
         cached = cache.get(key)
         if cached:
             return dict(json.loads(cached))
         found = dict(self.call("GET", "/trade/config"))
         cache.set(key, json.dumps(found, default=str), CONFIG_SECONDS)
         return found
+
+    def _config_key(self) -> str:
+        return f"tradelocker:config:{self.login.key}"
 
     def _rate_limits(self) -> dict[str, tuple[int, int]]:
         limits = {}
@@ -310,8 +333,19 @@ class TradeLockerClient:
         return [str(column["id"]) for column in section.get("columns") or []]
 
     def _rows(self, path: str, key: str, config_name: str) -> list[dict[str, Any]]:
-        answer = self.call("GET", path) or {}
-        return rows_by_name(self._columns(config_name), list(answer.get(key) or []))
+        rows = list((self.call("GET", path) or {}).get(key) or [])
+        try:
+            return rows_by_name(self._columns(config_name), rows)
+        except ValueError:
+            cache.delete(self._config_key())  # the columns changed: read them again
+        try:
+            return rows_by_name(self._columns(config_name), rows)
+        except ValueError:
+            raise VenueError(
+                "venue-error",
+                f"TradeLocker's {key} no longer match the columns its config names.",
+                transient=True,
+            ) from None
 
     # --- Endpoints ----------------------------------------------------------------
 

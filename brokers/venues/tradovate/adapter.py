@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -46,6 +46,7 @@ from brokers.venues.connect import account_chosen, account_keep
 from brokers.venues.names import contract_code, contract_name, is_contract_code
 
 from .client import Login, TradovateClient, TradovateRefusedError
+from .mapping import OPEN_STATUSES, OrdStatus
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -60,27 +61,26 @@ ORDER_TYPES = {
 }
 TIME_IN_FORCE = {"DAY": "Day", "GTC": "GTC", "IOC": "IOC", "FOK": "FOK"}
 STATUSES = {
-    "PendingNew": Order.Status.PENDING,
-    "Working": Order.Status.WORKING,
-    "PendingReplace": Order.Status.WORKING,
-    "PendingCancel": Order.Status.WORKING,
-    "Suspended": Order.Status.WORKING,
-    "Filled": Order.Status.FILLED,
-    "Completed": Order.Status.FILLED,
-    "Canceled": Order.Status.CANCELLED,
-    "Expired": Order.Status.CANCELLED,
-    "Rejected": Order.Status.REJECTED,
+    OrdStatus.PENDING_NEW: Order.Status.PENDING,
+    OrdStatus.WORKING: Order.Status.WORKING,
+    OrdStatus.PENDING_REPLACE: Order.Status.WORKING,
+    OrdStatus.PENDING_CANCEL: Order.Status.WORKING,
+    OrdStatus.SUSPENDED: Order.Status.WORKING,  # a bracket leg waiting for its entry
+    OrdStatus.FILLED: Order.Status.FILLED,
+    OrdStatus.COMPLETED: Order.Status.FILLED,
+    OrdStatus.CANCELED: Order.Status.CANCELLED,
+    OrdStatus.EXPIRED: Order.Status.CANCELLED,
+    OrdStatus.REJECTED: Order.Status.REJECTED,
 }
-OPEN = frozenset({"PendingNew", "Working", "PendingReplace", "PendingCancel"})
 
 
 @dataclass(frozen=True)
 class Credentials:
     environment: str
     user_name: str
-    password: str
+    password: str = field(repr=False)
     cid: int
-    sec: str
+    sec: str = field(repr=False)
     device_id: str
     account_spec: str  # the account's name at Tradovate
 
@@ -244,7 +244,7 @@ class TradovateAdapter(VenueAdapter):
         return [
             self._report(row, fills=(), cid=tags.get(int(row["id"]), ""))
             for row in self.client.orders()
-            if int(row["accountId"]) == self.account_id and row.get("ordStatus") in OPEN
+            if int(row["accountId"]) == self.account_id and _working(row)
         ]
 
     def find_order(self, client_order_id: str) -> OrderReport | None:
@@ -294,7 +294,7 @@ class TradovateAdapter(VenueAdapter):
         reason: str = "",
     ) -> OrderReport:
         order_id = int(row["id"])
-        status = STATUSES.get(str(row.get("ordStatus")), Order.Status.PENDING)
+        status = _status(row.get("ordStatus"))
         if fills is None:
             fills = self._fills(order_id)
         filled = sum((fill.quantity for fill in fills), ZERO)
@@ -317,6 +317,11 @@ class TradovateAdapter(VenueAdapter):
     def place_order(self, request: OrderRequest) -> OrderReport:
         _, name = self.contract(request.symbol)  # found, so the venue knows it
         body = self._order_body(request, name)
+        # Tradovate does not say a clOrdId is unique: look before placing, so a
+        # retry whose first answer was lost finds that order and places none.
+        placed = self.find_order(request.client_order_id)
+        if placed is not None:
+            return placed
         try:
             answer = self.client.place(body)
         except TradovateRefusedError as exc:
@@ -374,7 +379,13 @@ class TradovateAdapter(VenueAdapter):
         if request.stop_price is not None:
             body["stopPrice"] = request.stop_price
         if request.time_in_force:
-            body["timeInForce"] = TIME_IN_FORCE.get(request.time_in_force, "Day")
+            tif = TIME_IN_FORCE.get(request.time_in_force)
+            if tif is None:
+                raise VenueError(
+                    "time-in-force-unsupported",
+                    f"Tradovate has no {request.time_in_force} time in force.",
+                )
+            body["timeInForce"] = tif
         exit_action = "Sell" if action == "Buy" else "Buy"
         if request.take_profit is not None:
             body["bracket1"] = {
@@ -410,16 +421,19 @@ class TradovateAdapter(VenueAdapter):
             for row in self.client.positions()
             if int(row["accountId"]) == self.account_id and _dec(row.get("netPos"))
         ]
-        closing = []
+        closing, failed = [], []
         for row in held:
-            order_id = self.client.liquidate(self.account_id, int(row["contractId"]))
+            try:  # one refused liquidation leaves the others to close
+                order_id = self.client.liquidate(
+                    self.account_id, int(row["contractId"])
+                )
+            except VenueError as exc:
+                failed.append(exc)
+                continue
             if order_id is not None:
                 closing.append(order_id)
         for row in self.client.orders():
-            if (
-                int(row["accountId"]) == self.account_id
-                and row.get("ordStatus") in OPEN
-            ):
+            if int(row["accountId"]) == self.account_id and _working(row):
                 try:
                     self.client.cancel(int(row["id"]))
                 except TradovateRefusedError as exc:
@@ -429,6 +443,8 @@ class TradovateAdapter(VenueAdapter):
                         row["id"],
                         exc,
                     )
+        if failed:
+            raise failed[0]  # the rest are closed; the flatten is retried
         closed = [self.client.order(order_id) for order_id in closing]
         return [self._report(found) for found in closed if found is not None]
 
@@ -456,6 +472,19 @@ def _login_options(options: dict[str, Any]) -> Credentials:
         )
     device_id = str(options.get("device_id") or secrets.token_hex(16))
     return Credentials(environment, user_name, password, cid, sec, device_id, "")
+
+
+def _status(value: object) -> str:
+    """Tradovate's ordStatus as ours; one we do not know (Unknown) is pending:
+    the next refresh asks again."""
+    try:
+        return STATUSES.get(OrdStatus(str(value)), Order.Status.PENDING)
+    except ValueError:
+        return Order.Status.PENDING
+
+
+def _working(row: dict[str, Any]) -> bool:
+    return str(row.get("ordStatus")) in OPEN_STATUSES
 
 
 def _dec(value: object) -> Decimal:

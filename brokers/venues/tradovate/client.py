@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 RENEW_BEFORE = timedelta(minutes=10)
 LOCKOUT_SECONDS = 3600  # "Users must wait 1 hour" after a 429
-APP_ID = "TradeFlow"
 
 # What an order's failureReason (mapping.FailureReason) means for the trader, and
 # whether it may pass (transient).
@@ -133,12 +132,25 @@ FAILURES: dict[str, tuple[str, str, bool]] = {
         "Trading is locked on this account (a risk rule at Tradovate).",
         False,
     ),
-    "UnauthorizedError": (
+    "Unauthorized": (
         "not-allowed",
         "Tradovate does not let this login trade this account.",
         False,
     ),
 }
+
+
+def _refused(payload: dict[str, Any]) -> bool:
+    """Whether an HTTP 200 answer says no: an `errorText`, a `failureReason` other
+    than Success with no order made, `violations`, or `ok: false`."""
+    reason = payload.get("failureReason")
+    if reason and reason != "Success" and not payload.get("orderId"):
+        return True
+    return bool(
+        payload.get("errorText")
+        or payload.get("violations")
+        or payload.get("ok") is False
+    )
 
 
 class TradovateRefusedError(VenueError):
@@ -154,6 +166,12 @@ class TradovateRefusedError(VenueError):
 def refusal(path: str, payload: dict[str, Any]) -> TradovateRefusedError:
     reason = str(payload.get("failureReason") or "")
     text = str(payload.get("failureText") or payload.get("errorText") or "").strip()
+    if not text and payload.get("violations"):
+        text = "; ".join(
+            str(v.get("description") or v.get("constraint") or v)
+            for v in payload["violations"]
+            if isinstance(v, dict)
+        )
     if reason:
         code, sentence, transient = FAILURES.get(
             reason, ("venue-refused", f"Tradovate refused {path}.", False)
@@ -172,9 +190,9 @@ class Login:
 
     base_url: str  # https://demo.tradovateapi.com/v1, or live
     user_name: str
-    password: str
+    password: str = field(repr=False)
     cid: int
-    sec: str
+    sec: str = field(repr=False)
     device_id: str  # stable for the account: Tradovate ties sessions to devices
 
     @property
@@ -294,9 +312,7 @@ class TradovateClient:
             payload = self._read(path, response, authenticated=token is not None)
             ticket = payload.get("p-ticket") if isinstance(payload, dict) else None
             if not ticket:
-                if isinstance(payload, dict) and (
-                    payload.get("errorText") or payload.get("failureReason")
-                ):
+                if isinstance(payload, dict) and _refused(payload):
                     raise refusal(path, payload)
                 return payload
             if payload.get("p-captcha"):
@@ -317,7 +333,11 @@ class TradovateClient:
             log.warning("tradovate %s: penalty ticket, waiting %.1f s", path, pause)
             time.sleep(pause)
             waited += pause
-            body = {**(body or {}), "p-ticket": ticket}  # the same request, ticketed
+            # The same request again, ticketed: a GET carries it in its query.
+            if method == "GET":
+                params = {**(params or {}), "p-ticket": ticket}
+            else:
+                body = {**(body or {}), "p-ticket": ticket}
 
     def _lockout_key(self) -> str:
         return f"tradovate:lockout:{self.login.key}"
@@ -333,6 +353,8 @@ class TradovateClient:
 
     def _read(self, path: str, response: httpx.Response, *, authenticated: bool) -> Any:
         status = response.status_code
+        if status == 404 and path.endswith(("/item", "/find")):
+            return None  # no such entity (yet): the caller decides what that means
         if status == 401 and authenticated:
             raise UnauthorizedError(path)
         if status == 429:
@@ -378,10 +400,7 @@ class TradovateClient:
 
     def contract_named(self, name: str) -> dict[str, Any] | None:
         """`contract/find?name=MNQZ6`; None when Tradovate lists no such contract."""
-        try:
-            found = self.get("/contract/find", name=name)
-        except TradovateRefusedError:
-            return None
+        found = self.get("/contract/find", name=name)
         return dict(found) if found else None
 
     def contract(self, contract_id: int) -> dict[str, Any]:

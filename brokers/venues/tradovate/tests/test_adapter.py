@@ -99,10 +99,17 @@ def test_a_penalty_ticket_is_waited_out_and_the_request_sent_again_with_it(
     fake, adapter = connected.fake, connected.adapter
     adapter.contract(connected.symbol)  # signed in, contract known
     fake.knobs.penalty, fake.knobs.penalty_seconds = 1, 1
+    before = len(fake.calls)
     report = adapter.place_order(buy(connected, "ticket-1"))
     assert report.status == Order.Status.FILLED
     assert placed(fake, "ticket-1") == 1
-    assert fake.calls.count("order/placeorder") == 2  # ticketed, then served
+    # The first call (the look for an earlier placement, a GET) got the ticket
+    # and was sent again with it in its query; then the order went once.
+    assert fake.calls[before : before + 3] == [
+        "command/list",
+        "command/list",
+        "order/placeorder",
+    ]
 
 
 def test_a_captcha_demand_is_the_traders_to_clear_and_nothing_is_placed(connected):
@@ -180,3 +187,27 @@ def test_a_login_missing_its_api_key_is_told_where_to_find_it(fake, world):
         TradovateAdapter.provision(account, login_options(sec="", account_id=1))
     assert missing.value.code == "credentials-missing"
     assert "API Access" in missing.value.message
+
+
+def test_an_order_not_listed_yet_is_none_not_a_refusal(connected):
+    # order/item answers 404 for an id it does not know (yet): right after a
+    # placement that is "look again later", never "rejected".
+    assert connected.adapter.client.order(424242) is None
+    assert connected.adapter.client.contract_named("MNQZ9") is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "refused"),
+    [
+        ({"orderId": 5}, False),
+        ({"orderId": 5, "failureReason": "Success"}, False),
+        ({"failureReason": "SessionClosed", "failureText": "closed"}, True),
+        ({"errorText": "Incorrect username or password."}, True),
+        ({"violations": [{"constraint": "min", "description": "orderQty"}]}, True),
+        ({"ok": False}, True),
+    ],
+)
+def test_what_counts_as_a_refusal_in_an_http_200_answer(answer, refused):
+    from brokers.venues.tradovate.client import _refused
+
+    assert _refused(answer) is refused
