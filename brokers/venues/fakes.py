@@ -1,6 +1,6 @@
 """What every venue's fake server shares: serving an ASGI app on a free loopback
-port in a thread, and counting placements in flight (the `gather` knob that
-proves a fan-out's venue calls overlap).
+port in a thread, answering its HTTP exchanges, and counting placements in
+flight (the `gather` knob that proves a fan-out's venue calls overlap).
 
     with serve_on_loopback(fake.app, "the fake Tradovate") as base:
         fake.url = f"{base}/v1"
@@ -9,10 +9,11 @@ proves a fan-out's venue calls overlap).
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -70,3 +71,29 @@ class Placements:
         finally:
             with self._lock:
                 self.now -= 1
+
+
+async def answer_http(
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+    respond: Callable[[bytes], Awaitable[tuple[int, Any]]],
+    *,
+    default: Callable[[Any], Any] | None = None,
+) -> None:
+    """One HTTP exchange of an ASGI fake: the whole request body to `respond`,
+    whose (status, answer) goes back as JSON (bytes as they are)."""
+    raw = b""
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    status, answer = await respond(raw)
+    if isinstance(answer, bytes):
+        payload, kind = answer, b"text/plain; charset=utf-8"
+    else:
+        payload = json.dumps(answer, default=default).encode()
+        kind = b"application/json"
+    headers = [(b"content-type", kind), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -214,7 +214,10 @@ def test_a_stranger_flooding_without_a_key_stops_filling_the_log(db, settings):
     assert all(len(signal.raw_body) <= 2048 for signal in Signal.objects.all())
 
 
-def test_a_venue_without_a_configured_adapter_is_unknown(world):
+def test_a_venue_without_a_configured_adapter_is_unknown(world, settings):
+    # A server that plugs in only the paper broker knows no Tradovate.
+    paper_only = {"paper": settings.BROKER_ADAPTERS["paper"]}
+    settings.BROKER_ADAPTERS = paper_only
     response = Client().post(
         "/api/unify/v1/webhook/tradovate", data="{}", content_type="application/json"
     )

@@ -47,7 +47,7 @@ from typing import Any
 from brokers.instruments.catalogue import catalogue
 from brokers.instruments.contracts import Contract, front_contract
 from brokers.instruments.specs import FutureSpec
-from brokers.venues.fakes import Placements, serve_on_loopback
+from brokers.venues.fakes import Placements, answer_http, serve_on_loopback
 
 from .fake_hubs import FakeHubs
 from .mapping import OPEN_STATUSES, PositionType, Side, Status, Type
@@ -737,22 +737,7 @@ class FakeProjectX:
             return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        status, answer = await self._respond(scope, body)
-        raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": raw})
+        await answer_http(receive, send, lambda raw: self._respond(scope, raw))
 
     async def _respond(self, scope: dict[str, Any], raw: bytes) -> tuple[int, Any]:
         path: str = scope["path"]

@@ -145,7 +145,7 @@ from urllib.parse import parse_qsl
 
 from django.utils import timezone
 
-from brokers.venues.fakes import Placements, serve_on_loopback
+from brokers.venues.fakes import Placements, answer_http, serve_on_loopback
 
 from .mapping import (
     ACCOUNT_DETAIL_COLUMNS,
@@ -1562,29 +1562,12 @@ class FakeTradeLocker:
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        status, answer = await self._respond(scope, raw)
-        if isinstance(answer, bytes):
-            payload, kind = answer, b"text/plain; charset=utf-8"
-        else:
-            payload = json.dumps(answer, default=_json_default).encode()
-            kind = b"application/json"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", kind),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
+        await answer_http(
+            receive,
+            send,
+            lambda raw: self._respond(scope, raw),
+            default=_json_default,
         )
-        await send({"type": "http.response.body", "body": payload})
 
     async def _respond(self, scope: dict[str, Any], raw: bytes) -> tuple[int, Any]:
         full: str = scope["path"]

@@ -133,7 +133,7 @@ from django.utils import timezone
 from brokers.instruments.catalogue import catalogue
 from brokers.instruments.contracts import Contract, front_contract, month_of
 from brokers.instruments.specs import FutureSpec
-from brokers.venues.fakes import Placements, serve_on_loopback
+from brokers.venues.fakes import Placements, answer_http, serve_on_loopback
 from brokers.venues.names import contract_name
 
 from .mapping import (
@@ -1270,29 +1270,12 @@ class FakeTradovate:
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        status, answer = await self._respond(scope, raw)
-        if isinstance(answer, bytes):
-            payload, kind = answer, b"text/plain; charset=utf-8"
-        else:
-            payload = json.dumps(answer, default=_json_default).encode()
-            kind = b"application/json"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", kind),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
+        await answer_http(
+            receive,
+            send,
+            lambda raw: self._respond(scope, raw),
+            default=_json_default,
         )
-        await send({"type": "http.response.body", "body": payload})
 
     async def _respond(self, scope: dict[str, Any], raw: bytes) -> tuple[int, Any]:
         path: str = scope["path"]
