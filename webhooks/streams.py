@@ -80,13 +80,19 @@ def logins() -> dict[tuple[str, str], _Login]:
         resting = Order.objects.filter(account=account).exclude(status__in=Order.FINAL)
         symbols = {*held.values_list("symbol", flat=True)}
         symbols |= {*resting.values_list("symbol", flat=True)}
-        for symbol in sorted(symbols):
-            try:
-                login.contracts[ProjectXAdapter(account).contract_id(symbol)] = symbol
-            except VenueError as exc:
-                log.warning(
-                    "projectx %s: no contract for %s: %s", account.pk, symbol, exc
-                )
+        if not symbols:
+            continue
+        adapter = ProjectXAdapter(account)  # one client for the account's contracts
+        try:
+            for symbol in sorted(symbols):
+                try:
+                    login.contracts[adapter.contract_id(symbol)] = symbol
+                except VenueError as exc:
+                    log.warning(
+                        "projectx %s: no contract for %s: %s", account.pk, symbol, exc
+                    )
+        finally:
+            adapter.client.close()
     return found
 
 

@@ -142,9 +142,8 @@ class VenueAdapter(abc.ABC):
         A venue that can answer for many accounts at once overrides this."""
         measured = {}
         for account in accounts:
-            adapter = cls(account)
             try:
-                snapshot, positions = adapter.account_state()
+                snapshot, positions = cls(account).account_state()
                 flat = not positions
             except VenueError as exc:
                 log.warning("account %s not measured: %s", account.pk, exc)

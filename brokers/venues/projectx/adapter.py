@@ -28,7 +28,6 @@ from django.utils import timezone
 from brokers.adapters.base import (
     AccountSnapshot,
     FillReport,
-    Measure,
     OrderReport,
     OrderRequest,
     PositionReport,
@@ -194,23 +193,6 @@ class ProjectXAdapter(VenueAdapter):
 
     # --- Reading ----------------------------------------------------------------------
 
-    @classmethod
-    def measure_many(cls, accounts: list[BrokerAccount]) -> dict[int, Measure]:
-        """The risk sweep's measure: one read of each account's positions serves
-        both its equity and whether it is flat."""
-        measured = {}
-        for account in accounts:
-            try:
-                adapter = cls(account)
-                rows = adapter.client.positions(adapter.account_id)
-                snapshot = adapter.account_snapshot(rows)
-            except VenueError as exc:
-                log.warning("account %s not measured: %s", account.pk, exc)
-                continue
-            flat = not any(row["size"] for row in rows)
-            measured[account.pk] = Measure(snapshot.balance, snapshot.equity, flat)
-        return measured
-
     def account_snapshot(
         self, rows: list[dict[str, Any]] | None = None
     ) -> AccountSnapshot:
@@ -255,7 +237,8 @@ class ProjectXAdapter(VenueAdapter):
         return total
 
     def account_state(self) -> tuple[AccountSnapshot, list[PositionReport]]:
-        """One read of the positions serves the equity and the mirror."""
+        """One read of the positions serves the equity and the positions (an
+        account sync, the risk sweep's measure)."""
         rows = self.client.positions(self.account_id)
         return self.account_snapshot(rows), self._position_reports(rows)
 

@@ -18,7 +18,7 @@ is a 500 — a disconnect in the middle of an order), `hang` (the next N calls
 answer after `hang_seconds`, past a client's timeout), `rate_limit`,
 `token_seconds` (how long a new token lives) and `gather` (each placement waits
 until this many are in flight at once, or `gather_seconds` pass: calls made one
-after another never gather; `peak_placing` says how many did). Accounts take
+after another never gather; `placements.peak` says how many did). Accounts take
 `follower` (copy-trading: orders refused), `auto_oco` and `can_trade`.
 
     with FakeProjectX.running() as fake:
@@ -788,7 +788,7 @@ class FakeProjectX:
         if self._limited(token):
             return 429, b""
         if endpoint == "Order/place":
-            await self._gather()
+            await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
         try:
             answer = self.handle(endpoint, user, body)
         except LookupError:
@@ -799,14 +799,6 @@ class FakeProjectX:
                     self.knobs.drop_after_place -= 1
                     return 500, b""
         return 200, answer
-
-    @property
-    def peak_placing(self) -> int:
-        """The most placements that were in flight at once."""
-        return self.placements.peak
-
-    async def _gather(self) -> None:
-        await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
 
     # --- Running --------------------------------------------------------------------
 

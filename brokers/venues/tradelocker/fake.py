@@ -55,7 +55,7 @@ token life, 3600) and `refresh_seconds` (7 days), `rate_limits_enforced`,
 `shuffle_columns` (serve the /trade/config columns, and the rows with them, in
 reverse: only a client that reads by name keeps working) and `gather` /
 `gather_seconds` (each placement waits until this many are in flight at once, or
-`gather_seconds` pass; `peak_placing` says how many were). `calls` records every
+`gather_seconds` pass; `placements.peak` says how many were). `calls` records every
 request as "METHOD /path" without `/backend-api` and without the query string.
 
 Rate limits are per access token and route type, as `/trade/config` advertises
@@ -1624,7 +1624,7 @@ class FakeTradeLocker:
             return 429, {"s": "error", "errmsg": RATE_LIMITED}
         placing = route.handler == "ep_place"
         if placing:
-            await self._gather()
+            await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
         handler: Callable[
             [_Context, dict[str, Any], dict[str, str], dict[str, str]], Any
         ]
@@ -1644,14 +1644,6 @@ class FakeTradeLocker:
         if answer is None:
             return 200, {"s": "ok"}
         return 200, {"s": "ok", "d": answer}
-
-    @property
-    def peak_placing(self) -> int:
-        """The most placements that were in flight at once."""
-        return self.placements.peak
-
-    async def _gather(self) -> None:
-        await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
 
     # --- Running --------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ disconnect mid-order), `hang` + `hang_seconds` (the next N calls answer late),
 `{"p-ticket", "p-time", "p-captcha"}`; see below), `penalty_seconds`, `captcha`,
 `token_seconds` (80 minutes by default, as the API reference says; the partner
 quick-setup page says 90) and `gather`/`gather_seconds` (each placement waits
-until this many are in flight at once, or `gather_seconds` pass; `peak_placing`
+until this many are in flight at once, or `gather_seconds` pass; `placements.peak`
 says how many were). `calls` records every request under /v1 (lower-cased,
 without the prefix), those answered by an injected failure included.
 
@@ -1324,7 +1324,7 @@ class FakeTradovate:
             return 429, b""
         placing = endpoint in PLACEMENTS
         if placing:
-            await self._gather()
+            await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
         handler: Callable[[FakeUser, dict[str, Any], dict[str, str]], Any] = getattr(
             self, route.handler
         )
@@ -1341,14 +1341,6 @@ class FakeTradovate:
                     self.knobs.drop_after_place -= 1
                     return 500, b""
         return 200, answer
-
-    @property
-    def peak_placing(self) -> int:
-        """The most placements that were in flight at once."""
-        return self.placements.peak
-
-    async def _gather(self) -> None:
-        await self.placements.placing(self.knobs.gather, self.knobs.gather_seconds)
 
     # --- Running --------------------------------------------------------------------
 

@@ -175,8 +175,10 @@ def test_equity_marks_open_positions_at_the_last_price(connected):
     snapshot = adapter.account_snapshot()
     assert snapshot.balance == Decimal(50_000) - Decimal("0.74")  # fees on the buy
     assert snapshot.equity == snapshot.balance + Decimal(40)
+    before = connected.fake.calls.count("Position/searchOpen")
     measured = ProjectXAdapter.measure_many([connected.account])[connected.account.pk]
     assert (measured.equity, measured.flat) == (snapshot.equity, False)
+    assert connected.fake.calls.count("Position/searchOpen") == before + 1
 
     before = connected.fake.calls.count("Position/searchOpen")
     account = account_sync(account=connected.account)  # equity and the mirror

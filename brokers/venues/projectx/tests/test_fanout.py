@@ -62,7 +62,7 @@ def test_the_accounts_orders_reach_the_venue_side_by_side(followed, fake, settin
     fake.knobs.gather = ACCOUNTS
     signal = signal_execute(signal_id=receive(followed))
 
-    assert fake.peak_placing == ACCOUNTS
+    assert fake.placements.peak == ACCOUNTS
     assert signal is not None and signal.status == Signal.Status.FILLED
     executions = Execution.objects.filter(signal=signal)
     assert {e.status for e in executions} == {Execution.Status.FILLED}
@@ -76,6 +76,6 @@ def test_fewer_threads_than_accounts_still_fill_every_account_once(
     settings.EXECUTION_FANOUT_THREADS = 2
     signal = signal_execute(signal_id=receive(followed))
 
-    assert fake.peak_placing <= 2
+    assert fake.placements.peak <= 2
     assert signal is not None and signal.status == Signal.Status.FILLED
     assert len([o for o in fake.orders.values() if o.custom_tag]) == ACCOUNTS
