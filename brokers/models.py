@@ -70,6 +70,11 @@ class BrokerAccount(models.Model):
         blank=True,
         help_text='Futures roots to trade instead of the alert\'s: {"NQ": "MNQ"}.',
     )
+    venue_symbols = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The venue\'s own names for our instruments: {"XAUUSD": "GOLD"}.',
+    )
     balance = MoneyField(null=True, blank=True)
     equity = MoneyField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
@@ -204,3 +209,38 @@ class Position(models.Model):
     @property
     def side(self) -> str:
         return "long" if self.quantity > 0 else "short" if self.quantity < 0 else "flat"
+
+
+class PositionClose(models.Model):
+    """A venue position, by its id, that an order of ours closes (or part of it).
+
+    A hedging venue (TradeLocker) does not net an opposite order against a
+    position: it opens another. Our exits close positions by id instead, and a
+    close carries no id of ours to look it up by. So it is written down here
+    before it is sent: a retry after a lost answer or a crash finds it, sees from
+    the position whether it happened, and never closes twice.
+    """
+
+    account = models.ForeignKey(
+        BrokerAccount, on_delete=models.CASCADE, related_name="position_closes"
+    )
+    client_order_id = models.CharField(max_length=64)
+    position_id = models.CharField(max_length=64)
+    side = models.CharField(
+        max_length=4, choices=Side.choices, help_text="The close's."
+    )
+    quantity = QuantityField(help_text="How much of it this order closes.")
+    held = QuantityField(help_text="Its size when the close was decided.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "client_order_id", "position_id"],
+                name="position_close_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id}: close {self.quantity} of {self.position_id}"

@@ -37,6 +37,7 @@ NOTIONAL_MARGIN = {
     AssetClass.FOREX: Decimal("0.0333"),
     AssetClass.STOCK: Decimal("0.5"),
     AssetClass.CRYPTO: Decimal(1),
+    AssetClass.CFD: Decimal("0.05"),  # 1:20, the usual retail leverage on indices
 }
 
 

@@ -26,6 +26,7 @@ STEP_TICKS = {
     AssetClass.FOREX: 5,
     AssetClass.STOCK: 3,
     AssetClass.CRYPTO: 50,
+    AssetClass.CFD: 5,
 }
 
 

@@ -346,6 +346,7 @@ BROKER_ADAPTERS = {
     "paper": "paperbroker.adapter.PaperAdapter",
     "projectx": "brokers.venues.projectx.adapter.ProjectXAdapter",
     "tradovate": "brokers.venues.tradovate.adapter.TradovateAdapter",
+    "tradelocker": "brokers.venues.tradelocker.adapter.TradeLockerAdapter",
 }
 # A hosted TradeFlow (a server that traders reach over the internet), as opposed to
 # one a trader runs on their own computer: firms that forbid API orders from a

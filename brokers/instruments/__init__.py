@@ -23,6 +23,7 @@ from .resolve import (
 from .sessions import NoSessionError, is_open, next_open, session_close, trading_day
 from .specs import (
     AssetClass,
+    CfdSpec,
     CryptoSpec,
     ExpiryRule,
     ForexSpec,
@@ -34,6 +35,7 @@ from .specs import (
 
 __all__ = [
     "AssetClass",
+    "CfdSpec",
     "Contract",
     "CryptoSpec",
     "ExpiredContract",

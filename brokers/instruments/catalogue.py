@@ -20,6 +20,7 @@ from .specs import (
     ALWAYS_OPEN_CALENDAR,
     FOREX_CALENDAR,
     AssetClass,
+    CfdSpec,
     CryptoSpec,
     ExpiryRule,
     ForexSpec,
@@ -135,6 +136,23 @@ def _crypto(symbol: str, raw: Mapping[str, Any]) -> CryptoSpec:
     )
 
 
+def _cfd(symbol: str, raw: Mapping[str, Any]) -> CfdSpec:
+    tick_size, size = _dec(raw["tick_size"]), _dec(raw["contract_size"])
+    return CfdSpec(
+        symbol=symbol,
+        name=raw["name"],
+        asset_class=AssetClass.CFD,
+        exchange="CFD",
+        currency=raw["currency"],
+        tick_size=tick_size,
+        tick_value=tick_size * size,
+        point_value=size,
+        calendar=raw["calendar"],
+        contract_size=size,
+        aliases=tuple(alias.upper() for alias in raw.get("aliases", ())),
+    )
+
+
 def _parse(doc: Mapping[str, Any]) -> list[Instrument]:
     margins = doc["margins"]
     specs: list[Instrument] = [
@@ -143,6 +161,7 @@ def _parse(doc: Mapping[str, Any]) -> list[Instrument]:
     specs += [_forex(sym, raw) for sym, raw in doc["forex"].items()]
     specs += [_stock(sym, raw) for sym, raw in doc["stocks"].items()]
     specs += [_crypto(sym, raw) for sym, raw in doc["crypto"].items()]
+    specs += [_cfd(sym, raw) for sym, raw in doc.get("cfds", {}).items()]
     return specs
 
 
@@ -155,6 +174,9 @@ def _check(specs: list[Instrument]) -> None:
             raise CatalogueError(f"{spec.symbol}: point_value != tick_value/tick_size")
         if isinstance(spec, FutureSpec) and spec.micro_of not in (None, *symbols):
             raise CatalogueError(f"{spec.symbol}: micro_of {spec.micro_of} unknown")
+    aliases = [a for spec in specs if isinstance(spec, CfdSpec) for a in spec.aliases]
+    if len(set(aliases)) != len(aliases) or set(aliases) & set(symbols):
+        raise CatalogueError("an alias is listed twice, or is another symbol")
 
 
 @cache
@@ -167,8 +189,23 @@ def catalogue() -> Mapping[str, Instrument]:
 
 
 def get_instrument(symbol: str) -> Instrument | None:
-    """The spec for a catalogue symbol ("ES", "EURUSD", "AAPL"), or None."""
-    return catalogue().get(symbol.upper())
+    """The spec for a catalogue symbol ("ES", "EURUSD", "AAPL") or a CFD's alias
+    ("GOLD", "NAS100USD"), or None."""
+    key = symbol.upper()
+    return catalogue().get(key) or catalogue().get(aliases().get(key, ""))
+
+
+@cache
+def aliases() -> Mapping[str, str]:
+    """Other names of catalogue CFDs -> their catalogue symbol ("US100" -> "NAS100")."""
+    return MappingProxyType(
+        {
+            alias: spec.symbol
+            for spec in catalogue().values()
+            if isinstance(spec, CfdSpec)
+            for alias in spec.aliases
+        }
+    )
 
 
 @cache

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from django.utils import timezone
 
-from .catalogue import catalogue, futures_roots, get_instrument
+from .catalogue import aliases, catalogue, futures_roots, get_instrument
 from .contracts import Contract, front_contract, month_of
 from .sessions import trading_day
 from .specs import FutureSpec, Instrument
@@ -102,6 +102,7 @@ def _parse(symbol: str) -> _Parsed:
     body = _body(symbol)
     if not body:
         raise UnknownSymbol(symbol, "empty symbol")
+    body = aliases().get(body, body)  # "OANDA:NAS100USD" is our NAS100
     spec = catalogue().get(body)
     if spec is not None and not isinstance(spec, FutureSpec):
         return _Parsed(body)

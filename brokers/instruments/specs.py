@@ -22,6 +22,7 @@ class AssetClass(StrEnum):
     FOREX = "forex"
     STOCK = "stock"
     CRYPTO = "crypto"
+    CFD = "cfd"  # a contract for difference on an index or a metal
 
 
 class ExpiryRule(StrEnum):
@@ -43,6 +44,7 @@ QUANTITY_STEP = {
     AssetClass.STOCK: Decimal(1),
     AssetClass.FOREX: Decimal("0.01"),
     AssetClass.CRYPTO: Decimal("0.00001"),
+    AssetClass.CFD: Decimal("0.01"),
 }
 
 
@@ -127,3 +129,13 @@ class ForexSpec(Instrument):
 class CryptoSpec(Instrument):
     base: str
     quote: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CfdSpec(Instrument):
+    """A CFD as forex/CFD brokers list it: a lot is `contract_size` units of the
+    underlying (100 oz of gold, $1 a point of the Dow), in `currency`. Brokers
+    name them differently (`aliases`: GOLD, US100, USTEC...)."""
+
+    contract_size: Decimal
+    aliases: tuple[str, ...] = ()

@@ -13,9 +13,12 @@ from brokers.models import BrokerAccount
 def account_chosen(
     venue: str, accounts: list[VenueAccount], options: dict[str, Any]
 ) -> VenueAccount:
-    """The account `options["account_id"]` names among the login's; a live one
-    needs `options["confirm_live"]`."""
+    """The account `options["account_id"]` names among the login's (or the
+    login's only one, when none is named); a live one needs
+    `options["confirm_live"]`."""
     wanted = str(options.get("account_id") or "")
+    if not wanted and len(accounts) == 1:
+        wanted = accounts[0].id
     chosen = next((a for a in accounts if a.id == wanted), None)
     if chosen is None:
         names = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"

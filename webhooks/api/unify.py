@@ -36,10 +36,13 @@ class RegisterInput(serializers.Serializer[dict[str, object]]):
     mode = serializers.ChoiceField(choices=["demo", "live"], default="demo")
     # A real venue's login, kept encrypted, never answered. ProjectX: its firm,
     # user name and API key; Tradovate: user name, password and the API key's id
-    # (`cid`) and secret (`sec`), on `mode`'s environment. Then the account to
-    # connect.
+    # (`cid`) and secret (`sec`), on `mode`'s environment; TradeLocker: e-mail,
+    # password and the broker's server name, on `mode`'s environment. Then the
+    # account to connect (optional where the login holds only one).
     firm = serializers.CharField(max_length=32, required=False)
     user_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.CharField(max_length=254, required=False)
+    server = serializers.CharField(max_length=120, required=False)
     api_key = serializers.CharField(max_length=500, required=False, write_only=True)
     password = serializers.CharField(max_length=200, required=False, write_only=True)
     cid = serializers.IntegerField(min_value=1, max_value=10**9, required=False)
@@ -55,6 +58,7 @@ class RegisterOutput(serializers.Serializer[dict[str, object]]):
     status = serializers.CharField()
     balance = serializers.DecimalField(max_digits=20, decimal_places=6)
     currency = serializers.CharField()
+    email = serializers.CharField(help_text="The venue login's, where it has one.")
     api_key = serializers.CharField(help_text="Shown once; only a hash is kept.")
 
 
@@ -86,6 +90,8 @@ class RegisterView(APIView):
                         "initial_balance",
                         "firm",
                         "user_name",
+                        "email",
+                        "server",
                         "api_key",
                         "password",
                         "cid",
@@ -108,6 +114,7 @@ class RegisterView(APIView):
             "status": account.status,
             "balance": account.balance,
             "currency": account.currency,
+            "email": values.get("email", ""),
             "api_key": plain,
         }
         return Response(body, status=status.HTTP_201_CREATED)

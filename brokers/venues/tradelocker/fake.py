@@ -50,6 +50,7 @@ Row values are strings (`null` where there is none; `stopLossId`/`takeProfitId`
 Knobs a test turns (`FakeTradeLocker.knobs`): `latency` (seconds before each
 answer), `fail` (HTTP statuses the next calls answer with, empty body),
 `drop_after_place` (the next N placements are booked, then answered 500),
+`drop_after_close` (the same for the next N closes of a position by id),
 `hang` + `hang_seconds` (the next N calls answer late), `token_seconds` (access
 token life, 3600) and `refresh_seconds` (7 days), `rate_limits_enforced`,
 `shuffle_columns` (serve the /trade/config columns, and the rows with them, in
@@ -313,6 +314,7 @@ class Knobs:
     latency: float = 0.0
     fail: list[int] = field(default_factory=list)
     drop_after_place: int = 0
+    drop_after_close: int = 0
     hang: int = 0
     hang_seconds: float = 30.0
     token_seconds: int = 3600
@@ -1634,10 +1636,11 @@ class FakeTradeLocker:
                 answer = handler(ctx, body, query, params)
         except _RefusedError as refused:
             return refused.status, {"s": "error", "errmsg": refused.text}
-        if placing:
+        if placing or route.handler == "ep_close_position":
+            knob = "drop_after_place" if placing else "drop_after_close"
             with self.lock:
-                if self.knobs.drop_after_place:
-                    self.knobs.drop_after_place -= 1
+                if getattr(self.knobs, knob):
+                    setattr(self.knobs, knob, getattr(self.knobs, knob) - 1)
                     return 500, b"Internal Server Error"
         if isinstance(answer, _NoData):
             return 200, {"s": "no_data"}

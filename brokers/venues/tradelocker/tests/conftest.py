@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 
+from brokers.models import BrokerAccount
+from brokers.venues.tradelocker.adapter import TradeLockerAdapter
 from brokers.venues.tradelocker.client import Login, TradeLockerClient
 from brokers.venues.tradelocker.fake import FakeAccount, FakeTradeLocker
 from common import ratelimit
@@ -55,3 +57,37 @@ def trader(fake) -> Iterator[Trader]:
     client = TradeLockerClient(login, acc_num=account.acc_num, timeout=2)
     yield Trader(client, account)
     client.close()
+
+
+@dataclass
+class Connected:
+    fake: FakeTradeLocker
+    venue_account: FakeAccount
+    account: BrokerAccount
+    adapter: TradeLockerAdapter
+    symbol: str  # "XAUUSD"
+
+    def price(self, bid: Decimal) -> None:
+        """Gold's quote: `bid`, and the ask 30 cents above."""
+        self.fake.price(self.symbol, bid, bid + Decimal("0.30"))
+
+
+def login_options(**extra: object) -> dict[str, object]:
+    return {"email": EMAIL, "password": PASSWORD, "server": SERVER, **extra}
+
+
+@pytest.fixture
+def connected(fake, world) -> Connected:
+    """A demo account at the fake, connected the way the connect page does it,
+    gold quoted at 2000.00 / 2000.30."""
+    venue_account = fake.account(EMAIL, "OSP#712345", balance=Decimal(100_000))
+    account = BrokerAccount.objects.create(
+        workspace=world.workspace, venue="tradelocker", name=""
+    )
+    TradeLockerAdapter.provision(account, login_options())
+    account.refresh_from_db()
+    connected = Connected(
+        fake, venue_account, account, TradeLockerAdapter(account), "XAUUSD"
+    )
+    connected.price(Decimal(2000))
+    return connected
