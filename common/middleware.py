@@ -67,6 +67,12 @@ _CSP = (
 _CSP_ADMIN = _CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
+def policy_with_form_action(origin: str) -> str:
+    """The policy, letting a form of the page lead to `origin` too (a venue's
+    OAuth sign-in: form-action also governs where a form's redirect may go)."""
+    return _CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 def _with_policy(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     if "Content-Security-Policy" not in response:
         admin = request.path.startswith("/admin/")

@@ -395,6 +395,15 @@ TRADOVATE_TOKEN_MINUTES = env_int("TRADOVATE_TOKEN_MINUTES", 80, minimum=5)
 TRADOVATE_MAX_WAIT_SECONDS = env_int("TRADOVATE_MAX_WAIT_SECONDS", 10, minimum=0)
 TRADOVATE_APP_ID = env_str("TRADOVATE_APP_ID", "TradeFlow")
 TRADOVATE_APP_VERSION = "1.0"
+# TradeFlow as an OAuth app at Tradovate (its partner program): with these a
+# trader connects by signing in at Tradovate, no API key of their own needed.
+TRADOVATE_OAUTH_CLIENT_ID = env_str("TRADOVATE_OAUTH_CLIENT_ID", "")
+TRADOVATE_OAUTH_CLIENT_SECRET = env_str("TRADOVATE_OAUTH_CLIENT_SECRET", "")
+TRADOVATE_OAUTH_URL = env_str("TRADOVATE_OAUTH_URL", "https://trader.tradovate.com/oauth")
+TRADOVATE_OAUTH_TOKEN_URL = env_str(
+    "TRADOVATE_OAUTH_TOKEN_URL", "https://live.tradovateapi.com/auth/oauthtoken"
+)
+TRADOVATE_OAUTH_REFRESH_DAYS = env_int("TRADOVATE_OAUTH_REFRESH_DAYS", 30, minimum=1)
 # TradeLocker: the REST base of each environment, where it is not the published
 # one (a test's fake): TRADELOCKER_API_URLS="demo=http://127.0.0.1:9002/backend-api".
 TRADELOCKER_API_URLS = {

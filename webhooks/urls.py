@@ -42,14 +42,33 @@ v1_urls = [
 pages = [
     path("accounts/new/", accounts.account_new, name="account-new"),
     path(
-        "accounts/connect/projectx/", connect.projectx_connect, name="projectx-connect"
+        "accounts/connect/projectx/",
+        connect.venue_connect,
+        {"venue": "projectx"},
+        name="projectx-connect",
     ),
     path(
-        "accounts/connect/projectx/account/",
-        connect.projectx_choose,
-        name="projectx-choose",
+        "accounts/connect/tradovate/oauth/",
+        connect.tradovate_oauth,
+        name="tradovate-oauth",
+    ),
+    path(
+        "accounts/connect/tradovate/callback/",
+        connect.tradovate_callback,
+        name="tradovate-callback",
+    ),
+    path(
+        "accounts/connect/<str:venue>/", connect.venue_connect, name="venue-connect"
+    ),
+    path(
+        "accounts/connect/<str:venue>/account/",
+        connect.venue_choose,
+        name="venue-choose",
     ),
     path("accounts/<id:pk>/keys/", accounts.account_keys, name="account-keys"),
+    path(
+        "accounts/<id:pk>/symbols/", accounts.account_symbols, name="account-symbols"
+    ),
     path(
         "accounts/<id:pk>/keys/<id:key_pk>/revoke/",
         accounts.account_key_revoke,

@@ -76,6 +76,8 @@ STATUSES = {
 
 @dataclass(frozen=True)
 class Credentials:
+    """A login with a password and an API key, or (OAuth) a refresh token."""
+
     environment: str
     user_name: str
     password: str = field(repr=False)
@@ -83,20 +85,25 @@ class Credentials:
     sec: str = field(repr=False)
     device_id: str
     account_spec: str  # the account's name at Tradovate
+    refresh_token: str = field(default="", repr=False)
 
     @classmethod
     def of(cls, account: BrokerAccount) -> Credentials:
         try:
             raw = json.loads(account.credentials or "{}")
-            return cls(
+            found = cls(
                 raw["environment"],
                 raw["user_name"],
-                raw["password"],
-                int(raw["cid"]),
-                raw["sec"],
+                raw.get("password") or "",
+                int(raw.get("cid") or 0),
+                raw.get("sec") or "",
                 raw["device_id"],
                 raw["account_spec"],
+                raw.get("refresh_token") or "",
             )
+            if not found.password and not found.refresh_token:
+                raise ValueError("neither a password nor a refresh token")
+            return found
         except (ValueError, KeyError, TypeError):
             raise VenueError(
                 "credentials-missing",
@@ -114,6 +121,7 @@ class Credentials:
             self.cid,
             self.sec,
             self.device_id,
+            self.refresh_token,
         )
 
 
@@ -127,7 +135,9 @@ class TradovateAdapter(VenueAdapter):
     def __init__(self, account: BrokerAccount) -> None:
         super().__init__(account)
         self.credentials = Credentials.of(account)
-        self.client = TradovateClient(self.credentials.login())
+        self.client = TradovateClient(
+            self.credentials.login(), on_refresh=self._keep_refresh_token
+        )
         try:
             self.account_id = int(account.external_id)
         except ValueError:
@@ -143,7 +153,13 @@ class TradovateAdapter(VenueAdapter):
         live = credentials.environment == "live"
         client = TradovateClient(credentials.login())
         try:
-            client.sign_in()
+            if credentials.refresh_token:  # OAuth: the grant's token, kept for all
+                client.tokens.put(
+                    str(options["access_token"]),
+                    datetime.fromisoformat(str(options["expires_at"])),
+                )
+            else:
+                client.sign_in()
             rows = [row for row in client.accounts() if row.get("active", True)]
             balances = {
                 int(row["id"]): client.cash_snapshot(int(row["id"])) for row in rows
@@ -170,6 +186,20 @@ class TradovateAdapter(VenueAdapter):
         chosen = account_chosen("Tradovate", accounts, options)
         kept = Credentials(**{**vars(credentials), "account_spec": chosen.name})
         account_keep(account, chosen, kept.dumps())
+
+    def _keep_refresh_token(self, refresh_token: str) -> None:
+        """Tradovate rotated the login's refresh token: every account of the
+        login keeps the new one (the old one no longer works)."""
+        for account in BrokerAccount.objects.filter(venue="tradovate"):
+            try:
+                theirs = Credentials.of(account)
+            except VenueError:
+                continue
+            if theirs.login().key == self.client.login.key and theirs.refresh_token:
+                kept = Credentials(**{**vars(theirs), "refresh_token": refresh_token})
+                BrokerAccount.objects.filter(pk=account.pk).update(
+                    credentials=kept.dumps()
+                )
 
     # --- Contracts --------------------------------------------------------------------
 
@@ -201,6 +231,10 @@ class TradovateAdapter(VenueAdapter):
         cache.set(key, found["id"], CONTRACT_CACHE_SECONDS)
         cache.set(self._cache_key("code", found["id"]), code, CONTRACT_CACHE_SECONDS)
         return int(found["id"]), name
+
+    def venue_symbol(self, symbol: str) -> str:
+        """Tradovate's name for our contract ("MNQZ26" -> "MNQZ6"), asked of it."""
+        return self.contract(symbol)[1]
 
     def _code(self, contract_id: int) -> str:
         """Tradovate's contract id -> our code, cached."""
@@ -456,6 +490,15 @@ def _login_options(options: dict[str, Any]) -> Credentials:
         raise VenueError(
             "invalid-environment", "A Tradovate environment is demo or live."
         )
+    device_id = str(options.get("device_id") or secrets.token_hex(16))
+    refresh_token = str(options.get("refresh_token") or "")
+    if refresh_token:  # connected through OAuth (the connect page's callback)
+        user_name = str(options.get("user_name") or "")
+        if not user_name or not options.get("access_token"):
+            raise VenueError("login-failed", "Tradovate's sign-in gave no user.")
+        return Credentials(
+            environment, user_name, "", 0, "", device_id, "", refresh_token
+        )
     user_name = str(options.get("user_name") or "").strip()
     password = str(options.get("password") or "")
     sec = str(options.get("sec") or "").strip()
@@ -470,7 +513,6 @@ def _login_options(options: dict[str, Any]) -> Credentials:
             "(cid) and secret, made at trader.tradovate.com under Application "
             "Settings > API Access.",
         )
-    device_id = str(options.get("device_id") or secrets.token_hex(16))
     return Credentials(environment, user_name, password, cid, sec, device_id, "")
 
 

@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -41,6 +42,8 @@ from django.utils import timezone
 
 from brokers.adapters.base import VenueError
 from brokers.venues.sessions import TokenStore, UnauthorizedError, send, with_session
+
+from . import oauth
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +189,8 @@ def refusal(path: str, payload: dict[str, Any]) -> TradovateRefusedError:
 
 @dataclass(frozen=True)
 class Login:
-    """A trader's Tradovate login, as the API takes it (`cid`/`sec`: the API key)."""
+    """A trader's Tradovate login, as the API takes it (`cid`/`sec`: the API key),
+    or one connected through OAuth (no password, no key: a refresh token)."""
 
     base_url: str  # https://demo.tradovateapi.com/v1, or live
     user_name: str
@@ -194,6 +198,11 @@ class Login:
     cid: int
     sec: str = field(repr=False)
     device_id: str  # stable for the account: Tradovate ties sessions to devices
+    refresh_token: str = field(default="", repr=False)
+
+    @property
+    def oauth(self) -> bool:
+        return not self.password
 
     @property
     def key(self) -> str:
@@ -204,8 +213,15 @@ class Login:
 class TradovateClient:
     """One login at one Tradovate environment. Cheap to make: the session is shared."""
 
-    def __init__(self, login: Login, *, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        login: Login,
+        *,
+        timeout: float | None = None,
+        on_refresh: Callable[[str], None] | None = None,
+    ) -> None:
         self.login = login
+        self.on_refresh = on_refresh  # keeps a rotated OAuth refresh token
         self.timeout = timeout or settings.TRADOVATE_TIMEOUT_SECONDS
         self._http = httpx.Client(
             base_url=login.base_url.rstrip("/"),
@@ -213,6 +229,7 @@ class TradovateClient:
             headers={"Accept": "application/json"},
         )
         self.tokens = TokenStore("tradovate", login.key)
+        self.refresh_tokens = TokenStore("tradovate-refresh", login.key)
 
     def close(self) -> None:
         self._http.close()
@@ -220,7 +237,10 @@ class TradovateClient:
     # --- Session ------------------------------------------------------------------
 
     def sign_in(self) -> str:
-        """A new session from the login; stored for every process."""
+        """A new session from the login; stored for every process. An OAuth
+        login has no password to sign in with: its refresh token gets one."""
+        if self.login.oauth:
+            return self._refresh_oauth()
         body = {
             "name": self.login.user_name,
             "password": self.login.password,
@@ -252,8 +272,20 @@ class TradovateClient:
         try:
             answer = self._exchange("GET", "/auth/renewaccesstoken", None, token=token)
             return self._keep(answer, "renew")
-        except VenueError:
+        except (VenueError, UnauthorizedError):  # an ended session: a new one
             return self.sign_in()
+
+    def _refresh_oauth(self) -> str:
+        stored = self.refresh_tokens.get()
+        current = stored[0] if stored else self.login.refresh_token
+        grant = oauth.refresh(current)
+        if grant.refresh_token != current:
+            kept_for = timedelta(days=settings.TRADOVATE_OAUTH_REFRESH_DAYS)
+            self.refresh_tokens.put(grant.refresh_token, timezone.now() + kept_for)
+            if self.on_refresh is not None:
+                self.on_refresh(grant.refresh_token)
+        log.info("tradovate login %s: oauth refresh", self.login.key[:8])
+        return self.tokens.put(grant.access_token, grant.expires_at)
 
     def _keep(self, answer: dict[str, Any], how: str) -> str:
         token = answer.get("accessToken")

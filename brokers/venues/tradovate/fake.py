@@ -136,6 +136,7 @@ from brokers.instruments.specs import FutureSpec
 from brokers.venues.fakes import Placements, answer_http, serve_on_loopback
 from brokers.venues.names import contract_name
 
+from .fake_oauth import FakeOAuth
 from .mapping import (
     OPEN_STATUSES,
     Action,
@@ -447,6 +448,7 @@ class FakeTradovate:
         self.hits: dict[str, list[float]] = {}  # token -> call times (rate limit)
         self.tickets: dict[str, _Ticket] = {}
         self.placements = Placements()  # Order placements in flight
+        self.oauth = FakeOAuth(self)  # /oauth and /auth/oauthtoken (fake_oauth.py)
         self.url = ""
         self._list_contracts()
 
@@ -1268,6 +1270,9 @@ class FakeTradovate:
         return {"p-ticket": token, "p-time": seconds, "p-captcha": captcha}
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/oauth", "/auth/oauthtoken"):
+            await self.oauth.app(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         await answer_http(
