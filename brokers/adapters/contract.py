@@ -199,3 +199,24 @@ class AdapterContract:
         assert measured[account.pk].balance == snapshot.balance
         assert measured[account.pk].flat is True
         assert isinstance(measured[account.pk].equity, Decimal)
+
+
+def as_the_executor_would(
+    adapter: VenueAdapter, request: OrderRequest, *, attempts: int = 6
+) -> tuple[OrderReport, int]:
+    """Send `request` the way the executor does through venue faults: a
+    transient error is retried, and every retry looks the order up first
+    (`find_order`) before it places anything. The report, and how many
+    transient errors it took."""
+    failures = 0
+    for attempt in range(attempts):
+        try:
+            found = adapter.find_order(request.client_order_id) if attempt else None
+            if found is not None and found.status in Order.FINAL:
+                return found, failures
+            return adapter.place_order(request), failures
+        except VenueError as exc:
+            if not exc.transient:
+                raise
+            failures += 1
+    raise AssertionError(f"{request.client_order_id}: still failing after {attempts}")
