@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,8 +14,7 @@ from brokers.venues.projectx.adapter import ProjectXAdapter
 from brokers.venues.projectx.client import Login, ProjectXClient
 from brokers.venues.projectx.fake import FakeAccount, FakeProjectX
 from common import ratelimit
-from testkit.clock import Clock, offset_to, shifted
-from testkit.processes import PrivateStack, private_stack
+from testkit.stacks import offset, private, ticking  # noqa: F401
 
 USER, API_KEY = "trader", "px-api-key-0123456789"
 
@@ -83,27 +81,8 @@ def connected(fake, world) -> Connected:
 
 # --- Real processes (daphne, workers, venue streams) on a shifted clock ----------
 # A module that uses `private` overrides `clock` with `ticking`: MNQ trades on the
-# Tuesday noon in Chicago every process's clock reads, whatever day the suite runs.
-
-
-@pytest.fixture(scope="module")
-def offset() -> float:
-    return offset_to()
-
-
-@pytest.fixture(scope="module")
-def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]:
-    """daphne on a throwaway Redis, its workers the module's to start and kill."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs redis-server on this machine")
-    with private_stack(tmp_path_factory.mktemp("projectx"), offset) as made:
-        yield made
-
-
-@pytest.fixture
-def ticking(offset) -> Iterator[Clock]:
-    with shifted(offset) as clock:
-        yield clock
+# Tuesday noon in Chicago every process's clock reads, whatever day the suite runs
+# (the fixtures: testkit.stacks).
 
 
 def at_venue(fake: FakeProjectX) -> dict[str, str]:

@@ -18,14 +18,15 @@ from brokers.venues.tradelocker.client import Login, TradeLockerClient
 from brokers.venues.tradelocker.fake import FakeAccount, FakeTradeLocker
 from common import ratelimit
 from testkit.clock import Clock, offset_to, shifted
+from testkit.stacks import offset, private, ticking  # noqa: F401
 
 EMAIL, PASSWORD, SERVER = "trader@example.com", "correct-horse-42", "OSP-DEMO"
 
 
 @pytest.fixture
 def clock() -> Iterator[Clock]:
-    with shifted(offset_to()) as ticking:
-        yield ticking
+    with shifted(offset_to()) as moving:
+        yield moving
 
 
 @pytest.fixture
@@ -91,3 +92,8 @@ def connected(fake, world) -> Connected:
     )
     connected.price(Decimal(2000))
     return connected
+
+
+def at_venue(fake: FakeTradeLocker) -> dict[str, str]:
+    """The environment that points a stack's processes at the fake."""
+    return {"TRADELOCKER_API_URLS": f"demo={fake.url},live={fake.url}"}

@@ -13,6 +13,7 @@ from brokers.models import BrokerAccount
 from brokers.venues.tradovate.adapter import TradovateAdapter
 from brokers.venues.tradovate.fake import FakeAccount, FakeTradovate
 from common import ratelimit
+from testkit.stacks import offset, private, ticking  # noqa: F401
 
 USER, PASSWORD, CID, SEC = "trader", "correct-horse-42", 7, "tv-api-secret-0123"
 
@@ -64,3 +65,8 @@ def connected(fake, world) -> Connected:
     return Connected(
         fake, venue_account, account, TradovateAdapter(account), symbol, contract_id
     )
+
+
+def at_venue(fake: FakeTradovate) -> dict[str, str]:
+    """The environment that points a stack's processes at the fake."""
+    return {"TRADOVATE_API_URLS": f"demo={fake.url},live={fake.url}"}
