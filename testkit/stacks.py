@@ -25,7 +25,9 @@ def offset() -> float:
 
 
 @pytest.fixture(scope="module")
-def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]:
+def private(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory, offset: float
+) -> Iterator[PrivateStack]:
     """daphne on a throwaway Redis, its workers the module's to start and kill."""
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server on this machine")
@@ -34,6 +36,6 @@ def private(django_db_setup, tmp_path_factory, offset) -> Iterator[PrivateStack]
 
 
 @pytest.fixture
-def ticking(offset) -> Iterator[Clock]:
+def ticking(offset: float) -> Iterator[Clock]:
     with shifted(offset) as clock:
         yield clock

@@ -443,27 +443,33 @@ class TradeLockerAdapter(VenueAdapter):
     def place_order(self, request: OrderRequest) -> OrderReport:
         instrument = self.instrument(request.symbol)
         body = self._order_body(request, instrument)
-        placed = self.find_order(request.client_order_id)
-        if placed is not None and placed.status != Order.Status.WORKING:
-            return placed
-        remaining = self._close_first(request, instrument)
-        if remaining <= 0 or self._opened(request.client_order_id) is not None:
-            return self._found(request.client_order_id)
+        cid = request.client_order_id
+        closes = list(
+            PositionClose.objects.filter(account=self.account, client_order_id=cid)
+        )
+        opened = self._opened(cid)
+        if opened is not None or closes:  # a retry: what did the first attempt do?
+            placed = self._combined(cid, closes, opened)
+            if placed.status != Order.Status.WORKING or opened is not None:
+                return placed  # done, or what it opened still works
+        remaining = self._close_first(request, instrument, closes)
+        if remaining <= 0:
+            return self._found(cid)
         body["qty"] = str(remaining)
         try:
             self.client.place(self.account_id, body)
         except TradeLockerRefusedError as exc:
-            found = self.find_order(request.client_order_id)
+            found = self.find_order(cid)
             if found is not None and found.status != Order.Status.WORKING:
                 return found
             return OrderReport(
-                client_order_id=request.client_order_id,
+                client_order_id=cid,
                 venue_order_id="",
                 status=Order.Status.REJECTED,
                 reject_reason=f"venue-refused: {exc.reason or exc.message}",
                 symbol=request.symbol,
             )
-        return self._found(request.client_order_id)
+        return self._found(cid)
 
     def _found(self, client_order_id: str) -> OrderReport:
         report = self.find_order(client_order_id)
@@ -475,21 +481,23 @@ class TradeLockerAdapter(VenueAdapter):
             )
         return report
 
-    def _close_first(self, request: OrderRequest, instrument: Instrument) -> Decimal:
+    def _close_first(
+        self,
+        request: OrderRequest,
+        instrument: Instrument,
+        planned: list[PositionClose],
+    ) -> Decimal:
         """Close what the account holds against this order, oldest position first;
         what is left to open. The closes are written down before any is sent, and
-        on a retry only those not yet done are sent again."""
+        on a retry (`planned` then) only those not yet done are sent again."""
         if request.order_type != OrderType.MARKET:
             return request.quantity  # a resting order opens: it cannot close by id
-        planned = list(
-            PositionClose.objects.filter(
-                account=self.account, client_order_id=request.client_order_id
-            )
-        )
         rows = {str(row["id"]): row for row in self.client.positions(self.account_id)}
-        if not planned:
+        working: list[dict[str, Any]] = []
+        if planned:  # a retry: a closing order of the first attempt may still work
+            working = [o for o in self.client.orders(self.account_id) if _closing(o)]
+        else:
             planned = self._plan_closes(request, instrument, rows.values())
-        working = [row for row in self.client.orders(self.account_id) if _closing(row)]
         for close in planned:
             row = rows.get(close.position_id)
             if row is None or _dec(row["qty"]) < close.held:
