@@ -26,15 +26,14 @@ from __future__ import annotations
 import html
 import json
 import secrets
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from django.utils import timezone
-
-if TYPE_CHECKING:
-    from .fake import FakeTradovate
 
 CODE_SECONDS = 600
 REFRESH_SECONDS = 30 * 24 * 3600
@@ -48,11 +47,34 @@ class _Code:
     expires: datetime
 
 
+class _User(Protocol):
+    name: str
+    password: str
+
+
+class _Knobs(Protocol):
+    token_seconds: int
+
+
+class _Fake(Protocol):
+    """What the OAuth pages need of the fake Tradovate (fake.py) behind them."""
+
+    lock: threading.RLock
+
+    @property
+    def knobs(self) -> _Knobs: ...
+
+    @property
+    def users(self) -> Mapping[str, _User]: ...
+
+    def _issue(self, user: Any) -> dict[str, Any]: ...
+
+
 @dataclass
 class FakeOAuth:
     """OAuth apps registered at the fake, and the codes and refresh tokens given."""
 
-    fake: FakeTradovate
+    fake: _Fake
     clients: dict[str, str] = field(default_factory=dict)  # client id -> secret
     codes: dict[str, _Code] = field(default_factory=dict)
     refresh_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
