@@ -78,6 +78,11 @@ class BrokerAccount(models.Model):
     balance = MoneyField(null=True, blank=True)
     equity = MoneyField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
+    # What the venue last said that the trader must act on (a captcha to solve, a
+    # login refused, a sign-in ended), until a sync succeeds again.
+    error_code = models.CharField(max_length=48, blank=True)
+    error_message = models.CharField(max_length=255, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WorkspaceScopedQuerySet.as_manager()

@@ -53,16 +53,30 @@ def broker_account_register(
 
 
 def account_sync(*, account: BrokerAccount) -> BrokerAccount:
-    """Refresh balance and equity from the venue, and mirror its positions."""
-    adapter = get_adapter(account)
-    snapshot, positions = adapter.account_state()
+    """Refresh balance and equity from the venue, and mirror its positions.
+
+    A lasting refusal (a captcha to solve, a login refused) is kept on the account
+    as its error, for the trader to see, until a sync succeeds again; a transient
+    one (a timeout, a 5xx) is not: the next sync tries again."""
+    try:
+        adapter = get_adapter(account)
+        snapshot, positions = adapter.account_state()
+    except VenueError as exc:
+        if not exc.transient:
+            account_error_set(account=account, error=exc)
+        raise
     reports = {report.symbol: report for report in positions}
     with transaction.atomic():
         BrokerAccount.objects.filter(pk=account.pk).update(
             balance=snapshot.balance,
             equity=snapshot.equity,
             last_sync_at=timezone.now(),
+            error_code="",
+            error_message="",
+            error_at=None,
         )
+        account.error_code = account.error_message = ""
+        account.error_at = None
         account.balance, account.equity = snapshot.balance, snapshot.equity
         for position in Position.objects.select_for_update().filter(account=account):
             report = reports.pop(position.symbol, None)
@@ -84,6 +98,23 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
             },
         )
     return account
+
+
+def account_error_set(*, account: BrokerAccount, error: VenueError) -> None:
+    """Keep what the venue refused on the account, and tell its pages."""
+    if (account.error_code, account.error_message) == (error.code, error.message):
+        return
+    now = timezone.now()
+    BrokerAccount.objects.filter(pk=account.pk).update(
+        error_code=error.code, error_message=error.message[:255], error_at=now
+    )
+    account.error_code, account.error_message = error.code, error.message[:255]
+    account.error_at = now
+    log.warning("account %s: %s %s", account.pk, error.code, error.message)
+    announce(
+        account.workspace_id,
+        {"type": "account.update", "account_id": account.pk, "balance": None},
+    )
 
 
 @dataclass(frozen=True)

@@ -7,4 +7,9 @@ from brokers import api
 urlpatterns = [
     path("api/user/brokers", api.BrokerAccountList.as_view(), name="api-brokers"),
     path("api/positions", api.PositionList.as_view(), name="api-positions"),
+    path(
+        "api/accounts/<id:pk>/symbols/lookup",
+        api.SymbolLookup.as_view(),
+        name="api-symbol-lookup",
+    ),
 ]

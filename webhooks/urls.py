@@ -66,9 +66,7 @@ pages = [
         name="venue-choose",
     ),
     path("accounts/<id:pk>/keys/", accounts.account_keys, name="account-keys"),
-    path(
-        "accounts/<id:pk>/symbols/", accounts.account_symbols, name="account-symbols"
-    ),
+    path("accounts/<id:pk>/symbols/", accounts.account_symbols, name="account-symbols"),
     path(
         "accounts/<id:pk>/keys/<id:key_pk>/revoke/",
         accounts.account_key_revoke,

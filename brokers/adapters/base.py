@@ -151,6 +151,13 @@ class VenueAdapter(abc.ABC):
             measured[account.pk] = Measure(snapshot.balance, snapshot.equity, flat)
         return measured
 
+    def venue_symbol(self, symbol: str) -> str:
+        """The venue's own name for our symbol ("MNQZ26" at Tradovate is "MNQZ6",
+        "XAUUSD" at a TradeLocker broker may be "GOLD"), asking the venue where
+        it must. Raises VenueError when the venue has no such thing or cannot be
+        asked. A venue that names instruments as we do keeps this default."""
+        return symbol
+
     @abc.abstractmethod
     def account_snapshot(self) -> AccountSnapshot: ...
 

@@ -201,7 +201,9 @@ def apply_root_override(symbol: str, overrides: Mapping[str, str]) -> str:
     target_spec = get_instrument(target)
     if target_spec is None:
         raise UnknownSymbol(target, f"the override for {parsed.root} names nothing")
-    if isinstance(target_spec, FutureSpec) != bool(parsed.suffix):
+    # A bare root ("NQ", the front contract) is a future too, with no suffix.
+    future = bool(parsed.suffix) or parsed.index is not None
+    if isinstance(target_spec, FutureSpec) != future:
         kind = target_spec.asset_class
         raise SymbolError(f"{parsed.root} cannot be traded as {target} (a {kind})")
     return f"{target}{parsed.suffix}"

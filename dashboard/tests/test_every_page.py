@@ -36,6 +36,7 @@ def _pages(account: BrokerAccount, strategy_pk: int, signal_pk: int) -> list[str
         "/accounts/new/",
         f"/accounts/{account.pk}/keys/",
         f"/accounts/{account.pk}/risk/",
+        f"/accounts/{account.pk}/symbols/?symbol=NQ1!",
         f"/accounts/{account.pk}/alert-builder/",
         "/paper/",
         f"/paper/{account.pk}/",

@@ -1,5 +1,5 @@
 """The trader's account pages: open a paper account, its webhook keys (issue,
-revoke, restrict to addresses)."""
+revoke, restrict to addresses), its symbol maps and what an alert would trade."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import Perm
-from accounts.scoping import current_workspace, get_for_user_or_404
+from accounts.scoping import current_workspace, get_for_user_or_404, user_can
 from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
+from brokers.symbols import (
+    Lookup,
+    SymbolMapError,
+    account_symbols_update,
+    symbol_lookup,
+)
 from webhooks.intake.examples import example_curl
 from webhooks.intake.keys import (
     account_register,
@@ -25,8 +31,8 @@ from webhooks.intake.keys import (
     api_key_revoke,
 )
 from webhooks.models import TRADINGVIEW_IPS, ApiKey
-from webhooks.views.base import key_shown, key_to_show, no_store
-from webhooks.views.forms import PaperAccountForm
+from webhooks.views.base import htmx, key_shown, key_to_show, no_store, user_of
+from webhooks.views.forms import PaperAccountForm, SymbolMapsForm
 
 
 def _key_context(
@@ -143,3 +149,64 @@ def key_addresses(request: HttpRequest, key_pk: int) -> HttpResponse:
     if api_key.account_id:
         return redirect("account-keys", pk=api_key.account_id)
     return redirect("dashboard")
+
+
+# --- Symbols --------------------------------------------------------------------------
+
+SYMBOLS_PAGE = "webhooks/account_symbols.html"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_symbols(request: HttpRequest, pk: int) -> HttpResponse:
+    """An account's symbol maps, and what an alert's symbol would trade on it.
+
+    GET `?symbol=NQ1!` looks one up (HTMX gets the result alone); POST saves the
+    maps (MANAGE_ACCOUNTS), and invalid input saves nothing.
+    """
+    if request.method == "POST":
+        account = account_for_user_or_404(request.user, pk, Perm.MANAGE_ACCOUNTS)
+        form = SymbolMapsForm(request.POST, venue=account.get_venue_display())
+        if form.is_valid():
+            try:
+                account_symbols_update(
+                    account=account, user=user_of(request), **form.cleaned_data
+                )
+            except SymbolMapError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request, f"Saved: alerts to {account.name} follow these maps."
+                )
+                return redirect("account-symbols", pk=account.pk)
+        return _symbols_page(request, account, form=form, status=400)
+    account = account_for_user_or_404(request.user, pk)
+    lookup = None
+    if "symbol" in request.GET:
+        lookup = symbol_lookup(account=account, alert_symbol=request.GET["symbol"])
+    if htmx(request):
+        context = {"account": account, "lookup": lookup}
+        return render(request, f"{SYMBOLS_PAGE}#lookup", context)
+    return _symbols_page(request, account, lookup=lookup)
+
+
+def _symbols_page(
+    request: HttpRequest,
+    account: BrokerAccount,
+    *,
+    form: SymbolMapsForm | None = None,
+    lookup: Lookup | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    maps = {
+        "symbol_overrides": account.symbol_overrides,
+        "venue_symbols": account.venue_symbols,
+    }
+    context = {
+        "account": account,
+        "form": form or SymbolMapsForm(initial=maps, venue=account.get_venue_display()),
+        "can_manage": user_can(request.user, account.workspace, Perm.MANAGE_ACCOUNTS),
+        "lookup": lookup,
+        "symbol": lookup.alert_symbol if lookup else "",
+    }
+    return render(request, SYMBOLS_PAGE, context, status=status)

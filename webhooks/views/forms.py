@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.http import QueryDict
 from accounts.scoping import AnyUser
 from brokers.instruments.catalogue import get_instrument
 from brokers.models import BrokerAccount
+from brokers.symbols import symbol_overrides_checked, venue_symbols_checked
 from common.numbers import plain
 from webhooks.intake import builder
 from webhooks.models import Signal, Strategy, Subscription
@@ -70,29 +72,86 @@ class StrategySettingsForm(forms.Form):
     )
 
 
+def _tradable_targets(pairs: dict[str, str]) -> dict[str, str]:
+    """A strategy's root map: upper case, each target an instrument we know."""
+    mapping = {}
+    for source, target in pairs.items():
+        if get_instrument(target) is None:
+            raise ValueError(f"TradeFlow does not know {target.upper()!r}.")
+        mapping[source.upper()] = target.upper()
+    return mapping
+
+
 class SymbolMapField(forms.CharField):
-    """Root mapping written as `NQ=MNQ, ES=MES`; each target must be tradable."""
+    """A symbol map written as `NQ=MNQ, ES=MES`. `check` turns the pairs as
+    written into the map to keep, or raises ValueError with a sentence; by
+    default each target must be tradable (a strategy's root map)."""
+
+    def __init__(
+        self,
+        *,
+        check: Callable[[dict[str, str]], dict[str, str]] = _tradable_targets,
+        shape: str = "ROOT=ROOT",
+        example: str = "NQ=MNQ",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.check, self.shape, self.example = check, shape, example
+        self.widget.attrs.setdefault("placeholder", example)
 
     def to_python(self, value: Any) -> dict[str, str]:  # type: ignore[override]
         text = super().to_python(value) or ""
-        mapping: dict[str, str] = {}
+        pairs: dict[str, str] = {}
         for pair in filter(None, (p.strip() for p in text.split(","))):
-            source, equals, target = (
-                part.strip().upper() for part in pair.partition("=")
-            )
+            source, equals, target = (part.strip() for part in pair.partition("="))
             if not (equals and source and target):
                 raise forms.ValidationError(
-                    f"Write each mapping as ROOT=ROOT, e.g. NQ=MNQ (not {pair!r})."
+                    f"Write each mapping as {self.shape}, e.g. {self.example} "
+                    f"(not {pair!r})."
                 )
-            if get_instrument(target) is None:
-                raise forms.ValidationError(f"TradeFlow does not know {target!r}.")
-            mapping[source] = target
-        return mapping
+            pairs[source] = target
+        try:
+            return self.check(pairs)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, dict):
             return ", ".join(f"{k}={v}" for k, v in value.items())
         return value
+
+
+class SymbolMapsForm(forms.Form):
+    """An account's two maps (`brokers.symbols` checks them)."""
+
+    symbol_overrides = SymbolMapField(
+        label="Trade instead",
+        required=False,
+        max_length=500,
+        check=symbol_overrides_checked,
+        example="NQ=MNQ, ES=MES",
+        help_text="An alert on the left-hand instrument trades the right-hand one "
+        "on this account: NQ=MNQ turns NQ1! into MNQ1!.",
+    )
+    venue_symbols = SymbolMapField(
+        label="The broker's names",
+        required=False,
+        max_length=500,
+        check=venue_symbols_checked,
+        shape="SYMBOL=NAME",
+        example="XAUUSD=GOLD",
+        help_text="What this broker calls an instrument when TradeFlow cannot find "
+        "it by its own name or a usual alias (TradeLocker: XAUUSD=GOLD).",
+    )
+
+    def __init__(self, *args: Any, venue: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if venue:
+            self.fields["venue_symbols"].label = f"{venue}'s names"
+        for field in self.fields.values():
+            field.widget.attrs.update(
+                autocapitalize="characters", autocomplete="off", spellcheck="false"
+            )
 
 
 def _plain(value: Decimal | None) -> str:

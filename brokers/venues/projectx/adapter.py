@@ -172,6 +172,10 @@ class ProjectXAdapter(VenueAdapter):
             "contract-not-found", f"ProjectX lists no contract {name} ({code})."
         )
 
+    def venue_symbol(self, symbol: str) -> str:
+        """ProjectX's contract id for our contract ("CON.F.US.MNQ.Z26")."""
+        return self.contract_id(symbol)
+
     def _contract(self, contract_id: str) -> tuple[str, Decimal]:
         """ProjectX's contract id -> (our code, its tick size)."""
         code, tick, _ = self._contract_values(contract_id)
