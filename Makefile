@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start bench-projectx clean
+.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start bench-projectx bench-venues clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-cold-start: $(VENV)/.dev
 bench-projectx: $(VENV)/.dev
 	scripts/services.sh
 	$(BIN)/python bench/projectx.py --write bench/results.json
+
+## bench-venues: alert-to-fill through the ProjectX, Tradovate and TradeLocker fakes beside paper's, in one run
+bench-venues: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/venues.py --write bench/results.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -8,8 +8,9 @@
 5. TradeFlow's figures as ratios to the floor's.
 
 Prints a summary and writes bench/results.json (keeping a `server_comparison` that
-bench/servers.py and a `projectx` that bench/projectx.py wrote there) and
-bench/RESULTS.md, with the machine, the versions and the command.
+bench/servers.py, a `projectx` that bench/projectx.py and a `venues` that
+bench/venues.py wrote there) and bench/RESULTS.md, with the machine, the versions
+and the command.
 
     .venv/bin/python bench/run_all.py [--duration 30] [--server uvicorn:2]
     .venv/bin/python bench/run_all.py --quick     # a short run to check it works
@@ -32,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import ack_load, alert_to_fill, fanout, stack  # noqa: E402
+from bench.servers import merge_into  # noqa: E402
 from bench.servers import table as servers_table  # noqa: E402
 
 RESULTS_JSON = ROOT / "bench" / "results.json"
@@ -160,6 +162,14 @@ MARKDOWN_NOTES = """
   web server, in the same run.
 - Alert to fill: `Execution.filled_at - Signal.received_at` (server clock).
 - Percentiles are nearest-rank. Ratios are TradeFlow / floor.
+- Venues (`make bench-projectx`, `make bench-venues`): each venue's faithful fake
+  runs in the bench's process, answering after the given latency, with the venue's
+  own rate limits lifted (TradeLocker's are per access token: `rate_limits_enforced`
+  off), so the figures are TradeFlow's path, not a venue's allowance. "At the venue
+  per order": how many orders the fake holds for each client order id of ours (a
+  TradeLocker exit is the closing order of the position it closed by id);
+  "calls/alert": requests the fake answered while the venue's alerts ran, by every
+  process (the housekeeping worker's syncs too), per alert.
 - Database connections come from a pool (`DATABASE_POOL`, the app's default): under
   ASGI every request runs in a thread of its own, so a kept connection was never
   reused and they piled up until PostgreSQL refused clients (seen at 200 alerts/s),
@@ -204,6 +214,55 @@ def projectx_summary(figures: dict[str, Any]) -> str:
     )
 
 
+VENUE_LABELS = {
+    "paper": "paper",
+    "projectx": "ProjectX (fake)",
+    "tradovate": "Tradovate (fake)",
+    "tradelocker": "TradeLocker (fake)",
+}
+
+
+def placements_text(counts: dict[str, int]) -> str:
+    """{"1": 40} as "1 each"; otherwise "39x1, 1x2" (orders of ours x orders at
+    the venue for each)."""
+    if set(counts) == {"1"}:
+        return "1 each"
+    return ", ".join(f"{n}x{times}" for times, n in counts.items()) or "none"
+
+
+def calls_text(calls: float | None) -> str:
+    return "-" if calls is None else f"{calls:.1f}"
+
+
+def venues_summary(figures: dict[str, Any]) -> str:
+    """bench/venues.py's figures as the terminal and bench/RESULTS.md print them."""
+    lines = [
+        f"alert -> fill, {figures['alerts']} alerts each at {figures['rate']:g}/s, "
+        f"venue latency {figures['venue_latency_ms']} ms at the fakes, on "
+        f"{figures['web_server']}:",
+        f"  {'venue':<19}{'sent':>5}{'filled':>7}{'failed':>7}  {'p50':>7}  "
+        f"{'p95':>7}  {'p99':>7}  {'max':>7} ms  calls/alert  at the venue per order",
+    ]
+    for code, row in figures["alert_to_fill"].items():
+        lines.append(
+            f"  {VENUE_LABELS.get(code, code):<19}{row['sent']:>5}{row['filled']:>7}"
+            f"{row['failed']:>7}  {row['p50_ms']:7.1f}  {row['p95_ms']:7.1f}  "
+            f"{row['p99_ms']:7.1f}  {row['max_ms']:7.1f}  "
+            f"{calls_text(row.get('venue_calls_per_alert')):>11}     "
+            + placements_text(row["orders_per_client_id"])
+        )
+    return "\n".join(lines)
+
+
+def results_merge(path: Path, key: str, figures: dict[str, Any]) -> None:
+    """One script's figures into results.json under `key` (keeping the others)
+    and, once a full `make bench` has framed it, RESULTS.md beside it rewritten."""
+    merge_into(path, key, figures)
+    results = json.loads(path.read_text())
+    if "machine" in results:
+        path.with_name(RESULTS_MD.name).write_text(markdown(results))
+
+
 def markdown(results: dict[str, Any]) -> str:
     m, v, s = results["machine"], results["versions"], results["setup"]
     lines = [
@@ -243,6 +302,17 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "```",
             projectx_summary(results["projectx"]),
+            "```",
+        ]
+    if results.get("venues"):
+        lines += [
+            "",
+            "## Every venue, through its fake (`make bench-venues`, issue 14)",
+            "",
+            f"Measured {results['venues']['measured_at']}.",
+            "",
+            "```",
+            venues_summary(results["venues"]),
             "```",
         ]
     return "\n".join(lines) + "\n" + MARKDOWN_NOTES
@@ -316,7 +386,7 @@ def main() -> int:
     )
     results["ratios"] = ratios(ack)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    for kept in ("server_comparison", "projectx"):  # other scripts' figures
+    for kept in ("server_comparison", "projectx", "venues"):  # other scripts' figures
         if kept in previous:
             results[kept] = previous[kept]
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -367,12 +367,18 @@ def strategy_for(name: str, accounts: list[BrokerAccount]) -> tuple[Strategy, st
     return strategy, key
 
 
-def alert_bodies() -> list[str]:
-    """A buy then a sell of one BTCUSDT, each with its own id (loadgen fills in
-    `{run}` and `{seq}`), so the accounts stay flat and no alert is a duplicate."""
+def alert_bodies(symbol: str = SYMBOL, quantity: float = 1) -> list[str]:
+    """A buy then a sell of `quantity` (one BTCUSDT), each with its own id (loadgen
+    fills in `{run}` and `{seq}`), so the accounts stay flat and no alert is a
+    duplicate."""
     return [
         json.dumps(
-            {"ticker": SYMBOL, "action": side, "quantity": 1, "id": "{run}-{seq}"}
+            {
+                "ticker": symbol,
+                "action": side,
+                "quantity": quantity,
+                "id": "{run}-{seq}",
+            }
         )
         for side in ("buy", "sell")
     ]

@@ -33,6 +33,14 @@ VERSION_LABELS = {
     "celery": "Celery",
 }
 
+# bench/venues.py's venue codes, in the order the page shows them.
+VENUE_NAMES = {
+    "paper": "Paper",
+    "projectx": "ProjectX (fake)",
+    "tradovate": "Tradovate (fake)",
+    "tradelocker": "TradeLocker (fake)",
+}
+
 Json = dict[str, Any]
 
 
@@ -150,6 +158,43 @@ class VenueFigures:
 
 
 @dataclass(frozen=True)
+class VenueRow:
+    """One venue's alerts in bench/venues.py's run: counts, alert -> fill, and how
+    many orders the venue held per client order id of ours ({1: 40}: once each)."""
+
+    label: str
+    sent: int | None
+    filled: int | None
+    failed: int | None
+    fill: Latency | None
+    placements: dict[int, int]
+
+    @property
+    def exactly_once(self) -> bool:
+        return set(self.placements) == {1}
+
+    @property
+    def placements_text(self) -> str:
+        """'1 each', or '38 x 1, 1 x 2' with a multiplication sign: how many
+        orders of ours the venue held once, twice, not at all."""
+        if self.exactly_once:
+            return "1 each"
+        times = "\N{MULTIPLICATION SIGN}"
+        return ", ".join(f"{n} {times} {k}" for k, n in self.placements.items())
+
+
+@dataclass(frozen=True)
+class Venues:
+    """Every venue through its fake beside paper, in one run (bench/venues.py)."""
+
+    measured_at: datetime | None
+    alerts: int | None
+    rate: float | None
+    venue_latency_ms: float | None
+    rows: list[VenueRow]
+
+
+@dataclass(frozen=True)
 class ServerRow:
     server: str
     workers: int | None
@@ -188,6 +233,7 @@ class Results:
     ratios: Ratios
     servers: list[ServerRow]
     projectx: VenueFigures | None = None
+    venues: Venues | None = None
 
 
 def _num(data: Json, key: str) -> float | None:
@@ -373,6 +419,44 @@ def _venue(data: Json | None) -> VenueFigures | None:
     )
 
 
+def _placements(data: Json | None) -> dict[int, int]:
+    """{"1": 40} as {1: 40}; a key that is not a count, or a value not a number,
+    is left out."""
+    given = data or {}
+    counts = {
+        int(key): n
+        for key in given
+        if key.isdigit() and (n := _int(given, key)) is not None
+    }
+    return dict(sorted(counts.items()))
+
+
+def _venues(data: Json | None) -> Venues | None:
+    """The venues in the page's order (paper first), each one the file has."""
+    if data is None:
+        return None
+    fills = _dict(data, "alert_to_fill") or {}
+    rows = [
+        VenueRow(
+            label=label,
+            sent=_int(row, "sent"),
+            filled=_int(row, "filled"),
+            failed=_int(row, "failed"),
+            fill=_latency(row),
+            placements=_placements(_dict(row, "orders_per_client_id")),
+        )
+        for code, label in VENUE_NAMES.items()
+        if (row := _dict(fills, code)) is not None
+    ]
+    return Venues(
+        measured_at=_when(data.get("measured_at")),
+        alerts=_int(data, "alerts"),
+        rate=_num(data, "rate"),
+        venue_latency_ms=_num(data, "venue_latency_ms"),
+        rows=rows,
+    )
+
+
 def _servers(rows: object) -> list[ServerRow]:
     return [
         ServerRow(
@@ -422,6 +506,7 @@ def _results(data: Json) -> Results:
         ratios=_ratios(_dict(data, "ratios"), rows, max_rate),
         servers=_servers(data.get("server_comparison")),
         projectx=_venue(_dict(data, "projectx")),
+        venues=_venues(_dict(data, "venues")),
     )
 
 

@@ -90,6 +90,41 @@ def test_the_projectx_figures_are_read_beside_papers():
     assert venue.measured_at == datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
 
 
+def test_every_venue_is_read_in_the_pages_order_beside_paper():
+    results = benchmark_results(SAMPLE)
+
+    assert results is not None and results.venues is not None
+    venues = results.venues
+    assert [row.label for row in venues.rows] == [
+        "Paper",
+        "ProjectX (fake)",
+        "Tradovate (fake)",
+        "TradeLocker (fake)",
+    ]
+    tradelocker = venues.rows[-1]
+    assert (tradelocker.sent, tradelocker.filled, tradelocker.failed) == (40, 39, 1)
+    assert tradelocker.fill is not None and tradelocker.fill.p95_ms == 840.7
+    assert tradelocker.exactly_once and tradelocker.placements_text == "1 each"
+    assert (venues.alerts, venues.venue_latency_ms) == (40, 50)
+    assert venues.measured_at == datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
+
+
+def test_an_order_placed_twice_or_lost_at_a_venue_is_told_apart(tmp_path):
+    data = sample()
+    counts = {"0": 1, "1": 38, "2": 1, "x": 5, "3": "many"}
+    data["venues"]["alert_to_fill"]["tradovate"]["orders_per_client_id"] = counts
+    data["venues"]["alert_to_fill"]["unheard-of"] = {"sent": 1}
+
+    results = benchmark_results(write(tmp_path, data))
+
+    assert results is not None and results.venues is not None
+    tradovate = results.venues.rows[2]
+    assert tradovate.placements == {0: 1, 1: 38, 2: 1}  # the odd keys left out
+    assert not tradovate.exactly_once
+    assert tradovate.placements_text == f"1 {TIMES} 0, 38 {TIMES} 1, 1 {TIMES} 2"
+    assert len(results.venues.rows) == 4  # a venue the page does not know: out
+
+
 def test_each_rate_gets_its_tradeflow_to_floor_ratios():
     results = benchmark_results(SAMPLE)
 
@@ -216,6 +251,10 @@ def test_anyone_can_read_the_published_figures(client, settings):
     assert "one INSERT and one Redis LPUSH" in html
     assert "gunicorn (sync)" in html
     assert "ProjectX (fake)" in html and "913.7" in html and "5.9" + TIMES in html
+    assert "Every venue, side by side" in html
+    assert "Tradovate (fake)" in html and "455.1" in html
+    assert "TradeLocker (fake)" in html and "840.7" in html
+    assert "1 each" in html
     assert NOT_MEASURED not in html
     assert "Log in" in html
 
@@ -270,7 +309,7 @@ def test_a_malformed_file_says_not_measured_yet_and_warns(client, results_at, ca
 def test_each_missing_section_says_not_measured_yet(client, results_at):
     data = sample()
     missing = ["max_rate", "alert_to_fill", "fanout", "ratios", "server_comparison"]
-    for key in [*missing, "projectx"]:
+    for key in [*missing, "projectx", "venues"]:
         del data[key]
     del data["ack_load"]["floor"]
     results_at(data)
@@ -284,10 +323,34 @@ def test_each_missing_section_says_not_measured_yet(client, results_at):
     assert "not measured</td>" in html  # the floor's side of each rate
     assert "Web servers compared" not in html
     assert "ProjectX" not in html  # a section that was never measured is left out
+    assert "Every venue" not in html and "Tradovate" not in html
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("data", [[], {"ack_load": {"tradeflow": [{"rate": "x"}]}}])
+def test_a_venue_that_placed_an_order_twice_is_marked_on_the_page(client, results_at):
+    data = sample()
+    data["venues"]["alert_to_fill"]["tradelocker"]["orders_per_client_id"] = {
+        "1": 38,
+        "2": 1,
+    }
+    results_at(data)
+
+    html = client.get(reverse("benchmarks")).content.decode()
+
+    assert f'<td class="error">38 {TIMES} 1, 1 {TIMES} 2</td>' in html
+    assert html.count("<td>1 each</td>") == 3  # paper, ProjectX, Tradovate
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"ack_load": {"tradeflow": [{"rate": "x"}]}},
+        {"venues": {"alert_to_fill": {"paper": {"orders_per_client_id": [1]}}}},
+        {"venues": {"alert_to_fill": "none"}},
+    ],
+)
 def test_odd_shapes_never_break_the_page(client, results_at, data):
     results_at(data)
 
@@ -318,6 +381,7 @@ def test_the_page_reads_on_desktop_and_scrolls_tables_on_a_phone(
         page.click("#bench-max-rate summary")
         expect(page.locator("#bench-max-rate details table")).to_be_visible()
         expect(page.locator("#bench-projectx")).to_contain_text("ProjectX (fake)")
+        expect(page.locator("#bench-venues")).to_contain_text("TradeLocker (fake)")
         page.screenshot(path=str(tmp_path / f"bench_page_{name}.png"), full_page=True)
         page.locator("#bench-projectx").screenshot(
             path=str(tmp_path / f"bench_projectx_{name}.png")
