@@ -42,9 +42,7 @@ def test_a_future_on_a_forex_venue_is_refused(connected):
     lookup = symbol_lookup(account=connected.account, alert_symbol="NQ1!")
     assert not lookup.ok and lookup.venue_symbol == ""
     assert lookup.symbol == "NQZ26" and "NQZ26" in lookup.message
-    # The adapter says "not-tradable-here" for a root (MNQ); for a dated contract
-    # its check (`get_instrument`, roots only) misses, and it says it lists none.
-    assert lookup.code in ("not-tradable-here", "unknown-symbol")
+    assert lookup.code == "not-tradable-here"  # a future, not a missing name
 
 
 def test_tradelocker_down_is_said_as_could_not_ask(connected):

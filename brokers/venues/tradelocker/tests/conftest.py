@@ -15,7 +15,8 @@ import pytest
 from brokers.models import BrokerAccount
 from brokers.venues.tradelocker.adapter import TradeLockerAdapter
 from brokers.venues.tradelocker.client import Login, TradeLockerClient
-from brokers.venues.tradelocker.fake import FakeAccount, FakeTradeLocker
+from brokers.venues.tradelocker.fake import FakeTradeLocker
+from brokers.venues.tradelocker.fake_world import FakeAccount
 from common import ratelimit
 from testkit.clock import Clock, offset_to, shifted
 from testkit.stacks import offset, private, ticking  # noqa: F401

@@ -11,7 +11,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from brokers.venues.tradelocker.fake import FakeAccount, FakeTradeLocker
+from brokers.venues.tradelocker.fake import FakeTradeLocker
+from brokers.venues.tradelocker.fake_world import FakeAccount
 from brokers.venues.tradelocker.mapping import (
     ACCOUNT_DETAIL_COLUMNS,
     EXECUTION_COLUMNS,
