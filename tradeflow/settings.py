@@ -399,7 +399,9 @@ TRADOVATE_APP_VERSION = "1.0"
 # trader connects by signing in at Tradovate, no API key of their own needed.
 TRADOVATE_OAUTH_CLIENT_ID = env_str("TRADOVATE_OAUTH_CLIENT_ID", "")
 TRADOVATE_OAUTH_CLIENT_SECRET = env_str("TRADOVATE_OAUTH_CLIENT_SECRET", "")
-TRADOVATE_OAUTH_URL = env_str("TRADOVATE_OAUTH_URL", "https://trader.tradovate.com/oauth")
+TRADOVATE_OAUTH_URL = env_str(
+    "TRADOVATE_OAUTH_URL", "https://trader.tradovate.com/oauth"
+)
 TRADOVATE_OAUTH_TOKEN_URL = env_str(
     "TRADOVATE_OAUTH_TOKEN_URL", "https://live.tradovateapi.com/auth/oauthtoken"
 )

@@ -57,9 +57,7 @@ pages = [
         connect.tradovate_callback,
         name="tradovate-callback",
     ),
-    path(
-        "accounts/connect/<str:venue>/", connect.venue_connect, name="venue-connect"
-    ),
+    path("accounts/connect/<str:venue>/", connect.venue_connect, name="venue-connect"),
     path(
         "accounts/connect/<str:venue>/account/",
         connect.venue_choose,

@@ -160,7 +160,8 @@ class TradovateAdapter(VenueAdapter):
                 )
             else:
                 client.sign_in()
-            rows = [row for row in client.accounts() if row.get("active", True)]
+            # The Account entity has no `active`: a closed account says `closed`.
+            rows = [row for row in client.accounts() if not row.get("closed")]
             balances = {
                 int(row["id"]): client.cash_snapshot(int(row["id"])) for row in rows
             }

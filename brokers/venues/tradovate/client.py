@@ -246,6 +246,8 @@ class TradovateClient:
             "password": self.login.password,
             "appId": settings.TRADOVATE_APP_ID,
             "appVersion": settings.TRADOVATE_APP_VERSION,
+            # The published schema types cid a string; its own example, the
+            # vendor's examples and the conformance page send a number.
             "cid": self.login.cid,
             "sec": self.login.sec,
             "deviceId": self.login.device_id,
@@ -465,8 +467,13 @@ class TradovateClient:
         path = "/order/placeoso" if "bracket1" in order else "/order/placeorder"
         return dict(self.post(path, order))
 
-    def modify(self, order_id: int, **changes: Any) -> None:
-        self.post("/order/modifyorder", {"orderId": order_id, **changes})
+    def modify(
+        self, order_id: int, *, order_qty: int, order_type: str, **changes: Any
+    ) -> None:
+        """`order/modifyorder`: the order's size and type always (the document
+        requires both), with the `price`/`stopPrice`/... that change."""
+        body = {"orderId": order_id, "orderQty": order_qty, "orderType": order_type}
+        self.post("/order/modifyorder", {**body, **changes, "isAutomated": True})
 
     def cancel(self, order_id: int) -> None:
         self.post("/order/cancelorder", {"orderId": order_id, "isAutomated": True})

@@ -49,10 +49,16 @@ server integration cannot solve a captcha. For GETs the ticket rides in the quer
         fake.price(contract.id, Decimal("21000"))
         ...  # a TradovateClient on fake.url (".../v1")
 
-What the docs confirm (partner.tradovate.com, read 2026-12):
+What the docs confirm (partner.tradovate.com, read 2026-12). Every request body
+and answer below is also checked field for field, in tests/test_openapi.py,
+against the published OpenAPI document https://partner.tradovate.com/openapi.json
+(tests/openapi_subset.json: its schemas for these endpoints, and where they came
+from); fields it does not name are not sent (an Account has no `active`):
 - AccessTokenResponse {errorText, accessToken, mdAccessToken, expirationTime,
   passwordExpirationTime, userStatus, userId, name, hasLive}: conformance stage 1,
   https://partner.tradovate.com/overview/conformance-testing/stage-1-authentication
+  (the openapi.json schema omits mdAccessToken; its accessTokenRequest text returns
+  it). `auth/renewaccesstoken` is a GET there, answering the same schema.
 - OAuthMeResponse {userId, name, fullName, email, emailVerified, isTrial, ...}:
   https://partner.tradovate.com/api/rest-api-endpoints/authentication/me.md
 - Account {id, name, userId, accountType, clearingHouseId, riskCategoryId,
@@ -83,6 +89,12 @@ What the docs confirm (partner.tradovate.com, read 2026-12):
   bracket1 and bracket2 the two orders will be linked as an OCO":
   https://partner.tradovate.com/api/rest-api-endpoints/orders/place-order.md ,
   https://partner.tradovate.com/api/rest-api-endpoints/orders/place-oso.md
+- Answers: placeoso's PlaceOsoResult {failureReason?, failureText?, orderId,
+  oso1Id, oso2Id}; placeorder's and liquidateposition's PlaceOrderResult
+  {failureReason?, failureText?, orderId}; modifyorder's and cancelorder's
+  CommandResult {failureReason?, failureText?, commandId}; liquidatepositions'
+  SimpleResponse {ok, errorText?}; every failureReason is one of the document's
+  enum: https://partner.tradovate.com/openapi.json (components.schemas)
 - p-ticket / 429 shapes: brokers.md §3.6 and its §1.2 sources.
 
 What is our assumption, not documented:
@@ -91,9 +103,10 @@ What is our assumption, not documented:
 - A `clOrdId` already used on the account is refused with failureReason
   `UnknownReason`, failureText "Duplicate clOrdId"; `isAutomated` not true is
   refused with `UnknownReason`. Refused placements book nothing.
-- `oso1Id`/`oso2Id` in the placeoso answer (third-party clients show them; the
-  official sample shows only `orderId`). Bracket legs are `Suspended` until the
-  entry fills; their Order rows carry `parentId` and each other's id as `linkedId`.
+- Bracket legs are `Suspended` until the entry fills; their Order rows carry
+  `parentId` and each other's id as `linkedId`.
+- modifyorder without `orderQty`/`orderType` (the document requires both) keeps
+  the order's own.
 - `accountSpec` may be the account's name or the user's name (the docs' examples
   use both); anything else is `Unauthorized`.
 - Prices off the tick grid are refused `InvalidPrice`; order types other than
@@ -248,7 +261,6 @@ class FakeAccount:
             "name": self.name,
             "userId": user_id,
             "accountType": "Customer",
-            "active": self.active,
             "clearingHouseId": 2,
             "riskCategoryId": 2,
             "autoLiqProfileId": 2,
@@ -449,6 +461,10 @@ class FakeTradovate:
         self.tickets: dict[str, _Ticket] = {}
         self.placements = Placements()  # Order placements in flight
         self.oauth = FakeOAuth(self)  # /oauth and /auth/oauthtoken (fake_oauth.py)
+        self.listeners: list[Callable[[], None]] = []  # told of every change
+        from .fake_socket import FakeSocket  # here: it builds on this module
+
+        self.socket = FakeSocket(self)  # /v1/websocket (fake_socket.py)
         self.url = ""
         self._list_contracts()
 
@@ -502,6 +518,13 @@ class FakeTradovate:
                 raise KeyError(name_or_contract_id)
             self.prices[contract.id] = last
             self._match(contract.id)
+            self.notify()
+
+    def notify(self) -> None:
+        """Tell the listeners (the WebSocket's user syncs) the state may have moved."""
+        with self.lock:
+            for listener in list(self.listeners):
+                listener()
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -1273,6 +1296,9 @@ class FakeTradovate:
         if scope["type"] == "http" and scope["path"] in ("/oauth", "/auth/oauthtoken"):
             await self.oauth.app(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            await self.socket.serve(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         await answer_http(
@@ -1340,6 +1366,8 @@ class FakeTradovate:
             answer = refused.body()
         except _NotFoundError:
             return 404, b""
+        if method == "POST":
+            self.notify()
         if placing and isinstance(answer, dict) and "orderId" in answer:
             with self.lock:
                 if self.knobs.drop_after_place:

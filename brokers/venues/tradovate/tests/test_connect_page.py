@@ -69,9 +69,7 @@ def test_a_trader_connects_with_an_api_key(world, fake):
     assert BrokerAccount.objects.get(venue="tradovate").name == "DEMO1"
 
 
-def test_a_trader_connects_through_tradovates_sign_in_and_it_lasts(
-    world, oauth, clock
-):
+def test_a_trader_connects_through_tradovates_sign_in_and_it_lasts(world, oauth, clock):
     fake = oauth
     venue_account = fake.account(USER, "DEMO2", balance=Decimal(50_000))
     page = client_for(world.owner)
