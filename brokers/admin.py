@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from brokers.models import BrokerAccount, Fill, Order, Position
+from brokers.models import BrokerAccount, Fill, Order, Position, PositionClose
 
 
 @admin.register(BrokerAccount)
@@ -21,7 +22,15 @@ class BrokerAccountAdmin(admin.ModelAdmin):
     search_fields = ["name", "external_id", "workspace__name"]
     # Credentials are encrypted at rest and never shown, not even to staff.
     exclude = ["credentials"]
-    readonly_fields = ["balance", "equity", "last_sync_at", "created_at"]
+    readonly_fields = [
+        "balance",
+        "equity",
+        "last_sync_at",
+        "error_code",
+        "error_message",
+        "error_at",
+        "created_at",
+    ]
 
 
 @admin.register(Order)
@@ -62,3 +71,31 @@ class PositionAdmin(admin.ModelAdmin):
     list_display = ["account", "symbol", "quantity", "avg_price", "updated_at"]
     search_fields = ["symbol", "account__name"]
     raw_id_fields = ["account", "workspace"]
+
+
+@admin.register(PositionClose)
+class PositionCloseAdmin(admin.ModelAdmin):
+    """What our exits closed at a hedging venue, by position id: a record, read
+    by the adapter to never close twice, so staff may look and not touch."""
+
+    list_display = [
+        "client_order_id",
+        "account",
+        "position_id",
+        "side",
+        "quantity",
+        "held",
+        "created_at",
+    ]
+    search_fields = ["client_order_id", "position_id", "account__name"]
+    raw_id_fields = ["account"]
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PositionClose | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: PositionClose | None = None
+    ) -> bool:
+        return False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from django.test import Client
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,6 +21,28 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def session_cookie(user: Any, url: str) -> dict[str, str]:
+    """A signed-in session of `user`, as the cookie Chromium takes for `url`."""
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}
+
+
+@contextmanager
+def page_at_width(
+    browser: Browser, width: int, cookie: dict[str, str] | None = None
+) -> Iterator[Page]:
+    """A fresh page `width` pixels wide (390: a phone, 1280: a desktop), signed in
+    when given a session cookie."""
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    if cookie is not None:
+        context.add_cookies([cookie])  # type: ignore[list-item]
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def sign_up(page: Page, email: str, password: str) -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from brokers.venues.tradovate.tests import conftest as tradovate
-from testkit.browser import chromium
+from testkit.browser import chromium, page_at_width, session_cookie
 
 # The Tradovate fake and an account connected to it, on the frozen clock.
 connected = tradovate.connected
@@ -43,54 +42,53 @@ def test_a_trader_maps_symbols_and_looks_one_up_on_a_phone_and_a_desktop(
     account = connected.account
     account.name = "Tradovate 50K"
     account.save()
-    session = Client()
-    session.force_login(world.owner)
-    cookie = {
-        "name": "sessionid",
-        "value": session.cookies["sessionid"].value,
-        "url": live_server.url,
-    }
+    cookie = session_cookie(world.owner, live_server.url)
     url = f"{live_server.url}/accounts/{account.pk}/symbols/"
     with chromium() as browser:
         for width in WIDTHS:
-            context = browser.new_context(viewport={"width": width, "height": 844})
-            context.add_cookies([cookie])
-            page = context.new_page()
-            page.goto(url)
-            expect(page.locator("h1")).to_have_text("Symbols · Tradovate 50K")
-            if width == WIDTHS[0]:
-                page.fill("#id_symbol_overrides", "nq=mnq, es=mes")
+            with page_at_width(browser, width, cookie) as page:
+                page.goto(url)
+                expect(page.locator("h1")).to_have_text("Symbols · Tradovate 50K")
+                if width == WIDTHS[0]:
+                    page.fill("#id_symbol_overrides", "nq=mnq, es=mes")
+                    page.click("#symbol-maps-form button[type=submit]")
+                    expect(page.locator(".messages")).to_contain_text("Saved")
+                    expect(page.locator("#map-overrides")).to_contain_text("NQ → MNQ")
+                    account.refresh_from_db()
+                    assert account.symbol_overrides == {"ES": "MES", "NQ": "MNQ"}
+
+                page.evaluate("window.stayed = true")  # gone if the page reloads
+                look_up(page, "NQ1!")
+                result = page.locator("#symbol-lookup")
+                expect(result).to_contain_text("trades MNQZ6 at Tradovate")
+                expect(result).to_contain_text("NQ → MNQ: MNQ1!")
+                assert page.evaluate("window.stayed") is True
+                expect(page).to_have_url(re.compile(r"\?symbol=NQ1(!|%21)$"))
+                fits(page, width)
+                page.screenshot(
+                    path=SHOTS / f"symbols-{width}-lookup.png", full_page=True
+                )
+
+                look_up(page, "XAUUSD")
+                expect(result).to_contain_text("not-a-future")
+                expect(result).to_contain_text("Tradovate trades futures")
+                fits(page, width)
+                page.screenshot(
+                    path=SHOTS / f"symbols-{width}-refused.png", full_page=True
+                )
+
+                page.fill("#id_venue_symbols", "XAUUSD=GOLD SPOT")
                 page.click("#symbol-maps-form button[type=submit]")
-                expect(page.locator(".messages")).to_contain_text("Saved")
-                expect(page.locator("#map-overrides")).to_contain_text("NQ → MNQ")
-                account.refresh_from_db()
-                assert account.symbol_overrides == {"ES": "MES", "NQ": "MNQ"}
-
-            page.evaluate("window.stayed = true")  # gone if the page reloads
-            look_up(page, "NQ1!")
-            result = page.locator("#symbol-lookup")
-            expect(result).to_contain_text("trades MNQZ6 at Tradovate")
-            expect(result).to_contain_text("NQ → MNQ: MNQ1!")
-            assert page.evaluate("window.stayed") is True
-            expect(page).to_have_url(re.compile(r"\?symbol=NQ1(!|%21)$"))
-            fits(page, width)
-            page.screenshot(path=SHOTS / f"symbols-{width}-lookup.png", full_page=True)
-
-            look_up(page, "XAUUSD")
-            expect(result).to_contain_text("not-a-future")
-            expect(result).to_contain_text("Tradovate trades futures")
-            fits(page, width)
-            page.screenshot(path=SHOTS / f"symbols-{width}-refused.png", full_page=True)
-
-            page.fill("#id_venue_symbols", "XAUUSD=GOLD SPOT")
-            page.click("#symbol-maps-form button[type=submit]")
-            expect(page.locator("#symbol-maps")).to_contain_text("Nothing was saved")
-            expect(page.locator("#symbol-maps")).to_contain_text(
-                "not a name a broker gives an instrument"
-            )
-            fits(page, width)
-            page.screenshot(path=SHOTS / f"symbols-{width}-invalid.png", full_page=True)
-            context.close()
+                expect(page.locator("#symbol-maps")).to_contain_text(
+                    "Nothing was saved"
+                )
+                expect(page.locator("#symbol-maps")).to_contain_text(
+                    "not a name a broker gives an instrument"
+                )
+                fits(page, width)
+                page.screenshot(
+                    path=SHOTS / f"symbols-{width}-invalid.png", full_page=True
+                )
 
         # Without JavaScript the same form answers with the whole page.
         context = browser.new_context(

@@ -412,6 +412,28 @@ class TradeLockerClient:
         answer = self.call("POST", f"/trade/accounts/{account_id}/orders", order)
         return str(answer["orderId"])
 
+    def modify_order(self, order_id: str, **changes: Any) -> None:
+        """Change a working order: `price`, `stopPrice`, `qty`, `validity`,
+        `stopLoss`/`stopLossType`, `takeProfit`/`takeProfitType` (as the API
+        names them; Decimals go as strings)."""
+        self.call("PATCH", f"/trade/orders/{order_id}", _wire(changes))
+
+    def modify_position(
+        self,
+        position_id: str,
+        *,
+        stop_loss: Decimal | None = None,
+        take_profit: Decimal | None = None,
+    ) -> None:
+        """Move a position's stop loss and take profit (absolute prices); a level
+        left out is unchanged."""
+        changes: dict[str, Any] = {}
+        if stop_loss is not None:
+            changes |= {"stopLoss": stop_loss, "stopLossType": "absolute"}
+        if take_profit is not None:
+            changes |= {"takeProfit": take_profit, "takeProfitType": "absolute"}
+        self.call("PATCH", f"/trade/positions/{position_id}", _wire(changes))
+
     def cancel(self, order_id: str) -> None:
         self.call("DELETE", f"/trade/orders/{order_id}")
 
@@ -424,6 +446,13 @@ class TradeLockerClient:
 
     def close_all(self, account_id: int) -> None:
         self.call("DELETE", f"/trade/accounts/{account_id}/positions")
+
+
+def _wire(changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: str(value) if isinstance(value, Decimal) else value
+        for key, value in changes.items()
+    }
 
 
 def _expiry(value: object, token: str) -> datetime:

@@ -13,11 +13,10 @@ from decimal import Decimal
 import httpx
 import pytest
 from django.db import connections
-from django.test import Client
 from playwright.sync_api import expect
 
 from brokers.models import Order, Position
-from testkit.browser import chromium
+from testkit.browser import chromium, session_cookie
 from testkit.clock import Clock
 from testkit.processes import manage_argv, wait_until
 from webhooks.intake.keys import api_key_issue
@@ -43,13 +42,7 @@ def test_an_alert_fills_at_topstepx_and_the_open_dashboard_follows_it_live(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     fake, account = connected.fake, connected.account
     _, key = api_key_issue(account=account, created_by=None, name="TradingView")
-    session = Client()
-    session.force_login(world.owner)
-    cookie = {
-        "name": "sessionid",
-        "value": session.cookies["sessionid"].value,
-        "url": private.base_url,
-    }
+    cookie = session_cookie(world.owner, private.base_url)
     env = at_venue(fake)
     with (
         private.worker("orders", env),

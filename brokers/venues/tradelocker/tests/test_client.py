@@ -102,3 +102,30 @@ def test_a_position_closes_in_part_and_then_whole(fake, trader):
     assert Decimal(str(left["qty"])) == Decimal("0.20")
     trader.client.close_position(str(position["id"]))
     assert trader.client.positions(trader.account.id) == []
+
+
+def test_a_working_order_and_a_positions_protection_are_moved(fake, trader):
+    fake.price("EURUSD", Decimal("1.08000"), Decimal("1.08010"))
+    resting = market(
+        fake, trader, type="limit", validity="GTC", price="1.07000", qty="0.10"
+    )
+    order_id = trader.client.place(trader.account.id, resting)
+    trader.client.modify_order(order_id, price=Decimal("1.07500"), qty=Decimal("0.20"))
+    [row] = trader.client.orders(trader.account.id)
+    assert (Decimal(str(row["price"])), Decimal(str(row["qty"]))) == (
+        Decimal("1.07500"),
+        Decimal("0.20"),
+    )
+    trader.client.place(trader.account.id, market(fake, trader))
+    [position] = trader.client.positions(trader.account.id)
+    trader.client.modify_position(
+        str(position["id"]), stop_loss=Decimal("1.07000"), take_profit=Decimal("1.09")
+    )
+    held = fake.positions[int(position["id"])]
+    assert (held.stop_loss, held.take_profit) == (Decimal("1.07000"), Decimal("1.09"))
+    fake.price("EURUSD", Decimal("1.09000"), Decimal("1.09010"))  # the target
+    assert trader.client.positions(trader.account.id) == []
+    trader.client.cancel(order_id)
+    with pytest.raises(VenueError) as refused:
+        trader.client.modify_order(order_id, price=Decimal("1.0"))  # it is gone
+    assert "not active" in refused.value.message

@@ -6,10 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
-from testkit.browser import chromium
+from testkit.browser import chromium, page_at_width, session_cookie
 
 from .conftest import EMAIL, PASSWORD, SERVER
 
@@ -22,31 +21,30 @@ def test_a_trader_connects_a_tradelocker_account_on_a_phone_and_a_desktop(
 ):
     fake.account(EMAIL, "OSP#2001", balance=Decimal(25_000))
     fake.account(EMAIL, "OSP#2002", balance=Decimal(100_000))
-    session = Client()
-    session.force_login(world.owner)
-    cookie = {
-        "name": "sessionid",
-        "value": session.cookies["sessionid"].value,
-        "url": live_server.url,
-    }
+    cookie = session_cookie(world.owner, live_server.url)
     with chromium() as browser:
         for width in WIDTHS:
-            context = browser.new_context(viewport={"width": width, "height": 844})
-            context.add_cookies([cookie])
-            page = context.new_page()
-            page.goto(f"{live_server.url}/accounts/connect/tradelocker/")
-            page.fill("#id_email", EMAIL)
-            page.fill("#id_password", PASSWORD)
-            page.fill("#id_server", SERVER)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            page.screenshot(path=str(tmp_path / f"{width}-connect.png"), full_page=True)
-            page.click("main form button[type=submit]")
-            expect(page.locator("h1")).to_contain_text("Pick the TradeLocker account")
-            expect(page.locator("main")).to_contain_text("OSP#2002")
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
-            page.screenshot(path=str(tmp_path / f"{width}-choose.png"), full_page=True)
-            if width == WIDTHS[-1]:
-                page.click("main form button[type=submit]")  # the first: OSP#2001
-                expect(page.locator("h1")).to_contain_text("Webhook key for OSP#2001")
-            context.close()
+            with page_at_width(browser, width, cookie) as page:
+                page.goto(f"{live_server.url}/accounts/connect/tradelocker/")
+                page.fill("#id_email", EMAIL)
+                page.fill("#id_password", PASSWORD)
+                page.fill("#id_server", SERVER)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                page.screenshot(
+                    path=str(tmp_path / f"{width}-connect.png"), full_page=True
+                )
+                page.click("main form button[type=submit]")
+                expect(page.locator("h1")).to_contain_text(
+                    "Pick the TradeLocker account"
+                )
+                expect(page.locator("main")).to_contain_text("OSP#2002")
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                page.screenshot(
+                    path=str(tmp_path / f"{width}-choose.png"), full_page=True
+                )
+                if width == WIDTHS[-1]:
+                    page.click("main form button[type=submit]")  # the first: OSP#2001
+                    expect(page.locator("h1")).to_contain_text(
+                        "Webhook key for OSP#2001"
+                    )
     print(tmp_path)

@@ -30,6 +30,9 @@ from brokers.venues.tradovate.fake import FakeTradovate
 
 from .conftest import PASSWORD, USER, Connected
 
+# The suite's clock, for the fake's timestamps (the dates below are data).
+pytestmark = pytest.mark.usefixtures("clock")
+
 SUBSET: dict[str, Any] = json.loads(
     Path(__file__).with_name("openapi_subset.json").read_text()
 )
