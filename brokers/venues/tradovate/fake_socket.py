@@ -48,10 +48,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .fake import (
+from .fake_market import FakeMarket
+from .fake_world import (
+    ACCESS_DENIED,
     FakeAccount,
     FakeOrder,
-    FakeTradovate,
     _iso,
     _json_default,
     _now,
@@ -78,7 +79,6 @@ EXEC_TYPES = {
     OrdStatus.REJECTED: "Rejected",
     OrdStatus.EXPIRED: "Expired",
 }
-ACCESS_DENIED = "Access is denied"
 TICK = 0.05  # how often a connection's clock looks at heartbeats and silence
 
 Close = tuple[int, str]  # a close frame's code and reason
@@ -120,9 +120,10 @@ class _Cash:
 
 @dataclass
 class FakeSocket:
-    """The WebSocket side of one FakeTradovate; state shared under its lock."""
+    """The WebSocket side of one FakeTradovate (its market, fake_market.py); state
+    shared under its lock."""
 
-    fake: FakeTradovate
+    fake: FakeMarket
     knobs: Knobs = field(default_factory=Knobs)
     connections: list[SocketConnection] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # endpoint, body

@@ -11,7 +11,8 @@ import pytest
 from brokers.instruments.resolve import resolve
 from brokers.models import BrokerAccount
 from brokers.venues.tradovate.adapter import TradovateAdapter
-from brokers.venues.tradovate.fake import FakeAccount, FakeTradovate
+from brokers.venues.tradovate.fake import FakeTradovate
+from brokers.venues.tradovate.fake_world import FakeAccount
 from common import ratelimit
 from testkit.stacks import offset, private, ticking  # noqa: F401
 
