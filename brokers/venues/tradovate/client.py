@@ -492,6 +492,14 @@ class TradovateClient:
         order_id = answer.get("orderId") if isinstance(answer, dict) else None
         return int(order_id) if order_id else None
 
+    def liquidate_positions(self, position_ids: list[int]) -> None:
+        """Close these positions (Tradovate's position ids) in one command; a
+        refusal (`ok: false`) raises for all of them."""
+        self.post(
+            "/order/liquidatepositions",
+            {"positions": position_ids, "admin": False, "isAutomated": True},
+        )
+
 
 def _expiry(value: object) -> datetime:
     """The token's `expirationTime`, else the documented lifetime from now."""

@@ -211,3 +211,14 @@ def test_what_counts_as_a_refusal_in_an_http_200_answer(answer, refused):
     from brokers.venues.tradovate.client import _refused
 
     assert _refused(answer) is refused
+
+
+def test_several_positions_are_liquidated_in_one_command(connected):
+    adapter, client = connected.adapter, connected.adapter.client
+    adapter.place_order(buy(connected, "bulk-1", quantity=Decimal(2)))
+    [row] = [p for p in client.positions() if p["netPos"]]
+    client.liquidate_positions([int(row["id"])])
+    assert adapter.positions() == []
+    with pytest.raises(VenueError) as refused:
+        client.liquidate_positions([999_999])  # not the login's
+    assert refused.value.code == "venue-refused"
