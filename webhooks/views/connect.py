@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,7 +109,6 @@ class Connector:
     title: str  # "TradeLocker"
     form: type[forms.Form]
     intro: str
-    secrets: tuple[str, ...] = field(default=())  # kept encrypted, never shown
 
 
 CONNECTORS = {
@@ -120,7 +119,6 @@ CONNECTORS = {
         "TradeFlow signs in with your user name and API key, lists your accounts, "
         "and you pick the one to trade. The key is kept encrypted and never shown "
         "again.",
-        ("api_key",),
     ),
     "tradovate": Connector(
         "tradovate",
@@ -129,7 +127,6 @@ CONNECTORS = {
         "TradeFlow signs in with your Tradovate login and API key, lists your "
         "accounts, and you pick the one to trade. Password and secret are kept "
         "encrypted and never shown again.",
-        ("password", "sec"),
     ),
     "tradelocker": Connector(
         "tradelocker",
@@ -138,7 +135,6 @@ CONNECTORS = {
         "TradeFlow signs in with your TradeLocker login, lists your accounts, and "
         "you pick the one to trade: forex and CFDs. The password is kept encrypted "
         "and never shown again.",
-        ("password",),
     ),
 }
 OAUTH_STATE = "tradovate-oauth-state"

@@ -192,7 +192,7 @@ def test_instruments_are_found_by_the_brokers_own_names(connected):
     fake, account = connected.fake, connected.account
     fake.instrument("GOLD", lot_size=Decimal(100), tick_size=Decimal("0.01"))
     spx = fake.instrument("SPX500", lot_size=Decimal(1), tick_size=Decimal("0.1"))
-    chf = fake.instrument("USDCHF.r")
+    fake.instrument("USDCHF.r")
     adapter = TradeLockerAdapter(account)
     assert adapter.venue_symbol("XAUUSD") == "XAUUSD"  # its own name first
     assert adapter.venue_symbol("US500") == "SPX500"  # an alias
@@ -209,7 +209,6 @@ def test_instruments_are_found_by_the_brokers_own_names(connected):
     assert [p.tradable_instrument_id for p in fake.positions.values()] == [
         spx.tradable_instrument_id
     ]
-    assert chf.name == "USDCHF.r"
     with pytest.raises(VenueError) as unknown:
         adapter.venue_symbol("BTCUSD")
     assert unknown.value.code == "unknown-symbol"
