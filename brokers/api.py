@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api import WorkspaceScopedMixin
-from brokers.models import BrokerAccount, Position, Venue
+from brokers.models import BrokerAccount, Position, Venue, venues_named
 from brokers.selectors import account_for_user_or_404
 from brokers.symbols import symbol_lookup
 from common.api import error_body
@@ -20,9 +20,10 @@ from common.api import error_body
 BROKER_PARAMETER = OpenApiParameter(
     "broker",
     str,
-    enum=Venue.values,
-    description="Only accounts at this venue. Absent: every venue. A value with a "
-    "NUL character is a 400.",
+    enum=[*Venue.values, "topstep", "mtx", "truforex"],
+    description="Only accounts at this venue (topstep: projectx; mtx and "
+    "truforex: MetaTrader 4 and 5). Absent: every venue. A value with a NUL "
+    "character is a 400.",
 )
 
 
@@ -76,7 +77,7 @@ class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount
     def get_queryset(self):  # type: ignore[no-untyped-def]
         queryset = super().get_queryset()
         broker = self.request.query_params.get("broker")
-        return queryset.filter(venue=broker) if broker else queryset
+        return queryset.filter(venue__in=venues_named(broker)) if broker else queryset
 
 
 @extend_schema_view(get=extend_schema(parameters=[BROKER_PARAMETER]))
@@ -90,7 +91,9 @@ class PositionList(WorkspaceScopedMixin, generics.ListAPIView[Position]):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         queryset = super().get_queryset().exclude(quantity=0)
         broker = self.request.query_params.get("broker")
-        return queryset.filter(account__venue=broker) if broker else queryset
+        if not broker:
+            return queryset
+        return queryset.filter(account__venue__in=venues_named(broker))
 
 
 # A refusal is the caller's to act on (4xx): a symbol to fix, a map to add, or a

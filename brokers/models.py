@@ -21,8 +21,20 @@ class Venue(models.TextChoices):
     MT5 = "mt5", "MetaTrader 5"
 
 
-# Names a webhook URL may give a venue by (seed 002's `/webhook/topstep`).
-VENUE_ALIASES = {"topstep": "projectx", "topstepx": "projectx"}
+# Names a webhook URL or a `?broker=` filter may give venues by: seed 002's
+# `/webhook/topstep`, and `truforex` (an MT5 broker) or `mtx` for MetaTrader.
+VENUE_ALIASES: dict[str, tuple[str, ...]] = {
+    "topstep": ("projectx",),
+    "topstepx": ("projectx",),
+    "mtx": ("mt4", "mt5"),
+    "metatrader": ("mt4", "mt5"),
+    "truforex": ("mt4", "mt5"),
+}
+
+
+def venues_named(broker: str) -> tuple[str, ...]:
+    """The venues a name stands for: itself, or what it is an alias of."""
+    return VENUE_ALIASES.get(broker.lower(), (broker,))
 
 
 class Side(models.TextChoices):

@@ -13,7 +13,10 @@ from common.http import parse_id
 
 
 def accounts_for_user(user: AnyUser) -> QuerySet[BrokerAccount]:
-    return BrokerAccount.objects.for_user(user).order_by("pk")
+    # A MetaTrader account's page line says how its Expert Advisor is.
+    return (
+        BrokerAccount.objects.for_user(user).select_related("terminal").order_by("pk")
+    )
 
 
 def account_for_user_or_404(

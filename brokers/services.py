@@ -48,7 +48,14 @@ def broker_account_register(
             credentials=credentials,
         )
         adapter_class(venue).provision(account, options or {})
-    account_sync(account=account)
+    try:
+        account_sync(account=account)
+    except VenueError as exc:
+        if not exc.transient:
+            raise
+        # Provisioned, not yet readable (an Expert Advisor not yet installed):
+        # the account stands; its first report or the next sync fills it in.
+        log.info("account %s not synced yet: %s", account.pk, exc.message)
     return account
 
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "djstripe",
     "accounts",
     "brokers",
+    "brokers.venues.metatrader",
     "paperbroker",
     "risk",
     "billing",
@@ -327,6 +328,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.accounts_monitor_task",
         "schedule": schedule(env_int("RISK_MONITOR_SECONDS", 5, minimum=1)),
     },
+    "metatrader-heartbeats": {
+        "task": "brokers.venues.metatrader.tasks.terminals_watch_task",
+        "schedule": schedule(env_int("EA_WATCH_SECONDS", 15, minimum=1)),
+    },
     "webhooks-strategy-heartbeats": {
         "task": "webhooks.tasks.strategies_heartbeat_task",
         "schedule": schedule(60),
@@ -347,6 +352,8 @@ BROKER_ADAPTERS = {
     "projectx": "brokers.venues.projectx.adapter.ProjectXAdapter",
     "tradovate": "brokers.venues.tradovate.adapter.TradovateAdapter",
     "tradelocker": "brokers.venues.tradelocker.adapter.TradeLockerAdapter",
+    "mt4": "brokers.venues.metatrader.adapter.MetaTraderAdapter",
+    "mt5": "brokers.venues.metatrader.adapter.MetaTraderAdapter",
 }
 # A hosted TradeFlow (a server that traders reach over the internet), as opposed to
 # one a trader runs on their own computer: firms that forbid API orders from a
@@ -418,6 +425,16 @@ TRADELOCKER_API_URLS = {
     ),
 }
 TRADELOCKER_TIMEOUT_SECONDS = env_int("TRADELOCKER_TIMEOUT_SECONDS", 10, minimum=1)
+# MetaTrader's Expert Advisor (docs/ea-protocol.md): how long a poll may wait for
+# a command, how often it beats, the grace after a missed beat, how long a
+# command waits for an online EA, and how long a given-out command is held for
+# the session it went to.
+EA_POLL_WAIT_SECONDS = env_int("EA_POLL_WAIT_SECONDS", 10, minimum=0)
+EA_HEARTBEAT_SECONDS = env_int("EA_HEARTBEAT_SECONDS", 30, minimum=5)
+EA_GRACE_SECONDS = env_int("EA_GRACE_SECONDS", 15, minimum=1)
+EA_COMMAND_TTL_SECONDS = env_int("EA_COMMAND_TTL_SECONDS", 10, minimum=1)
+EA_LEASE_SECONDS = env_int("EA_LEASE_SECONDS", 5, minimum=1)
+EA_UNANSWERED_SECONDS = env_int("EA_UNANSWERED_SECONDS", 3600, minimum=60)
 # The first wait after a 429 (then twice as long, three times, with jitter).
 TRADELOCKER_BACKOFF_SECONDS = 0.5
 # How long a call may wait for its route's rate window before it gives up.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("", include("accounts.urls")),
     path("", include("brokers.urls")),
+    path("", include("brokers.venues.metatrader.urls")),
     path("", include("paperbroker.urls")),
     path("", include("risk.urls")),
     path("", include("webhooks.urls")),

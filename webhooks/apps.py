@@ -6,3 +6,9 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks and signals"
+
+    def ready(self) -> None:
+        from brokers.signals import venue_reported
+        from webhooks.reports import venue_report_record
+
+        venue_reported.connect(venue_report_record, dispatch_uid="venue-reports")

@@ -8,7 +8,7 @@ from django.urls import include, path
 
 from webhooks.api import paper, unify
 from webhooks.api import v1 as api
-from webhooks.views import accounts, connect, signals, strategies, webhook
+from webhooks.views import accounts, connect, metatrader, signals, strategies, webhook
 
 # Seed 002: under /api/unify/v1/ and (registration) at the root.
 unify_urls = [
@@ -57,6 +57,11 @@ pages = [
         connect.tradovate_callback,
         name="tradovate-callback",
     ),
+    path(
+        "accounts/connect/metatrader/",
+        metatrader.metatrader_connect,
+        name="metatrader-connect",
+    ),
     path("accounts/connect/<str:venue>/", connect.venue_connect, name="venue-connect"),
     path(
         "accounts/connect/<str:venue>/account/",
@@ -64,6 +69,12 @@ pages = [
         name="venue-choose",
     ),
     path("accounts/<id:pk>/keys/", accounts.account_keys, name="account-keys"),
+    path("accounts/<id:pk>/ea/", metatrader.account_ea, name="account-ea"),
+    path(
+        "accounts/<id:pk>/ea/token/",
+        metatrader.account_ea_token,
+        name="account-ea-token",
+    ),
     path("accounts/<id:pk>/symbols/", accounts.account_symbols, name="account-symbols"),
     path(
         "accounts/<id:pk>/keys/<id:key_pk>/revoke/",

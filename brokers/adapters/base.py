@@ -8,6 +8,7 @@ rules or billing. Everything crossing the boundary is a frozen dataclass with
 from __future__ import annotations
 
 import abc
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
     from brokers.models import BrokerAccount
 
 log = logging.getLogger(__name__)
+
+
+def order_tag(client_order_id: str, limit: int) -> str:
+    """Our client order id in a venue's short text field (TradeLocker's
+    `strategyId`, MetaTrader's order comment, both 31 characters): itself when it
+    fits, else a stable digest of it that does."""
+    if len(client_order_id) <= limit:
+        return client_order_id
+    digest = hashlib.sha256(client_order_id.encode()).hexdigest()
+    return f"tf-{digest[: limit - 3]}"
 
 
 class VenueError(Exception):

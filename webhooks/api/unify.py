@@ -20,6 +20,7 @@ from brokers.adapters.registry import available_venues
 from common.api import Refused
 from webhooks.intake.keys import account_register
 from webhooks.models import Execution, Signal
+from webhooks.views.metatrader import ea_setup
 
 
 class RegisterInput(serializers.Serializer[dict[str, object]]):
@@ -49,6 +50,13 @@ class RegisterInput(serializers.Serializer[dict[str, object]]):
     sec = serializers.CharField(max_length=200, required=False, write_only=True)
     account_id = serializers.CharField(max_length=32, required=False)
     confirm_live = serializers.BooleanField(default=False)
+    # MetaTrader (`/register/mtx`): the platform, and what an order does while
+    # the Expert Advisor is offline: wait `queue_seconds` for it, or be refused.
+    platform = serializers.ChoiceField(choices=["mt4", "mt5"], default="mt5")
+    offline_policy = serializers.ChoiceField(
+        choices=["queue", "reject"], default="queue"
+    )
+    queue_seconds = serializers.IntegerField(min_value=0, max_value=3600, default=60)
 
 
 class RegisterOutput(serializers.Serializer[dict[str, object]]):
@@ -60,6 +68,18 @@ class RegisterOutput(serializers.Serializer[dict[str, object]]):
     currency = serializers.CharField()
     email = serializers.CharField(help_text="The venue login's, where it has one.")
     api_key = serializers.CharField(help_text="Shown once; only a hash is kept.")
+    ea_token = serializers.CharField(
+        required=False, help_text="MetaTrader: the EA's token, shown once."
+    )
+    ea_server_url = serializers.CharField(required=False)
+    ea_download_url = serializers.CharField(required=False)
+    ea_instructions = serializers.ListField(
+        child=serializers.CharField(), required=False
+    )
+
+
+# The names `/register/{broker}` takes for MetaTrader; `platform` picks 4 or 5.
+METATRADER_NAMES = {"mtx", "metatrader", "truforex", "mt4", "mt5"}
 
 
 class RegisterView(APIView):
@@ -69,19 +89,25 @@ class RegisterView(APIView):
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
     def post(self, request: Request, broker: str) -> Response:
-        if broker not in available_venues():
+        data = RegisterInput(data=request.data)
+        venue = broker
+        if broker in METATRADER_NAMES:
+            data.is_valid(raise_exception=True)
+            venue = (
+                broker if broker in ("mt4", "mt5") else data.validated_data["platform"]
+            )
+        if venue not in available_venues():
             raise NotFound(f"Broker {broker!r} is not available on this server.")
         workspace = workspaces_for(request.user, Perm.MANAGE_ACCOUNTS).first()
         if workspace is None:
             raise PermissionDenied("Your role cannot connect accounts.")
-        data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
             account, plain = account_register(
                 workspace=workspace,
                 user=request.user,  # type: ignore[arg-type]
-                venue=broker,
+                venue=venue,
                 name=str(values["name"]),
                 currency=str(values["currency"]),
                 options={
@@ -99,6 +125,8 @@ class RegisterView(APIView):
                         "mode",
                         "account_id",
                         "confirm_live",
+                        "offline_policy",
+                        "queue_seconds",
                     )
                     if key in values
                 },
@@ -117,6 +145,8 @@ class RegisterView(APIView):
             "email": values.get("email", ""),
             "api_key": plain,
         }
+        if venue in ("mt4", "mt5"):
+            body.update(ea_setup(request, account))
         return Response(body, status=status.HTTP_201_CREATED)
 
 

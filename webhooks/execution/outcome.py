@@ -93,7 +93,11 @@ def _signal_outcome(rows: list[tuple[str, str, str]]) -> tuple[str, str, str]:
             f"{count} of {len(rows)} accounts failed.",
         )
     if Execution.Status.WORKING in statuses:
-        return Signal.Status.WORKING, "", ""
+        _, code, message = next(
+            (row for row in rows if row[0] == Execution.Status.WORKING and row[1]),
+            ("", "", ""),
+        )
+        return Signal.Status.WORKING, code, message
     if Execution.Status.FILLED in statuses:
         return Signal.Status.FILLED, "", ""
     return Signal.Status.DONE, "", ""
@@ -128,6 +132,15 @@ def finish_from_orders(
         Order.Status.PARTIALLY_FILLED,
     }:
         status = Execution.Status.WORKING
+        # A venue's word on an order still waiting (an Expert Advisor offline:
+        # "ea-offline: ... waits 60 s for it") is the execution's note meanwhile.
+        noted = next(
+            (o for o in orders if o.status not in Order.FINAL and o.reject_reason),
+            None,
+        )
+        if noted is not None and not code:
+            reason, _, detail = noted.reject_reason.partition(": ")
+            code, message = f"venue:{reason}", detail or reason
     else:
         status = Execution.Status.FILLED
     execution_finish(execution, status, code, message, current=current)

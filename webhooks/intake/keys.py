@@ -93,6 +93,10 @@ def api_key_allow(*, api_key: ApiKey, addresses: list[str]) -> list[str]:
     return networks
 
 
+# Venues whose accounts we name (the others' accounts carry the venue's name).
+NAMED_HERE = {"paper": "Paper", "mt4": "MetaTrader 4", "mt5": "MetaTrader 5"}
+
+
 @transaction.atomic
 def account_register(
     *,
@@ -111,7 +115,7 @@ def account_register(
         kind="accounts",
         used=BrokerAccount.objects.filter(workspace=workspace).count,
     )
-    if not name.strip() and venue == "paper":  # a real venue names its own
+    if not name.strip() and venue in NAMED_HERE:  # a real venue names its own
         name = account_name_default(
             workspace, venue, (options or {}).get("initial_balance")
         )
@@ -126,7 +130,7 @@ def account_name_default(
     workspace: Workspace, venue: str, balance: Decimal | None = None
 ) -> str:
     """What a trader would call it: "Paper 50K", then "Paper 50K 2", "Paper 50K 3"."""
-    label = "Paper" if venue == "paper" else venue.capitalize()
+    label = NAMED_HERE.get(venue, venue.capitalize())
     if balance is not None and balance > 0:
         label = f"{label} {_size(Decimal(balance))}"
     taken = set(

@@ -22,7 +22,7 @@ from brokers.instruments.resolve import (
     apply_root_override,
     resolve,
 )
-from brokers.models import VENUE_ALIASES, Venue
+from brokers.models import Venue, venues_named
 from common.ratelimit import StoreUnavailable, first_within, note_within, rate_hit
 from paperbroker.selectors import price_known
 from webhooks.execution.enqueue import signal_enqueue
@@ -170,9 +170,8 @@ def _admit(
     signature: str | None,
     raw_body: bytes | None,
 ) -> _Admitted:
-    if (
-        broker is not None
-        and VENUE_ALIASES.get(broker, broker) not in settings.BROKER_ADAPTERS
+    if broker is not None and not any(
+        venue in settings.BROKER_ADAPTERS for venue in venues_named(broker)
     ):
         raise _IntakeError(
             "unknown-broker", f"This server has no {broker[:20]!r} connection.", 404
@@ -315,7 +314,7 @@ def ip_allowed(address: str | None, allowed: list[str]) -> bool:
 def _check_target(signal: Signal, broker: str | None, intent: Intent) -> None:
     account, strategy = signal.account, signal.strategy
     if account is not None:
-        if broker is not None and account.venue != VENUE_ALIASES.get(broker, broker):
+        if broker is not None and account.venue not in venues_named(broker):
             raise _IntakeError(
                 "broker-mismatch",
                 f"This key belongs to a {account.venue} account: "

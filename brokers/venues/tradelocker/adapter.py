@@ -14,7 +14,6 @@ holds first closes positions by id, written down before they are sent
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from decimal import Decimal
@@ -28,6 +27,7 @@ from brokers.adapters.base import (
     VenueAccount,
     VenueAdapter,
     VenueError,
+    order_tag,
 )
 from brokers.models import BrokerAccount, Order, OrderType
 from brokers.venues.connect import account_chosen, account_keep
@@ -52,12 +52,8 @@ ORDER_KINDS = {
 
 
 def strategy_id(client_order_id: str) -> str:
-    """Our client order id as a `strategyId`: itself when it fits in 31
-    characters, else a stable digest of it that does."""
-    if len(client_order_id) <= MAX_STRATEGY_ID:
-        return client_order_id
-    digest = hashlib.sha256(client_order_id.encode()).hexdigest()
-    return f"tf-{digest[: MAX_STRATEGY_ID - 3]}"
+    """Our client order id as a `strategyId` (at most 31 characters)."""
+    return order_tag(client_order_id, MAX_STRATEGY_ID)
 
 
 class TradeLockerAdapter(VenueAdapter):

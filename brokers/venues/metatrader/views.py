@@ -1,0 +1,217 @@
+"""The EA's routes (docs/ea-protocol.md) and the trader's `ea_status`.
+
+The EA's routes are async: a poll waits for its account's doorbell on the event
+loop, so a thousand idle terminals cost a thousand waiting coroutines, not a
+thousand threads. Database work runs on Django's thread for it (sync_to_async).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokers.selectors import account_for_user_or_404
+from brokers.venues.metatrader import doorbell
+from brokers.venues.metatrader.models import Command, Terminal
+from brokers.venues.metatrader.services import (
+    EaError,
+    command_ack,
+    commands_due,
+    session_check,
+    terminal_for_token,
+    terminal_heartbeat,
+    terminal_hello,
+)
+from brokers.venues.metatrader.setup import FILES, ea_file
+from common.api import error_body, error_response
+from common.ratelimit import rate_hit
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024  # a heartbeat of a few hundred positions
+# Far above an honest EA's pace (a poll at most every ~0.25 s, acks per command).
+REQUESTS_PER_MINUTE = 1200
+
+View = Callable[[HttpRequest, Terminal], Awaitable[HttpResponse]]
+
+
+def _terminal(request: HttpRequest) -> Terminal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise EaError(
+            "ea-token-invalid",
+            "Send the account's EA token as 'Authorization: Bearer tfea_...'.",
+            401,
+        )
+    terminal = terminal_for_token(token.strip())
+    if not rate_hit(f"ea:{terminal.pk}", REQUESTS_PER_MINUTE).allowed:
+        raise EaError(
+            "too-many-requests",
+            f"More than {REQUESTS_PER_MINUTE} requests a minute from this EA.",
+            429,
+        )
+    return terminal
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_BODY:
+        raise EaError("invalid-body", "The body is larger than 256 KB.", 413)
+    try:
+        data = json.loads(request.body.decode("utf-8").rstrip("\x00") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EaError("invalid-body", "The body is not JSON.") from None
+    if not isinstance(data, dict):
+        raise EaError("invalid-body", "The body is a JSON object.")
+    return data
+
+
+def ea_route(method: str) -> Callable[[View], Any]:
+    """An EA route: its method, the EA's token, and every refusal in the one
+    error shape (a 4xx with a code and a sentence, logged)."""
+
+    def wrap(view: View) -> Any:  # an async view: django-stubs' path() wants a sync one
+        @csrf_exempt
+        async def route(request: HttpRequest) -> HttpResponse:
+            if request.method != method:
+                return error_response(
+                    "method-not-allowed", f"Use {method} for this route.", 405
+                )
+            try:
+                terminal = await sync_to_async(_terminal)(request)
+                return await view(request, terminal)
+            except EaError as exc:
+                log.info("EA refused (%s): %s", exc.code, exc.detail)
+                return error_response(exc.code, exc.detail, exc.status)
+
+        route.__name__ = view.__name__
+        route.__doc__ = view.__doc__
+        return route
+
+    return wrap
+
+
+@ea_route("POST")
+async def hello(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+    """`POST /api/ea/hello`: the EA starts; a new session."""
+    answer = await sync_to_async(terminal_hello)(terminal=terminal, body=_body(request))
+    return JsonResponse(answer)
+
+
+@ea_route("GET")
+async def commands(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+    """`GET /api/ea/commands?session=..&wait=..`: the long poll."""
+    session = request.GET.get("session", "")
+    session_check(terminal, session)
+    try:
+        wait = float(request.GET.get("wait", settings.EA_POLL_WAIT_SECONDS))
+    except ValueError:
+        raise EaError("invalid-body", "'wait' is a number of seconds.") from None
+    wait = min(max(wait, 0.0), float(settings.EA_POLL_WAIT_SECONDS))
+    look = sync_to_async(commands_due)
+    if wait <= 0:
+        due = await look(terminal=terminal, session=session)
+    else:
+        deadline = time.monotonic() + wait
+        async with doorbell.listening(terminal.account_id) as bell:
+            while True:
+                due = await look(terminal=terminal, session=session)
+                left = deadline - time.monotonic()
+                if due or left <= 0:
+                    break
+                await bell.wait(left)
+    return JsonResponse({"commands": due, "wait_s": str(settings.EA_POLL_WAIT_SECONDS)})
+
+
+@ea_route("POST")
+async def ack(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+    """`POST /api/ea/ack`: what the EA did with a command, once."""
+    acked = await sync_to_async(command_ack)(terminal=terminal, body=_body(request))
+    body: dict[str, Any] = {"ok": True}
+    if acked.duplicate:
+        body["duplicate"] = True
+    return JsonResponse(body)
+
+
+@ea_route("POST")
+async def heartbeat(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+    """`POST /api/ea/heartbeat`: the account as the EA sees it."""
+    answer = await sync_to_async(terminal_heartbeat)(
+        terminal=terminal, body=_body(request)
+    )
+    return JsonResponse(answer)
+
+
+# --- The trader's view ----------------------------------------------------------------
+
+
+def ea_status(terminal: Terminal) -> dict[str, Any]:
+    """What the account page and `GET /api/accounts/{id}/ea_status` say."""
+
+    def when(value: Any) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "account_id": terminal.account_id,
+        "status": terminal.state,
+        "connected": terminal.state == "online",
+        "broker_connected": terminal.connected,
+        "trade_allowed": terminal.trade_allowed,
+        "last_heartbeat_at": when(terminal.last_heartbeat_at),
+        "last_poll_at": when(terminal.last_poll_at),
+        "hello_at": when(terminal.hello_at),
+        "offline_since": when(terminal.offline_at),
+        "platform": terminal.platform or terminal.account.venue.upper(),
+        "terminal_build": terminal.build,
+        "ea_version": terminal.ea_version,
+        "broker": terminal.broker,
+        "server": terminal.server,
+        "login": terminal.login,
+        "token_prefix": terminal.token_prefix,
+        "offline_policy": terminal.offline_policy,
+        "queue_seconds": terminal.queue_seconds,
+        "commands_waiting": Command.objects.filter(
+            account_id=terminal.account_id, status__in=Command.OUTSTANDING
+        ).count(),
+    }
+
+
+class EaStatus(APIView):
+    """`GET /api/accounts/{id}/ea_status`: is the account's Expert Advisor
+    connected, when it last beat, which terminal. 404 for an account that is not
+    the caller's or not MetaTrader."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, pk: int) -> Response:
+        account = account_for_user_or_404(request.user, pk)
+        terminal = Terminal.objects.filter(account=account).first()
+        if terminal is None:
+            detail = "This account is not traded through an Expert Advisor."
+            return Response(error_body("not-metatrader", detail), status=404)
+        terminal.account = account
+        return Response({"success": True, **ea_status(terminal)})
+
+
+def ea_download(request: HttpRequest, name: str) -> FileResponse:
+    """`GET /ea/TradeFlow.mq5` (or `.mq4`): the Expert Advisor's source, our own,
+    to copy into the terminal's Experts folder. Nothing secret is in it."""
+    platform = next((p for p, file in FILES.items() if file == name), None)
+    if platform is None:
+        raise Http404("No such Expert Advisor.")
+    response = FileResponse(
+        ea_file(platform).open("rb"), as_attachment=True, filename=name
+    )
+    response["Content-Type"] = "text/plain; charset=utf-8"
+    return response
