@@ -116,9 +116,8 @@ def account_register(
         used=BrokerAccount.objects.filter(workspace=workspace).count,
     )
     if not name.strip() and venue in NAMED_HERE:  # a real venue names its own
-        name = account_name_default(
-            workspace, venue, (options or {}).get("initial_balance")
-        )
+        balance = (options or {}).get("initial_balance") if venue == "paper" else None
+        name = account_name_default(workspace, venue, balance)
     account = broker_account_register(
         workspace=workspace, venue=venue, name=name, currency=currency, options=options
     )

@@ -58,7 +58,12 @@ class MetaTraderForm(forms.Form):
         initial="mt5",
         widget=forms.RadioSelect,
     )
-    currency = forms.CharField(max_length=3, initial="USD")
+    currency = forms.CharField(
+        max_length=3,
+        initial="USD",
+        required=False,
+        help_text="The account's currency, as the terminal shows it.",
+    )
 
 
 class OfflineForm(forms.Form):

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import (
@@ -35,7 +36,7 @@ from brokers.adapters.base import (
 )
 from brokers.instruments.catalogue import aliases
 from brokers.models import BrokerAccount, Order, OrderType
-from brokers.positions import net
+from brokers.positions import net, signed
 from brokers.venues.metatrader import doorbell
 from brokers.venues.metatrader.models import Command, Terminal
 from brokers.venues.metatrader.services import offline_sentence, terminal_create
@@ -103,11 +104,10 @@ class MetaTraderAdapter(VenueAdapter):
         )
 
     def positions(self) -> list[PositionReport]:
-        """Net per symbol, oldest ticket first (hedged tickets summed, signed)."""
+        """Net per symbol, oldest ticket first (hedged tickets summed, signed);
+        none before the EA's first report (a new account is flat)."""
         books: dict[str, tuple[Decimal, Decimal | None]] = {}
-        rows = sorted(
-            self._reported().positions, key=lambda row: _number(row, "ticket")
-        )
+        rows = sorted(self.terminal.positions, key=lambda row: _number(row, "ticket"))
         for row in rows:
             symbol = self._ours(str(row["symbol"]))
             quantity, avg = books.get(symbol, (ZERO, None))
@@ -157,9 +157,7 @@ class MetaTraderAdapter(VenueAdapter):
         found = self.find_order(request.client_order_id)
         if found is not None:
             return found
-        held = {p.symbol: p.quantity for p in self.positions_or_none()}.get(
-            request.symbol, ZERO
-        )
+        held = self._held(request.symbol)
         closing = (
             request.order_type == OrderType.MARKET
             and held != ZERO
@@ -185,6 +183,31 @@ class MetaTraderAdapter(VenueAdapter):
         }
         command = self._queue(request.client_order_id, fields, entry=not closing)
         return command_report(command)
+
+    def _held(self, symbol: str) -> Decimal:
+        """The position as the EA last reported it, moved by the market commands
+        it has not reported on since: those still undone (a flip's exit queued
+        before its entry) and those filled after the report."""
+        held = {p.symbol: p.quantity for p in self.positions()}.get(symbol, ZERO)
+        since = Q(status__in=Command.OUTSTANDING)
+        if self.terminal.reported_at is not None:
+            since |= Q(
+                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
+                acked_at__gt=self.terminal.reported_at,
+            )
+        moving = Command.objects.filter(
+            since,
+            account_id=self.account.pk,
+            symbol=symbol,
+            order_type="market",
+            action__in=(Command.Action.OPEN, Command.Action.CLOSE),
+        )
+        for side, volume, filled, status in moving.values_list(
+            "side", "volume", "filled_volume", "status"
+        ):
+            done = status not in Command.OUTSTANDING
+            held += signed(side, filled if done else volume)
+        return held
 
     def _before(self, client_order_id: str) -> Command | None:
         """A flip's entry runs only after its exit filled: the earlier leg of the
@@ -276,13 +299,6 @@ class MetaTraderAdapter(VenueAdapter):
             )
         transaction.on_commit(lambda: doorbell.ring(self.account.pk))
         return command
-
-    def positions_or_none(self) -> list[PositionReport]:
-        """The last reported positions, none when the EA never reported."""
-        try:
-            return self.positions()
-        except VenueError:
-            return []
 
 
 def _number(row: dict[str, Any], key: str) -> int:

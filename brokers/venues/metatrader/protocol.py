@@ -34,6 +34,16 @@ FINAL_ACKS = ACK_STATUSES - {ACCEPTED}
 
 # Our own retcode_text words, where MetaTrader has no code.
 AFTER_FAILED = "after-failed"
+WORDS = frozenset(
+    {
+        AFTER_FAILED,
+        "symbol-not-found",
+        "trade-disabled",
+        "no-position",
+        "order-not-found",
+        "found-by-comment",
+    }
+)
 
 HELLO_FIELDS = frozenset(
     {
@@ -121,6 +131,7 @@ ERROR_CODES = frozenset(
         "invalid-body",
         "command-not-found",
         "too-many-requests",
+        "method-not-allowed",
     }
 )
 

@@ -435,12 +435,41 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
         )
         account.error_code = ""
         log.info("EA of account %s is back", account.pk)
+    _accepted_settle(terminal, now)
     reported(account.pk, orders=True, state=True)
     return {
         "ok": True,
         "server_time": int(now.timestamp()),
         "heartbeat_s": settings.EA_HEARTBEAT_SECONDS,
     }
+
+
+def _accepted_settle(terminal: Terminal, now: datetime) -> None:
+    """A pending order the EA placed (`accepted`) and never told us more of (its
+    follow-up lost with a crashed terminal): its ticket gone from the orders and
+    a position carrying its comment means it filled, at that position's price."""
+    settled = now - timedelta(seconds=settings.EA_LEASE_SECONDS)
+    accepted = Command.objects.filter(
+        account_id=terminal.account_id,
+        status=Command.Status.ACCEPTED,
+        acked_at__lt=settled,
+    )
+    if not accepted.exists():
+        return
+    tickets = {row.get("ticket") for row in terminal.orders}
+    held = {row["comment"]: row for row in terminal.positions if row.get("comment")}
+    for command in accepted:
+        found = held.get(command.comment)
+        if command.result_ticket in tickets or found is None:
+            continue
+        Command.objects.filter(pk=command.pk, status=Command.Status.ACCEPTED).update(
+            status=Command.Status.FILLED,
+            filled_volume=Decimal(found["volume"]),
+            fill_price=Decimal(found["price"]),
+            executed_at=now,
+            retcode_text="found-by-comment",
+        )
+        log.warning("EA command c%s settled from its position", command.pk)
 
 
 # --- Watching -------------------------------------------------------------------------

@@ -223,9 +223,7 @@ def test_a_silent_ea_is_marked_once_told_and_cleared_by_its_next_beat(mt, clock)
     assert mt.terminal.offline_at is None
 
 
-def test_a_flatten_is_one_command_that_waits_and_drops_entries_not_given_out(
-    mt, clock
-):
+def test_a_flatten_is_one_command_that_waits_and_drops_entries_not_given_out(mt, clock):
     adapter = get_adapter(mt.account)
     adapter.place_order(buy())
     first = adapter.flatten()
@@ -254,3 +252,23 @@ def test_the_ea_says_hello_with_its_own_clock_and_the_server_keeps_its_own(mt, c
 
 def test_hello_fields_are_the_protocols():
     assert set(HELLO) | {"time"} == protocol.HELLO_FIELDS
+
+
+def test_a_pending_order_whose_fill_was_never_told_is_settled_by_its_position(
+    mt, clock
+):
+    ea = online(mt)
+    get_adapter(mt.account).place_order(
+        buy(order_type="limit", limit_price=Decimal("1.08000"))
+    )
+    (command,) = ea.commands()
+    assert command["type"] == "limit" and command["price"] == "1.08"
+    ea.ack(command["id"], status="accepted", ticket="9001", retcode=10008)
+    assert get_adapter(mt.account).find_order("tf-1-1-1").status == "working"
+    clock.advance(seconds=30)  # the terminal crashed before the fill's ack
+    ea.heartbeat(
+        positions=[position(ticket="9002", price="1.07990", comment="tf-1-1-1")]
+    )
+    report = get_adapter(mt.account).find_order("tf-1-1-1")
+    assert report is not None and report.status == Order.Status.FILLED
+    assert report.avg_fill_price == Decimal("1.07990")
