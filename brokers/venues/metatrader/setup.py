@@ -20,9 +20,9 @@ def install_steps(platform: str, server_url: str) -> list[str]:
     name = FILES[platform]
     return [
         f"Download {name}.",
-        f"In MetaTrader, File › Open Data Folder, and copy {name} into "
+        f"In MetaTrader, File > Open Data Folder, and copy {name} into "
         f"{folder}/Experts; restart the terminal (or compile it in MetaEditor, F7).",
-        "Tools › Options › Expert Advisors: tick 'Allow WebRequest for listed URL' "
+        "Tools > Options > Expert Advisors: tick 'Allow WebRequest for listed URL' "
         f"and add {server_url} to the list.",
         "Turn on Algo Trading (MT5) / AutoTrading (MT4) in the toolbar.",
         "Drag TradeFlow from the Navigator onto one chart (any symbol, once per "
