@@ -104,26 +104,51 @@ class MetaTraderAdapter(VenueAdapter):
         )
 
     def positions(self) -> list[PositionReport]:
-        """Net per symbol, oldest ticket first (hedged tickets summed, signed);
-        none before the EA's first report (a new account is flat)."""
+        """Net per symbol: the EA's last report (oldest ticket first, hedged
+        tickets summed, signed), then the fills it acknowledged since, which the
+        report cannot hold yet; none before its first report (a new account is
+        flat)."""
         books: dict[str, tuple[Decimal, Decimal | None]] = {}
+
+        def book(symbol: str, side: str, volume: Decimal, price: Decimal) -> None:
+            quantity, avg = books.get(symbol, (ZERO, None))
+            netted = net(quantity, avg, side, volume, price)
+            books[symbol] = (netted.quantity, netted.avg_price)
+
         rows = sorted(self.terminal.positions, key=lambda row: _number(row, "ticket"))
         for row in rows:
             symbol = self._ours(str(row["symbol"]))
-            quantity, avg = books.get(symbol, (ZERO, None))
-            netted = net(
-                quantity,
-                avg,
-                str(row["side"]),
-                Decimal(row["volume"]),
-                Decimal(row["price"]),
+            book(
+                symbol, str(row["side"]), Decimal(row["volume"]), Decimal(row["price"])
             )
-            books[symbol] = (netted.quantity, netted.avg_price)
+        for symbol, side, filled, price in self._moving(unreported=True).values_list(
+            "symbol", "side", "filled_volume", "fill_price"
+        ):
+            if filled > 0 and price is not None:
+                book(symbol, side, filled, price)
         return [
             PositionReport(symbol, quantity, avg)
             for symbol, (quantity, avg) in sorted(books.items())
             if quantity != ZERO
         ]
+
+    def _moving(self, *, unreported: bool = False, outstanding: bool = False) -> Any:
+        """Market opens and closes not in the EA's last report: filled since
+        (`unreported`), or not yet done (`outstanding`)."""
+        which = Q(pk__in=[])
+        if unreported:
+            which |= Q(
+                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
+                reported=False,
+            )
+        if outstanding:
+            which |= Q(status__in=Command.OUTSTANDING)
+        return Command.objects.filter(
+            which,
+            account_id=self.account.pk,
+            order_type="market",
+            action__in=(Command.Action.OPEN, Command.Action.CLOSE),
+        ).order_by("pk")
 
     def working_orders(self) -> list[OrderReport]:
         return [
@@ -185,28 +210,15 @@ class MetaTraderAdapter(VenueAdapter):
         return command_report(command)
 
     def _held(self, symbol: str) -> Decimal:
-        """The position as the EA last reported it, moved by the market commands
-        it has not reported on since: those still undone (a flip's exit queued
-        before its entry) and those filled after the report."""
+        """The position the next command meets at the EA: ours (`positions`), moved
+        by the commands queued before it (a flip's exit before its entry)."""
         held = {p.symbol: p.quantity for p in self.positions()}.get(symbol, ZERO)
-        since = Q(status__in=Command.OUTSTANDING)
-        if self.terminal.reported_at is not None:
-            since |= Q(
-                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
-                acked_at__gt=self.terminal.reported_at,
-            )
-        moving = Command.objects.filter(
-            since,
-            account_id=self.account.pk,
-            symbol=symbol,
-            order_type="market",
-            action__in=(Command.Action.OPEN, Command.Action.CLOSE),
-        )
-        for side, volume, filled, status in moving.values_list(
-            "side", "volume", "filled_volume", "status"
+        for side, volume in (
+            self._moving(outstanding=True)
+            .filter(symbol=symbol)
+            .values_list("side", "volume")
         ):
-            done = status not in Command.OUTSTANDING
-            held += signed(side, filled if done else volume)
+            held += signed(side, volume)
         return held
 
     def _before(self, client_order_id: str) -> Command | None:

@@ -154,6 +154,9 @@ class Command(models.Model):
     filled_volume = QuantityField(default=0)
     fill_price = MoneyField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
+    # A heartbeat came after its fill, so the EA's report holds it: the fill no
+    # longer moves the position read from the report.
+    reported = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["pk"]

@@ -306,7 +306,10 @@ def command_wire(command: Command, terminal: Terminal, now: datetime) -> dict[st
         "ticket": command.ticket,
         "comment": command.comment,
         "magic": "" if terminal.magic is None else str(terminal.magic),
-        "ttl_ms": str(max(ttl, 0)),
+        # Past its time (given again only to learn whether the EA executed it):
+        # -1, which no wait is shorter than, so an EA that did not start it never
+        # does.
+        "ttl_ms": str(ttl if ttl > 0 else -1),
         "after": f"c{command.after_id}" if command.after_id else "",
     }
 
@@ -425,7 +428,14 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
         "offline_at": None,
     }
     was_offline = terminal.offline_at is not None
-    Terminal.objects.filter(pk=terminal.pk).update(**fields)
+    with transaction.atomic():
+        # The EA reports after it acknowledges: what it acknowledged is in here.
+        Command.objects.filter(
+            account_id=terminal.account_id,
+            status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
+            reported=False,
+        ).update(reported=True)
+        Terminal.objects.filter(pk=terminal.pk).update(**fields)
     for name, value in fields.items():
         setattr(terminal, name, value)
     account = terminal.account
@@ -468,6 +478,7 @@ def _accepted_settle(terminal: Terminal, now: datetime) -> None:
             fill_price=Decimal(found["price"]),
             executed_at=now,
             retcode_text="found-by-comment",
+            reported=True,
         )
         log.warning("EA command c%s settled from its position", command.pk)
 
