@@ -15,6 +15,7 @@ from accounts.models import Workspace
 from brokers.models import BrokerAccount
 from brokers.venues.metatrader.models import Terminal
 from brokers.venues.metatrader.services import terminal_token_issue
+from testkit.stacks import offset, private, ticking  # noqa: F401
 from webhooks.intake.keys import account_register
 
 HELLO = {
@@ -42,11 +43,14 @@ class Ea:
     session: str = ""
 
     def _headers(self) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.token}"}
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self.client.post(
-            path, json.dumps(body), content_type="application/json", **self._headers()
+            path,
+            json.dumps(body),
+            content_type="application/json",
+            headers=self._headers(),
         )
 
     def hello(self, **changes: Any) -> Any:
@@ -56,11 +60,11 @@ class Ea:
         return response
 
     def poll(self, wait: int = 0, session: str | None = None) -> Any:
-        return self.client.get(
-            "/api/ea/commands",
-            {"session": self.session if session is None else session, "wait": wait},
-            **self._headers(),
-        )
+        query: dict[str, str | int] = {
+            "session": self.session if session is None else session,
+            "wait": wait,
+        }
+        return self.client.get("/api/ea/commands", query, headers=self._headers())
 
     def commands(self) -> list[dict[str, str]]:
         response = self.poll()

@@ -110,7 +110,7 @@ def test_the_ea_downloads_are_our_sources(world):
         response = client.get(f"/ea/{name}")
         assert response.status_code == 200
         assert "attachment" in response["Content-Disposition"]
-        body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+        body = b"".join(response.streaming_content).decode()
         assert "/api/ea/commands" in body
     assert client.get("/ea/..%2Fsettings.py").status_code == 404
     assert client.get("/ea/TradeFlow.ex5").status_code == 404
