@@ -97,3 +97,12 @@ __all__ = [
     "user_can",
     "workspaces_for",
 ]
+
+
+def admin_emails(workspace_id: int) -> list[str]:
+    """Where a workspace's alarms go: its admins' addresses."""
+    return list(
+        Membership.objects.filter(
+            workspace_id=workspace_id, role=Role.ADMIN
+        ).values_list("user__email", flat=True)
+    )

@@ -8,9 +8,9 @@
 5. TradeFlow's figures as ratios to the floor's.
 
 Prints a summary and writes bench/results.json (keeping a `server_comparison` that
-bench/servers.py, a `projectx` that bench/projectx.py and a `venues` that
-bench/venues.py wrote there) and bench/RESULTS.md, with the machine, the versions
-and the command.
+bench/servers.py, a `projectx` that bench/projectx.py, a `venues` that
+bench/venues.py and a `metatrader` that bench/ea.py wrote there) and
+bench/RESULTS.md, with the machine, the versions and the command.
 
     .venv/bin/python bench/run_all.py [--duration 30] [--server uvicorn:2]
     .venv/bin/python bench/run_all.py --quick     # a short run to check it works
@@ -254,6 +254,64 @@ def venues_summary(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def metatrader_summary(figures: dict[str, Any]) -> str:
+    """bench/ea.py's figures as the terminal and bench/RESULTS.md print them."""
+
+    def spread(label: str, values: dict[str, float]) -> str:
+        return (
+            f"  {label:<34} p50 {values['p50_ms']:7.1f}  p95 {values['p95_ms']:7.1f}  "
+            f"p99 {values['p99_ms']:7.1f}  max {values['max_ms']:7.1f} ms"
+        )
+
+    lines: list[str] = []
+    fill = figures.get("alert_to_fill")
+    if fill:
+        executed = fill["executed_per_command"]
+        once = "1 each" if set(executed) == {"1"} else placements_text(executed)
+        lines += [
+            f"alert -> fill through the fake EA, {fill['alerts']} alerts at "
+            f"{fill['rate']:g}/s, poll wait {fill['poll_wait_s']} s, timer "
+            f"{fill['tick_ms']} ms, on {fill['web_server']}:",
+            f"  sent {fill['sent']}, filled {fill['filled']}, failed "
+            f"{fill['failed']}, duplicates {fill['duplicates']}",
+            spread("fill (Execution.filled_at)", fill["fill"]),
+            spread("fill (acked_at: server's clock)", fill["ack"]),
+            spread("pickup (delivered - created)", fill["pickup"]),
+            "  medians: "
+            + ", ".join(f"{k} {v:.0f} ms" for k, v in fill["phases_p50_ms"].items()),
+            f"  at the terminal: executed {once} per command id; "
+            f"{fill['terminal_deals']} deals, {fill['filled_commands']} filled "
+            f"commands; EA requests failed {fill['ea']['failed_requests']}",
+        ]
+    idle = figures.get("idle")
+    if idle:
+        errors = sum(idle["errors"].values())
+        lines += [
+            f"{idle['eas']} idle EAs on {idle['web_server']} (database pool "
+            f"{idle['db_pool_size']}) for {idle['seconds']:g} s (poll wait "
+            f"{idle['poll_wait_s']} s, heartbeat {idle['heartbeat_s']} s), "
+            f"{idle['online']} online at the end:",
+            f"  answered {idle['polls_per_s']:g} polls/s, "
+            f"{idle['heartbeats_per_s']:g} heartbeats/s, {errors} errors; poll "
+            f"p50 {idle['poll_s']['p50']:g} s p99 {idle['poll_s']['p99']:g} s; "
+            f"heartbeat p50 {idle['heartbeat']['p50_ms']:.0f} ms "
+            f"p99 {idle['heartbeat']['p99_ms']:.0f} ms",
+            f"  web server  {idle['web_cpu_pct']:5.1f} % of a core, "
+            f"{idle['web_ms_per_ea_min']:g} ms CPU per EA per minute, RSS "
+            f"{idle['web_rss_mib']:g} MiB, {idle['web_threads']} threads, "
+            f"{idle['bench_db_connections']} connections to the bench database",
+            f"  PostgreSQL  {idle['postgres_cpu_pct']:5.1f} % of a core, "
+            f"{idle['postgres_ms_per_ea_min']:g} ms per EA per minute (bench "
+            f"database's backends; every postgres process "
+            f"{idle['postgres_all_cpu_pct']:g} %)",
+            f"  Redis {idle['redis_cpu_pct']:g} %, the idle EAs' own process "
+            f"{idle['client_cpu_pct']:g} %",
+        ]
+        if idle["errors"]:
+            lines.append(f"  errors: {idle['errors']}")
+    return "\n".join(lines)
+
+
 def results_merge(path: Path, key: str, figures: dict[str, Any]) -> None:
     """One script's figures into results.json under `key` (keeping the others)
     and, once a full `make bench` has framed it, RESULTS.md beside it rewritten."""
@@ -313,6 +371,17 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "```",
             venues_summary(results["venues"]),
+            "```",
+        ]
+    if results.get("metatrader"):
+        lines += [
+            "",
+            "## MetaTrader, through the fake EA (`make bench-ea`)",
+            "",
+            f"Measured {results['metatrader']['measured_at']}.",
+            "",
+            "```",
+            metatrader_summary(results["metatrader"]),
             "```",
         ]
     return "\n".join(lines) + "\n" + MARKDOWN_NOTES
@@ -386,7 +455,8 @@ def main() -> int:
     )
     results["ratios"] = ratios(ack)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
-    for kept in ("server_comparison", "projectx", "venues"):  # other scripts' figures
+    # Other scripts' figures.
+    for kept in ("server_comparison", "projectx", "venues", "metatrader"):
         if kept in previous:
             results[kept] = previous[kept]
     args.out.write_text(json.dumps(results, indent=2) + "\n")

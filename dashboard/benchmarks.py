@@ -195,6 +195,32 @@ class Venues:
 
 
 @dataclass(frozen=True)
+class MetaTraderFigures:
+    """The Expert Advisor's long poll (bench/ea.py): alert -> fill through the
+    fake EA, and what a thousand idle EAs cost the web server."""
+
+    measured_at: datetime | None
+    alerts: int | None
+    rate: float | None
+    poll_wait_s: float | None
+    web_server: str
+    sent: int | None
+    filled: int | None
+    failed: int | None
+    fill: Latency | None
+    pickup: Latency | None
+    executed_once: bool
+    idle_eas: int | None
+    idle_server: str
+    web_cpu_pct: float | None
+    web_ms_per_ea_min: float | None
+    postgres_ms_per_ea_min: float | None
+    web_rss_mib: float | None
+    polls_per_s: float | None
+    idle_errors: int | None
+
+
+@dataclass(frozen=True)
 class ServerRow:
     server: str
     workers: int | None
@@ -234,6 +260,7 @@ class Results:
     servers: list[ServerRow]
     projectx: VenueFigures | None = None
     venues: Venues | None = None
+    metatrader: MetaTraderFigures | None = None
 
 
 def _num(data: Json, key: str) -> float | None:
@@ -457,6 +484,38 @@ def _venues(data: Json | None) -> Venues | None:
     )
 
 
+def _metatrader(data: Json | None) -> MetaTraderFigures | None:
+    if data is None:
+        return None
+    fill = _dict(data, "alert_to_fill") or {}
+    idle = _dict(data, "idle") or {}
+    executed = _dict(fill, "executed_per_command") or {}
+    errors = _dict(idle, "errors")
+    return MetaTraderFigures(
+        measured_at=_when(data.get("measured_at")),
+        alerts=_int(fill, "alerts"),
+        rate=_num(fill, "rate"),
+        poll_wait_s=_num(fill, "poll_wait_s"),
+        web_server=_str(fill, "web_server"),
+        sent=_int(fill, "sent"),
+        filled=_int(fill, "filled"),
+        failed=_int(fill, "failed"),
+        fill=_latency(_dict(fill, "fill")),
+        pickup=_latency(_dict(fill, "pickup")),
+        executed_once=bool(executed) and set(executed) == {"1"},
+        idle_eas=_int(idle, "eas"),
+        idle_server=_str(idle, "web_server"),
+        web_cpu_pct=_num(idle, "web_cpu_pct"),
+        web_ms_per_ea_min=_num(idle, "web_ms_per_ea_min"),
+        postgres_ms_per_ea_min=_num(idle, "postgres_ms_per_ea_min"),
+        web_rss_mib=_num(idle, "web_rss_mib"),
+        polls_per_s=_num(idle, "polls_per_s"),
+        idle_errors=None
+        if errors is None
+        else sum(n for key in errors if (n := _int(errors, key)) is not None),
+    )
+
+
 def _servers(rows: object) -> list[ServerRow]:
     return [
         ServerRow(
@@ -507,6 +566,7 @@ def _results(data: Json) -> Results:
         servers=_servers(data.get("server_comparison")),
         projectx=_venue(_dict(data, "projectx")),
         venues=_venues(_dict(data, "venues")),
+        metatrader=_metatrader(_dict(data, "metatrader")),
     )
 
 

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.scoping import admin_emails
 from brokers.adapters.base import Measure
 from brokers.adapters.registry import adapter_class
 from brokers.instruments.sessions import ACCOUNT_DAY, session_close, trading_day
@@ -407,11 +407,7 @@ def accounts_monitor(*, idle_seconds: int = 60) -> int:
 
 def _tell_admins(account: BrokerAccount, breach: Breach) -> None:
     """E-mail the workspace's admins (the page and the socket say it too)."""
-    emails = list(
-        account.workspace.memberships.filter(role=Role.ADMIN).values_list(
-            "user__email", flat=True
-        )
-    )
+    emails = admin_emails(account.workspace_id)
     if emails:
         enqueue(
             "risk.tasks.breach_mail_task",

@@ -440,3 +440,18 @@ def test_ratios_keep_two_significant_figures_however_small(value, shown):
     from dashboard.templatetags.bench import ratio
 
     assert ratio(value) == shown
+
+
+def test_the_metatrader_figures_are_read_and_shown(client, settings):
+    results = benchmark_results(SAMPLE)
+    assert results is not None and results.metatrader is not None
+    mt = results.metatrader
+    assert mt.fill is not None and mt.fill.p99_ms == 121.9
+    assert mt.pickup is not None and mt.pickup.p50_ms == 2.4
+    assert mt.executed_once and (mt.idle_eas, mt.idle_errors) == (1000, 1)
+    assert mt.measured_at == datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+    settings.BENCH_RESULTS_PATH = SAMPLE
+    html = client.get(reverse("benchmarks")).content.decode()
+    assert "MetaTrader through the Expert Advisor" in html
+    assert "121.9" in html and "41.7 ms of CPU per EA per minute" in html
+    assert "each command carried out once at the terminal" in html

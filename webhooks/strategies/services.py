@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Role, User, Workspace
+from accounts.models import User, Workspace
+from accounts.scoping import admin_emails
 from billing.quotas import quota_check
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
@@ -182,11 +183,7 @@ def _heartbeat_notify(strategy: Strategy, last: datetime) -> None:
             "last_signal_at": last.isoformat(),
         },
     )
-    emails = list(
-        strategy.workspace.memberships.filter(role=Role.ADMIN).values_list(
-            "user__email", flat=True
-        )
-    )
+    emails = admin_emails(strategy.workspace_id)
     if emails:
         send_mail(
             f"TradeFlow: no alerts from {strategy.name}",

@@ -10,7 +10,6 @@ cannot be heard the polls look at the database once a second instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -102,15 +101,21 @@ class Waiter:
     def __init__(self, bell: _Bell, event: asyncio.Event) -> None:
         self._bell, self._event = bell, event
 
-    async def wait(self, seconds: float) -> None:
-        """Until rung or `seconds` pass (a second at most while Redis is unheard)."""
+    async def wait(self, seconds: float) -> bool:
+        """Until rung or `seconds` pass (a second at most while Redis is unheard).
+        False when the time ran out with Redis heard: nothing was queued."""
         if seconds <= 0:
-            return
-        if not self._bell.heard:
+            return True
+        heard = self._bell.heard
+        if not heard:
             seconds = min(seconds, FALLBACK_SECONDS)
-        with contextlib.suppress(TimeoutError):
+        rung = True
+        try:
             await asyncio.wait_for(self._event.wait(), seconds)
+        except TimeoutError:
+            rung = not heard
         self._event.clear()
+        return rung
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.scoping import admin_emails
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.services import account_error_set
@@ -146,11 +146,15 @@ def _skew(body: dict[str, Any], now: datetime) -> int:
 
 
 def _ea_time(value: int | None, skew: int, now: datetime) -> datetime:
-    """The EA's Unix time on our clock; ours when it is absent or absurd."""
+    """When the EA did it, on our clock: our time of receipt (to the
+    millisecond), unless the EA's own time (whole seconds, less its skew) says
+    it was well before (an acknowledgement re-sent after a restart)."""
     if value is None:
         return now
     corrected = datetime.fromtimestamp(value - skew, tz=UTC)
-    return corrected if abs(corrected - now) < timedelta(days=1) else now
+    if timedelta(seconds=2) < now - corrected < timedelta(days=1):
+        return corrected
+    return now
 
 
 # --- Hello ----------------------------------------------------------------------------
@@ -251,6 +255,15 @@ def commands_due(*, terminal: Terminal, session: str) -> list[dict[str, str]]:
     """The commands to give this session now, oldest first, leased to it: every
     outstanding one not held for another session and not expired."""
     now = timezone.now()
+    polled = terminal.last_poll_at
+    if polled is None or now - polled > timedelta(seconds=2):
+        Terminal.objects.filter(pk=terminal.pk).update(last_poll_at=now)
+        terminal.last_poll_at = now
+    outstanding = Command.objects.filter(
+        account_id=terminal.account_id, status__in=Command.OUTSTANDING
+    )
+    if not outstanding.exists():  # an idle EA's poll: one look, no lock
+        return []
     if commands_expire(account_id=terminal.account_id):
         _orders_refresh(terminal.account_id)
     with transaction.atomic():
@@ -274,10 +287,6 @@ def commands_due(*, terminal: Terminal, session: str) -> list[dict[str, str]]:
             Command.objects.filter(
                 pk__in=[c.pk for c in due], delivered_at__isnull=True
             ).update(delivered_at=now)
-    polled = terminal.last_poll_at
-    if polled is None or now - polled > timedelta(seconds=2):
-        Terminal.objects.filter(pk=terminal.pk).update(last_poll_at=now)
-        terminal.last_poll_at = now
     return [command_wire(command, terminal, now) for command in due]
 
 
@@ -428,13 +437,27 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
         "offline_at": None,
     }
     was_offline = terminal.offline_at is not None
+    unreported = Command.objects.filter(
+        account_id=terminal.account_id,
+        status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
+        reported=False,
+    )
+    moved = (
+        terminal.reported_at is None
+        or any(getattr(terminal, name) != fields[name] for name in REPORTED)
+        or unreported.exists()  # a fill told since: our books follow this report
+    )
+    if not moved and not was_offline:
+        # Nothing moved since the last report (an idle account): the beat only
+        # says the EA is alive; the sweeps look after the account's day.
+        beat = {name: fields[name] for name in ALIVE}
+        Terminal.objects.filter(pk=terminal.pk).update(**beat)
+        for name, value in beat.items():
+            setattr(terminal, name, value)
+        return _beat_answer(now)
     with transaction.atomic():
         # The EA reports after it acknowledges: what it acknowledged is in here.
-        Command.objects.filter(
-            account_id=terminal.account_id,
-            status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
-            reported=False,
-        ).update(reported=True)
+        unreported.update(reported=True)
         Terminal.objects.filter(pk=terminal.pk).update(**fields)
     for name, value in fields.items():
         setattr(terminal, name, value)
@@ -447,6 +470,21 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
         log.info("EA of account %s is back", account.pk)
     _accepted_settle(terminal, now)
     reported(account.pk, orders=True, state=True)
+    return _beat_answer(now)
+
+
+# What a heartbeat reports of the account, and what says only that the EA lives.
+REPORTED = ("balance", "equity", "margin", "free_margin", "positions", "orders")
+ALIVE = (
+    "connected",
+    "trade_allowed",
+    "skew_seconds",
+    "last_heartbeat_at",
+    "last_poll_at",
+)
+
+
+def _beat_answer(now: datetime) -> dict[str, Any]:
     return {
         "ok": True,
         "server_time": int(now.timestamp()),
@@ -526,11 +564,7 @@ def _offline_tell(terminal: Terminal) -> None:
     account = terminal.account
     sentence = offline_sentence(terminal)
     account_error_set(account=account, error=VenueError("ea-offline", sentence))
-    emails = list(
-        account.workspace.memberships.filter(role=Role.ADMIN).values_list(
-            "user__email", flat=True
-        )
-    )
+    emails = admin_emails(account.workspace_id)
     if emails:
         send_mail(
             f"TradeFlow: the EA of {account.name} is offline",

@@ -1,8 +1,9 @@
 """The EA's routes (docs/ea-protocol.md) and the trader's `ea_status`.
 
 The EA's routes are async: a poll waits for its account's doorbell on the event
-loop, so a thousand idle terminals cost a thousand waiting coroutines, not a
-thousand threads. Database work runs on Django's thread for it (sync_to_async).
+loop. Its database work runs on the request's thread for the ORM and hands the
+connection back at once (`in_db`), so a waiting poll holds no connection; it
+still holds the idle thread Django's ASGI handler keeps for each request.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -40,11 +42,27 @@ from common.api import error_body, error_response
 from common.ratelimit import rate_hit
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BODY = 256 * 1024  # a heartbeat of a few hundred positions
 # Far above an honest EA's pace (a poll at most every ~0.25 s, acks per command).
 REQUESTS_PER_MINUTE = 1200
 
-View = Callable[[HttpRequest, Terminal], Awaitable[HttpResponse]]
+
+def in_db(work: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """`work` on the request's thread for the ORM, that then hands its database
+    connection back to the pool: a poll waiting ten seconds holds none (a
+    thousand waiting polls would otherwise hold a thousand). A connection inside
+    a transaction (a test's) is left as it is."""
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            for connection in connections.all(initialized_only=True):
+                if not connection.in_atomic_block:
+                    connection.close()
+
+    return sync_to_async(run)
 
 
 def _terminal(request: HttpRequest) -> Terminal:
@@ -78,80 +96,95 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def ea_route(method: str) -> Callable[[View], Any]:
-    """An EA route: its method, the EA's token, and every refusal in the one
-    error shape (a 4xx with a code and a sentence, logged)."""
-
-    def wrap(view: View) -> Any:  # an async view: django-stubs' path() wants a sync one
-        @csrf_exempt
-        async def route(request: HttpRequest) -> HttpResponse:
-            if request.method != method:
-                return error_response(
-                    "method-not-allowed", f"Use {method} for this route.", 405
-                )
-            try:
-                terminal = await sync_to_async(_terminal)(request)
-                return await view(request, terminal)
-            except EaError as exc:
-                log.info("EA refused (%s): %s", exc.code, exc.detail)
-                return error_response(exc.code, exc.detail, exc.status)
-
-        route.__name__ = view.__name__
-        route.__doc__ = view.__doc__
-        return route
-
-    return wrap
+def _refused(exc: EaError) -> HttpResponse:
+    log.info("EA refused (%s): %s", exc.code, exc.detail)
+    return error_response(exc.code, exc.detail, exc.status)
 
 
-@ea_route("POST")
-async def hello(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+def _wrong_method(request: HttpRequest, method: str) -> HttpResponse | None:
+    if request.method == method:
+        return None
+    return error_response("method-not-allowed", f"Use {method} for this route.", 405)
+
+
+def ea_post(handle: Callable[[Terminal, dict[str, Any]], dict[str, Any]]) -> Any:
+    """A POST route of the EA: its token and `handle` in one trip to the
+    database's thread; every refusal in the one error shape (a 4xx with a code
+    and a sentence, logged). Async, for django-stubs' path() an Any."""
+
+    def run(request: HttpRequest) -> dict[str, Any]:
+        return handle(_terminal(request), _body(request))
+
+    @csrf_exempt
+    async def route(request: HttpRequest) -> HttpResponse:
+        wrong = _wrong_method(request, "POST")
+        if wrong is not None:
+            return wrong
+        try:
+            return JsonResponse(await in_db(run)(request))
+        except EaError as exc:
+            return _refused(exc)
+
+    route.__name__ = handle.__name__
+    route.__doc__ = handle.__doc__
+    return route
+
+
+def _hello(terminal: Terminal, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/ea/hello`: the EA starts; a new session."""
-    answer = await sync_to_async(terminal_hello)(terminal=terminal, body=_body(request))
-    return JsonResponse(answer)
+    return terminal_hello(terminal=terminal, body=body)
 
 
-@ea_route("GET")
-async def commands(request: HttpRequest, terminal: Terminal) -> HttpResponse:
-    """`GET /api/ea/commands?session=..&wait=..`: the long poll."""
-    session = request.GET.get("session", "")
-    session_check(terminal, session)
-    try:
-        wait = float(request.GET.get("wait", settings.EA_POLL_WAIT_SECONDS))
-    except ValueError:
-        raise EaError("invalid-body", "'wait' is a number of seconds.") from None
-    wait = min(max(wait, 0.0), float(settings.EA_POLL_WAIT_SECONDS))
-    look = sync_to_async(commands_due)
-    if wait <= 0:
-        due = await look(terminal=terminal, session=session)
-    else:
-        deadline = time.monotonic() + wait
-        async with doorbell.listening(terminal.account_id) as bell:
-            while True:
-                due = await look(terminal=terminal, session=session)
-                left = deadline - time.monotonic()
-                if due or left <= 0:
-                    break
-                await bell.wait(left)
-    return JsonResponse({"commands": due, "wait_s": str(settings.EA_POLL_WAIT_SECONDS)})
-
-
-@ea_route("POST")
-async def ack(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+def _ack(terminal: Terminal, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/ea/ack`: what the EA did with a command, once."""
-    acked = await sync_to_async(command_ack)(terminal=terminal, body=_body(request))
-    body: dict[str, Any] = {"ok": True}
-    if acked.duplicate:
-        body["duplicate"] = True
-    return JsonResponse(body)
+    acked = command_ack(terminal=terminal, body=body)
+    return {"ok": True, "duplicate": True} if acked.duplicate else {"ok": True}
 
 
-@ea_route("POST")
-async def heartbeat(request: HttpRequest, terminal: Terminal) -> HttpResponse:
+def _heartbeat(terminal: Terminal, body: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/ea/heartbeat`: the account as the EA sees it."""
-    answer = await sync_to_async(terminal_heartbeat)(
-        terminal=terminal, body=_body(request)
-    )
-    return JsonResponse(answer)
+    return terminal_heartbeat(terminal=terminal, body=body)
+
+
+hello = ea_post(_hello)
+ack = ea_post(_ack)
+heartbeat = ea_post(_heartbeat)
+
+
+def _first_look(request: HttpRequest, session: str) -> tuple[Terminal, list[Any]]:
+    terminal = _terminal(request)
+    session_check(terminal, session)
+    return terminal, commands_due(terminal=terminal, session=session)
+
+
+@csrf_exempt
+async def commands(request: HttpRequest) -> HttpResponse:
+    """`GET /api/ea/commands?session=..&wait=..`: the long poll. The token and
+    the first look in one trip to the database; then, while nothing is due, the
+    wait for the account's doorbell, holding no connection."""
+    wrong = _wrong_method(request, "GET")
+    if wrong is not None:
+        return wrong
+    session = request.GET.get("session", "")
+    try:
+        try:
+            wait = float(request.GET.get("wait", settings.EA_POLL_WAIT_SECONDS))
+        except ValueError:
+            raise EaError("invalid-body", "'wait' is a number of seconds.") from None
+        wait = min(max(wait, 0.0), float(settings.EA_POLL_WAIT_SECONDS))
+        terminal, due = await in_db(_first_look)(request, session)
+    except EaError as exc:
+        return _refused(exc)
+    if not due and wait > 0:
+        deadline = time.monotonic() + wait
+        look = in_db(commands_due)
+        async with doorbell.listening(terminal.account_id) as bell:
+            while not due:
+                left = deadline - time.monotonic()
+                if left <= 0 or not await bell.wait(left):
+                    break  # the time ran out unrung: nothing was queued
+                due = await look(terminal=terminal, session=session)
+    return JsonResponse({"commands": due, "wait_s": str(settings.EA_POLL_WAIT_SECONDS)})
 
 
 # --- The trader's view ----------------------------------------------------------------
