@@ -247,7 +247,8 @@ class MetaTraderAdapter(VenueAdapter):
 
     def flatten(self) -> list[OrderReport]:
         """One flatten command (a repeated flatten finds the one still undone),
-        after dropping the entries the EA was not yet given."""
+        after dropping the entries the EA was not yet given; none when the EA's
+        report holds nothing and nothing is on its way to it."""
         Command.objects.filter(
             account_id=self.account.pk,
             status=Command.Status.QUEUED,
@@ -268,9 +269,21 @@ class MetaTraderAdapter(VenueAdapter):
         )
         if undone is not None:
             return [command_report(undone)]
-        stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
+        busy = Command.objects.filter(
+            account_id=self.account.pk, status=Command.Status.DELIVERED
+        ).exists()
+        known_flat = (
+            self.terminal.reported_at is not None
+            and not self.positions()
+            and not self.terminal.orders
+        )
+        if known_flat and not busy:
+            return []  # nothing held, nothing resting, nothing on its way
+        number = Command.objects.filter(
+            account_id=self.account.pk, action=Command.Action.FLATTEN
+        ).count()
         command = self._queue(
-            f"flatten-{stamp}", {"action": Command.Action.FLATTEN}, entry=False
+            f"flatten-{number + 1}", {"action": Command.Action.FLATTEN}, entry=False
         )
         return [command_report(command)]
 
