@@ -18,6 +18,7 @@ from brokers.venues.metatrader.tests.conftest import MetaTrader
 from brokers.venues.metatrader.tests.test_protocol import online, position
 from risk.models import RiskConfig
 from risk.monitor import risk_monitor
+from testkit import api_client_for
 from webhooks.models import Execution, Signal
 
 
@@ -31,7 +32,9 @@ def alert(mt: MetaTrader, text: str, broker: str = "truforex") -> Signal:
     return Signal.objects.latest("pk")
 
 
-def test_an_alert_is_a_command_and_the_eas_fill_is_our_fill(mt, clock, tasks_inline):
+def test_an_alert_is_a_command_and_the_eas_fill_is_our_fill(
+    mt, world, clock, tasks_inline
+):
     ea = online(mt)
     signal = alert(mt, "buy EURUSD 0.1")
     execution = Execution.objects.get(signal=signal)
@@ -57,6 +60,11 @@ def test_an_alert_is_a_command_and_the_eas_fill_is_our_fill(mt, clock, tasks_inl
     )
     held = Position.objects.get(account=mt.account, symbol="EURUSD")
     assert (held.quantity, held.avg_price) == (Decimal("0.1"), Decimal("1.10012"))
+    listed = api_client_for(world.owner).get("/api/positions?broker=truforex").json()
+    assert [(p["broker"], p["symbol"], p["side"]) for p in listed] == [
+        ("mt5", "EURUSD", "long")
+    ]
+    assert api_client_for(world.owner).get("/api/positions?broker=paper").json() == []
     # The EA's next heartbeat says the same: the books do not move twice.
     ea.heartbeat(positions=[position(ticket="7001", price="1.10012")])
     ea.ack(command["id"], volume="0.10", price="1.10012")  # a lost answer, again
