@@ -126,12 +126,21 @@ def _decimal(body: dict[str, Any], key: str, *, required: bool = False) -> Decim
     return number
 
 
-def _whole(body: dict[str, Any], key: str) -> int | None:
+def _whole(
+    body: dict[str, Any], key: str, bits: int = 31, *, low: int | None = None
+) -> int | None:
+    """A whole number that fits its column (a 32-bit one unless `bits` says, at
+    least `low`), else a 400: an absurd one is refused, never written."""
     value = body.get(key)
+    if value in (None, ""):
+        return None
     try:
-        return int(str(value)) if value not in (None, "") else None
+        number = int(str(value)[:24])
     except ValueError:
         raise EaError("invalid-body", f"'{key}' is not a whole number.") from None
+    if not -(2**bits) <= number < 2**bits or (low is not None and number < low):
+        raise EaError("invalid-body", f"'{key}' is out of range.")
+    return number
 
 
 def _flag(body: dict[str, Any], key: str) -> bool:
@@ -139,7 +148,7 @@ def _flag(body: dict[str, Any], key: str) -> bool:
 
 
 def _skew(body: dict[str, Any], now: datetime) -> int:
-    sent = _whole(body, "time")
+    sent = _whole(body, "time", bits=40)
     if sent is None or abs(sent) > 10**11:
         return 0
     return sent - int(now.timestamp())
@@ -184,12 +193,12 @@ def terminal_hello(*, terminal: Terminal, body: dict[str, Any]) -> dict[str, Any
         "server": server,
         "broker": _text(body, "broker", 120),
         "platform": platform,
-        "build": _whole(body, "build"),
+        "build": _whole(body, "build", low=0),
         "ea_version": _text(body, "ea_version", 32),
-        "magic": _whole(body, "magic"),
+        "magic": _whole(body, "magic", bits=63),
         "suffix": _text(body, "suffix", 16),
         "hedging": _flag(body, "hedging"),
-        "leverage": _whole(body, "leverage"),
+        "leverage": _whole(body, "leverage", low=0),
         "trade_allowed": _flag(body, "trade_allowed"),
         "currency": _text(body, "currency", 3).upper(),
         "session": session,
@@ -343,10 +352,10 @@ def command_ack(*, terminal: Terminal, body: dict[str, Any]) -> Acked:
             "invalid-body",
             f"'status' is one of {', '.join(sorted(protocol.ACK_STATUSES))}.",
         )
-    try:
-        pk = int(wire.removeprefix("c"))
-    except ValueError:
-        raise EaError("invalid-body", "'id' is a command id, c<number>.") from None
+    digits = wire.removeprefix("c")
+    if not digits.isdigit() or len(digits) > 18:
+        raise EaError("invalid-body", "'id' is a command id, c<number>.")
+    pk = int(digits)
     volume = _decimal(body, "volume")
     price = _decimal(body, "price")
     with transaction.atomic():
@@ -381,7 +390,7 @@ def command_ack(*, terminal: Terminal, body: dict[str, Any]) -> Acked:
             command.filled_volume = volume if volume > 0 else command.volume
             command.fill_price = price if price > 0 else None
             command.executed_at = _ea_time(
-                _whole(body, "time"), terminal.skew_seconds, now
+                _whole(body, "time", bits=40), terminal.skew_seconds, now
             )
         command.save()
     log.info("EA ack: %s %s %s", wire, status, command.retcode_text)
