@@ -25,6 +25,7 @@ from brokers.signals import reported
 from brokers.venues.metatrader import protocol
 from brokers.venues.metatrader.models import Command, Terminal
 from common.numbers import plain
+from common.realtime import announce
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -214,6 +215,7 @@ def terminal_hello(*, terminal: Terminal, body: dict[str, Any]) -> dict[str, Any
         account_id=terminal.account_id, status=Command.Status.DELIVERED
     ).update(lease_until=None)
     log.info("EA hello: account %s login %s %s", terminal.account_id, login, platform)
+    _tell_pages(terminal.account)
     return {
         "ok": True,
         "session": session,
@@ -477,6 +479,7 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
         )
         account.error_code = ""
         log.info("EA of account %s is back", account.pk)
+        _tell_pages(account)
     _accepted_settle(terminal, now)
     reported(account.pk, orders=True, state=True)
     return _beat_answer(now)
@@ -528,6 +531,14 @@ def _accepted_settle(terminal: Terminal, now: datetime) -> None:
             reported=True,
         )
         log.warning("EA command c%s settled from its position", command.pk)
+
+
+def _tell_pages(account: BrokerAccount) -> None:
+    """The account's line on the live pages says how its EA is now."""
+    announce(
+        account.workspace_id,
+        {"type": "account.update", "account_id": account.pk, "balance": None},
+    )
 
 
 # --- Watching -------------------------------------------------------------------------
