@@ -17,10 +17,11 @@ from accounts.scoping import workspaces_for
 from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.adapters.registry import available_venues
+from brokers.venues.metatrader.setup import ea_setup
 from common.api import Refused
 from webhooks.intake.keys import account_register
 from webhooks.models import Execution, Signal
-from webhooks.views.metatrader import ea_setup
+from webhooks.views.base import site
 
 
 class RegisterInput(serializers.Serializer[dict[str, object]]):
@@ -89,20 +90,19 @@ class RegisterView(APIView):
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
     def post(self, request: Request, broker: str) -> Response:
-        data = RegisterInput(data=request.data)
-        venue = broker
-        if broker in METATRADER_NAMES:
-            data.is_valid(raise_exception=True)
-            venue = (
-                broker if broker in ("mt4", "mt5") else data.validated_data["platform"]
-            )
-        if venue not in available_venues():
+        if broker not in available_venues() and broker not in METATRADER_NAMES:
             raise NotFound(f"Broker {broker!r} is not available on this server.")
         workspace = workspaces_for(request.user, Perm.MANAGE_ACCOUNTS).first()
         if workspace is None:
             raise PermissionDenied("Your role cannot connect accounts.")
+        data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        venue = broker
+        if broker in METATRADER_NAMES and broker not in ("mt4", "mt5"):
+            venue = str(values["platform"])
+        if venue not in available_venues():
+            raise NotFound(f"Broker {venue!r} is not available on this server.")
         try:
             account, plain = account_register(
                 workspace=workspace,
@@ -146,7 +146,7 @@ class RegisterView(APIView):
             "api_key": plain,
         }
         if venue in ("mt4", "mt5"):
-            body.update(ea_setup(request, account))
+            body.update(ea_setup(account, site(request)))
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -5,8 +5,6 @@ while it is offline."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,31 +18,16 @@ from accounts.scoping import current_workspace
 from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.fields import decrypt, encrypt
-from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
 from brokers.venues.metatrader.models import Terminal
 from brokers.venues.metatrader.services import terminal_token_issue
-from brokers.venues.metatrader.setup import FILES, install_steps
+from brokers.venues.metatrader.setup import FILES, ea_setup, install_steps
 from brokers.venues.metatrader.views import ea_status
 from webhooks.intake.keys import account_register
 from webhooks.views.base import no_store, site
 
 EA_TOKEN = "new-ea-token:{pk}"  # noqa: S105 - a session slot, not a token
 WEBHOOK_KEY = "new-key:account-key-created:{pk}"
-
-
-def ea_setup(request: HttpRequest, account: BrokerAccount) -> dict[str, Any]:
-    """A new EA token (the old one stops), the server URL, the download and the
-    install steps: what `POST /register/mtx` answers and the EA page shows."""
-    token = terminal_token_issue(terminal=Terminal.objects.get(account=account))
-    server = site(request)
-    return {
-        "ea_token": token,
-        "ea_server_url": server,
-        "ea_download_url": server
-        + reverse("ea-download", kwargs={"name": FILES[account.venue]}),
-        "ea_instructions": install_steps(account.venue, server),
-    }
 
 
 class MetaTraderForm(forms.Form):
@@ -99,7 +82,7 @@ def metatrader_connect(request: HttpRequest) -> HttpResponse:
         except (VenueError, QuotaExceeded) as exc:
             form.add_error(None, exc.message)
         else:
-            setup = ea_setup(request, account)
+            setup = ea_setup(account, site(request))
             request.session[EA_TOKEN.format(pk=account.pk)] = encrypt(setup["ea_token"])
             request.session[WEBHOOK_KEY.format(pk=account.pk)] = encrypt(plain)
             return redirect("account-ea", pk=account.pk)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
+
+from brokers.models import BrokerAccount
+from brokers.venues.metatrader.models import Terminal
+from brokers.venues.metatrader.services import terminal_token_issue
 
 EA_DIR = Path(settings.BASE_DIR) / "ea"
 FILES = {"mt5": "TradeFlow.mq5", "mt4": "TradeFlow.mq4"}
@@ -31,3 +37,16 @@ def install_steps(platform: str, server_url: str) -> list[str]:
         f"{server_url}, and SymbolSuffix if your broker names symbols like EURUSD.r.",
         "The account page shows Connected within a few seconds.",
     ]
+
+
+def ea_setup(account: BrokerAccount, server: str) -> dict[str, Any]:
+    """A new EA token (the old one stops), the server's URL, the download and the
+    install steps: what `POST /register/mtx` answers and the EA page shows once."""
+    token = terminal_token_issue(terminal=Terminal.objects.get(account=account))
+    name = FILES[account.venue]
+    return {
+        "ea_token": token,
+        "ea_server_url": server,
+        "ea_download_url": server + reverse("ea-download", kwargs={"name": name}),
+        "ea_instructions": install_steps(account.venue, server),
+    }
