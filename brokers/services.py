@@ -73,17 +73,19 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
             account_error_set(account=account, error=exc)
         raise
     reports = {report.symbol: report for report in positions}
+    lasting = adapter.account_error()
     with transaction.atomic():
         BrokerAccount.objects.filter(pk=account.pk).update(
             balance=snapshot.balance,
             equity=snapshot.equity,
             last_sync_at=timezone.now(),
-            error_code="",
-            error_message="",
-            error_at=None,
         )
-        account.error_code = account.error_message = ""
-        account.error_at = None
+        if lasting is None:
+            BrokerAccount.objects.filter(pk=account.pk).update(
+                error_code="", error_message="", error_at=None
+            )
+            account.error_code = account.error_message = ""
+            account.error_at = None
         account.balance, account.equity = snapshot.balance, snapshot.equity
         for position in Position.objects.select_for_update().filter(account=account):
             report = reports.pop(position.symbol, None)
@@ -104,6 +106,8 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
                 "balance": str(snapshot.balance),
             },
         )
+    if lasting is not None:
+        account_error_set(account=account, error=lasting)
     return account
 
 

@@ -405,6 +405,13 @@ void Execute(const string cmd,const uint received,Outcome &o) {
    OutcomeInit(o,5,2);
    string ttl=JsonGet(cmd,"ttl_ms");
    if(ttl!="" && (long)Since(received)>StringToInteger(ttl)) {
+      // Too late to start it; but an open this terminal already made (its ids
+      // file lost) is acknowledged from the broker, not as expired.
+      string late=StringSubstr(JsonGet(cmd,"comment"),0,COMMENT_MAX);
+      string late_sym=JsonGet(cmd,"symbol")+SymbolSuffix;
+      if(JsonGet(cmd,"action")==ACTION_OPEN && late!="" && SymbolSelect(late_sym,true)
+         && FoundByComment(late_sym,late,o))
+         return;
       OutcomeSet(o,STATUS_EXPIRED,0,"");
       return;
    }

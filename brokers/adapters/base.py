@@ -169,6 +169,12 @@ class VenueAdapter(abc.ABC):
         asked. A venue that names instruments as we do keeps this default."""
         return symbol
 
+    def account_error(self) -> VenueError | None:
+        """A lasting condition of the account that reading it does not end (an
+        Expert Advisor gone silent): kept on the account by each sync while it
+        lasts. Most venues have none."""
+        return None
+
     @abc.abstractmethod
     def account_snapshot(self) -> AccountSnapshot: ...
 

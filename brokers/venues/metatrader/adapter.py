@@ -53,10 +53,6 @@ OPEN_TYPES: dict[str, str] = {
 class MetaTraderAdapter(VenueAdapter):
     venue = "mt5"  # and "mt4": one protocol, one EA per platform
 
-    def __init__(self, account: BrokerAccount) -> None:
-        super().__init__(account)
-        self._terminal: Terminal | None = None
-
     @classmethod
     def provision(cls, account: BrokerAccount, options: dict[str, Any]) -> None:
         policy = str(options.get("offline_policy") or Terminal.OfflinePolicy.QUEUE)
@@ -73,14 +69,14 @@ class MetaTraderAdapter(VenueAdapter):
 
     @property
     def terminal(self) -> Terminal:
-        if self._terminal is None:
-            terminal = Terminal.objects.filter(account_id=self.account.pk).first()
-            if terminal is None:
-                raise VenueError(
-                    "ea-not-set-up", f"{self.account.name} has no Expert Advisor."
-                )
-            self._terminal = terminal
-        return self._terminal
+        """The EA's row as it stands now: read afresh each time, since a heartbeat
+        may land between two reads of one execution."""
+        terminal = Terminal.objects.filter(account_id=self.account.pk).first()
+        if terminal is None:
+            raise VenueError(
+                "ea-not-set-up", f"{self.account.name} has no Expert Advisor."
+            )
+        return terminal
 
     # --- Reading ----------------------------------------------------------------------
 
@@ -94,6 +90,14 @@ class MetaTraderAdapter(VenueAdapter):
                 transient=True,
             )
         return terminal
+
+    def account_error(self) -> VenueError | None:
+        """While the EA is marked offline, its account says so (a sync from the
+        stored report must not clear it; the EA's next heartbeat does)."""
+        terminal = self.terminal
+        if terminal.offline_at is None:
+            return None
+        return VenueError("ea-offline", offline_sentence(terminal))
 
     def account_snapshot(self) -> AccountSnapshot:
         terminal = self._reported()
@@ -115,13 +119,15 @@ class MetaTraderAdapter(VenueAdapter):
             netted = net(quantity, avg, side, volume, price)
             books[symbol] = (netted.quantity, netted.avg_price)
 
-        rows = sorted(self.terminal.positions, key=lambda row: _number(row, "ticket"))
+        terminal = self.terminal
+        rows = sorted(terminal.positions, key=lambda row: _number(row, "ticket"))
         for row in rows:
             symbol = self._ours(str(row["symbol"]))
             book(
                 symbol, str(row["side"]), Decimal(row["volume"]), Decimal(row["price"])
             )
-        for symbol, side, filled, price in self._moving(unreported=True).values_list(
+        since = self._moving(unreported=terminal.reports)
+        for symbol, side, filled, price in since.values_list(
             "symbol", "side", "filled_volume", "fill_price"
         ):
             if filled > 0 and price is not None:
@@ -132,15 +138,16 @@ class MetaTraderAdapter(VenueAdapter):
             if quantity != ZERO
         ]
 
-    def _moving(self, *, unreported: bool = False, outstanding: bool = False) -> Any:
-        """Market opens and closes not in the EA's last report: filled since
-        (`unreported`), or not yet done (`outstanding`)."""
+    def _moving(
+        self, *, unreported: int | None = None, outstanding: bool = False
+    ) -> Any:
+        """Market opens and closes not in the EA's report number `unreported`:
+        filled after it; or (`outstanding`) not yet done."""
         which = Q(pk__in=[])
-        if unreported:
+        if unreported is not None:
             which |= Q(
-                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
-                reported=False,
-            )
+                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED)
+            ) & (Q(reported_in__isnull=True) | Q(reported_in__gt=unreported))
         if outstanding:
             which |= Q(status__in=Command.OUTSTANDING)
         return Command.objects.filter(
@@ -204,7 +211,7 @@ class MetaTraderAdapter(VenueAdapter):
             "price": request.limit_price or request.stop_price,
             "stop_loss": None if closing else request.stop_loss,
             "take_profit": None if closing else request.take_profit,
-            "after": self._before(request.client_order_id),
+            "after": None if closing else self._exit_before(request),
         }
         command = self._queue(request.client_order_id, fields, entry=not closing)
         return command_report(command)
@@ -221,16 +228,19 @@ class MetaTraderAdapter(VenueAdapter):
             held += signed(side, volume)
         return held
 
-    def _before(self, client_order_id: str) -> Command | None:
-        """A flip's entry runs only after its exit filled: the earlier leg of the
-        same execution ("tf-<signal>-<account>-<leg>"), if still undone."""
-        stem, _, _ = client_order_id.rpartition("-")
-        if not client_order_id.startswith("tf-") or not stem:
+    def _exit_before(self, request: OrderRequest) -> Command | None:
+        """A flip's entry runs only after its exit filled: the close of the same
+        symbol queued by the same execution ("tf-<signal>-<account>-<leg>"),
+        while still undone. Exits never wait on one another."""
+        stem, _, _ = request.client_order_id.rpartition("-")
+        if not request.client_order_id.startswith("tf-") or not stem:
             return None
         return (
             Command.objects.filter(
                 account_id=self.account.pk,
                 client_order_id__startswith=stem + "-",
+                action=Command.Action.CLOSE,
+                symbol=request.symbol,
                 status__in=Command.OUTSTANDING,
             )
             .order_by("-pk")
@@ -238,8 +248,18 @@ class MetaTraderAdapter(VenueAdapter):
         )
 
     def cancel_order(self, venue_order_id: str) -> OrderReport:
+        """A cancel of a pending order (a repeat finds the one still undone; one
+        that expired or failed is sent again)."""
+        cancels = Command.objects.filter(
+            account_id=self.account.pk,
+            action=Command.Action.CANCEL,
+            ticket=venue_order_id,
+        )
+        undone = cancels.filter(status__in=Command.OUTSTANDING).first()
+        if undone is not None:
+            return command_report(undone)
         command = self._queue(
-            f"cancel-{venue_order_id}",
+            f"cancel-{venue_order_id}-{cancels.count() + 1}",
             {"action": Command.Action.CANCEL, "ticket": venue_order_id},
             entry=False,
         )
@@ -269,13 +289,21 @@ class MetaTraderAdapter(VenueAdapter):
         )
         if undone is not None:
             return [command_report(undone)]
+        # Anything given out, resting at the broker (accepted) or filled since
+        # the report, and the report may not hold what a flatten must close.
+        terminal = self.terminal
         busy = Command.objects.filter(
-            account_id=self.account.pk, status=Command.Status.DELIVERED
+            Q(status__in=(Command.Status.DELIVERED, Command.Status.ACCEPTED))
+            | Q(
+                status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
+                reported_in__isnull=True,
+            ),
+            account_id=self.account.pk,
         ).exists()
         known_flat = (
-            self.terminal.reported_at is not None
+            terminal.reported_at is not None
             and not self.positions()
-            and not self.terminal.orders
+            and not terminal.orders
         )
         if known_flat and not busy:
             return []  # nothing held, nothing resting, nothing on its way

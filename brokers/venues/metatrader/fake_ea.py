@@ -657,6 +657,16 @@ class FakeEA:
         o = Draft()
         waited_ms = int((self._monotonic() - received_at) * 1000)
         if command.ttl_ms is not None and waited_ms > command.ttl_ms:
+            # Too late to start; an open this terminal already made (its ids
+            # file lost) is acknowledged from the broker, as the MQL does.
+            late = command.symbol + self.suffix
+            if (
+                command.action == protocol.OPEN
+                and command.comment
+                and late in self.terminal.symbols
+                and self._found_by_comment(late, command.comment, o)
+            ):
+                return o, False
             return o.set(protocol.EXPIRED, 0, ""), False
         if command.after:
             before = self._ids.get(command.after)

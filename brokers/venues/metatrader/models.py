@@ -62,6 +62,9 @@ class Terminal(models.Model):
     positions = models.JSONField(default=list, blank=True)
     orders = models.JSONField(default=list, blank=True)
     reported_at = models.DateTimeField(null=True, blank=True)
+    reports = models.PositiveIntegerField(
+        default=0, help_text="How many reports moved the account's state."
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -154,9 +157,9 @@ class Command(models.Model):
     filled_volume = QuantityField(default=0)
     fill_price = MoneyField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
-    # A heartbeat came after its fill, so the EA's report holds it: the fill no
-    # longer moves the position read from the report.
-    reported = models.BooleanField(default=False)
+    # The report (Terminal.reports) that first held its fill: from that report
+    # on, the fill no longer moves the position read from it.
+    reported_in = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]

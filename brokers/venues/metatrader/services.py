@@ -109,7 +109,10 @@ def terminal_for_token(token: str) -> Terminal:
 
 def _text(body: dict[str, Any], key: str, limit: int) -> str:
     value = body.get(key, "")
-    return ("" if value is None else str(value)).strip()[:limit]
+    text = ("" if value is None else str(value)).strip()[:limit]
+    if "\x00" in text:
+        raise EaError("invalid-body", f"'{key}' holds a NUL character.")
+    return text
 
 
 def _decimal(body: dict[str, Any], key: str, *, required: bool = False) -> Decimal:
@@ -266,10 +269,13 @@ def commands_due(*, terminal: Terminal, session: str) -> list[dict[str, str]]:
     """The commands to give this session now, oldest first, leased to it: every
     outstanding one not held for another session and not expired."""
     now = timezone.now()
-    polled = terminal.last_poll_at
-    if polled is None or now - polled > timedelta(seconds=2):
-        Terminal.objects.filter(pk=terminal.pk).update(last_poll_at=now)
-        terminal.last_poll_at = now
+    # The poll's stamp, and the proof that its token and session still stand (a
+    # poll that waited through a new hello or a new token is given nothing).
+    if not Terminal.objects.filter(
+        pk=terminal.pk, session=session, token_hash=terminal.token_hash
+    ).update(last_poll_at=now):
+        session_check(terminal, "")
+    terminal.last_poll_at = now
     outstanding = Command.objects.filter(
         account_id=terminal.account_id, status__in=Command.OUTSTANDING
     )
@@ -420,6 +426,8 @@ def _positions(body: dict[str, Any], key: str, fields: frozenset[str]) -> list[A
         if side not in protocol.SIDES:
             raise EaError("invalid-body", f"Each of '{key}' has a side, buy or sell.")
         entry = {name: str(row.get(name, ""))[:64] for name in fields}
+        if any("\x00" in value for value in entry.values()):
+            raise EaError("invalid-body", f"Each of '{key}' holds no NUL character.")
         for name in ("volume", "price"):
             entry[name] = str(_decimal(row, name, required=True))
         kept.append(entry)
@@ -451,7 +459,7 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
     unreported = Command.objects.filter(
         account_id=terminal.account_id,
         status__in=(Command.Status.FILLED, Command.Status.PARTIALLY_FILLED),
-        reported=False,
+        reported_in__isnull=True,
     )
     moved = (
         terminal.reported_at is None
@@ -467,8 +475,11 @@ def terminal_heartbeat(*, terminal: Terminal, body: dict[str, Any]) -> dict[str,
             setattr(terminal, name, value)
         return _beat_answer(now)
     with transaction.atomic():
-        # The EA reports after it acknowledges: what it acknowledged is in here.
-        unreported.update(reported=True)
+        # The EA reports after it acknowledges: what it acknowledged is in here,
+        # in report number N (a reader of report N-1 still counts those fills).
+        locked = Terminal.objects.select_for_update().get(pk=terminal.pk)
+        fields["reports"] = locked.reports + 1
+        unreported.update(reported_in=fields["reports"])
         Terminal.objects.filter(pk=terminal.pk).update(**fields)
     for name, value in fields.items():
         setattr(terminal, name, value)
@@ -528,7 +539,7 @@ def _accepted_settle(terminal: Terminal, now: datetime) -> None:
             fill_price=Decimal(found["price"]),
             executed_at=now,
             retcode_text="found-by-comment",
-            reported=True,
+            reported_in=terminal.reports,
         )
         log.warning("EA command c%s settled from its position", command.pk)
 

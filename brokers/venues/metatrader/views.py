@@ -39,13 +39,14 @@ from brokers.venues.metatrader.services import (
 )
 from brokers.venues.metatrader.setup import FILES, ea_file
 from common.api import error_body, error_response
-from common.ratelimit import rate_hit
+from common.ratelimit import rate_hit, rate_peek
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BODY = 256 * 1024  # a heartbeat of a few hundred positions
 # Far above an honest EA's pace (a poll at most every ~0.25 s, acks per command).
 REQUESTS_PER_MINUTE = 1200
+BAD_TOKENS_PER_MINUTE = 60  # from one address: guessing is refused, not answered
 
 
 def in_db(work: Callable[..., T]) -> Callable[..., Awaitable[T]]:
@@ -74,7 +75,18 @@ def _terminal(request: HttpRequest) -> Terminal:
             "Send the account's EA token as 'Authorization: Bearer tfea_...'.",
             401,
         )
-    terminal = terminal_for_token(token.strip())
+    address = request.META.get("REMOTE_ADDR", "")
+    if not rate_peek(f"ea-bad:{address}", BAD_TOKENS_PER_MINUTE).allowed:
+        raise EaError(
+            "too-many-requests",
+            f"More than {BAD_TOKENS_PER_MINUTE} refused tokens a minute from here.",
+            429,
+        )
+    try:
+        terminal = terminal_for_token(token.strip())
+    except EaError:
+        rate_hit(f"ea-bad:{address}", BAD_TOKENS_PER_MINUTE)
+        raise
     if not rate_hit(f"ea:{terminal.pk}", REQUESTS_PER_MINUTE).allowed:
         raise EaError(
             "too-many-requests",
@@ -89,7 +101,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         raise EaError("invalid-body", "The body is larger than 256 KB.", 413)
     try:
         data = json.loads(request.body.decode("utf-8").rstrip("\x00") or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise EaError("invalid-body", "The body is not JSON.") from None
     if not isinstance(data, dict):
         raise EaError("invalid-body", "The body is a JSON object.")
@@ -151,17 +163,18 @@ ack = ea_post(_ack)
 heartbeat = ea_post(_heartbeat)
 
 
-def _first_look(request: HttpRequest, session: str) -> tuple[Terminal, list[Any]]:
+def _authenticated(request: HttpRequest, session: str) -> Terminal:
     terminal = _terminal(request)
     session_check(terminal, session)
-    return terminal, commands_due(terminal=terminal, session=session)
+    return terminal
 
 
 @csrf_exempt
 async def commands(request: HttpRequest) -> HttpResponse:
-    """`GET /api/ea/commands?session=..&wait=..`: the long poll. The token and
-    the first look in one trip to the database; then, while nothing is due, the
-    wait for the account's doorbell, holding no connection."""
+    """`GET /api/ea/commands?session=..&wait=..`: the long poll. The token, then
+    (listening for the account's doorbell from before the first look, so that a
+    command committed meanwhile is not missed) a look, and while nothing is due
+    the wait for the bell, holding no database connection."""
     wrong = _wrong_method(request, "GET")
     if wrong is not None:
         return wrong
@@ -172,18 +185,20 @@ async def commands(request: HttpRequest) -> HttpResponse:
         except ValueError:
             raise EaError("invalid-body", "'wait' is a number of seconds.") from None
         wait = min(max(wait, 0.0), float(settings.EA_POLL_WAIT_SECONDS))
-        terminal, due = await in_db(_first_look)(request, session)
+        terminal = await in_db(_authenticated)(request, session)
+        look = in_db(commands_due)
+        if not wait > 0:
+            due = await look(terminal=terminal, session=session)
+        else:
+            deadline = time.monotonic() + wait
+            async with doorbell.listening(terminal.account_id) as bell:
+                while True:
+                    due = await look(terminal=terminal, session=session)
+                    left = deadline - time.monotonic()
+                    if due or left <= 0 or not await bell.wait(left):
+                        break  # given, or the time ran out unrung
     except EaError as exc:
         return _refused(exc)
-    if not due and wait > 0:
-        deadline = time.monotonic() + wait
-        look = in_db(commands_due)
-        async with doorbell.listening(terminal.account_id) as bell:
-            while not due:
-                left = deadline - time.monotonic()
-                if left <= 0 or not await bell.wait(left):
-                    break  # the time ran out unrung: nothing was queued
-                due = await look(terminal=terminal, session=session)
     return JsonResponse({"commands": due, "wait_s": str(settings.EA_POLL_WAIT_SECONDS)})
 
 

@@ -24,7 +24,6 @@ class Attended(MetaTraderAdapter):
 
     def _turn(self) -> None:
         self.rig.run()
-        self._terminal = None  # read the EA's new report
 
     def _after(self, report: OrderReport) -> OrderReport:
         self._turn()
