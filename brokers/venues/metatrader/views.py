@@ -8,6 +8,7 @@ still holds the idle thread Django's ASGI handler keeps for each request.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -49,11 +50,30 @@ REQUESTS_PER_MINUTE = 1200
 BAD_TOKENS_PER_MINUTE = 60  # from one address: guessing is refused, not answered
 
 
+_gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _gate() -> asyncio.Semaphore:
+    """At most as many of this process's EA requests at the database at once as
+    its pool holds connections: the others wait their turn on the event loop,
+    not in a thread blocked on the pool (a thousand such threads starve the one
+    holding a connection of the interpreter, and the pool times out)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        for old in [old for old in _gates if old.is_closed()]:
+            del _gates[old]
+        pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool") or {}
+        size = pool.get("max_size", 10) if isinstance(pool, dict) else 10
+        gate = _gates[loop] = asyncio.Semaphore(max(1, int(size)))
+    return gate
+
+
 def in_db(work: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     """`work` on the request's thread for the ORM, that then hands its database
     connection back to the pool: a poll waiting ten seconds holds none (a
     thousand waiting polls would otherwise hold a thousand). A connection inside
-    a transaction (a test's) is left as it is."""
+    a transaction (a test's) is left as it is. Through the process's gate."""
 
     def run(*args: Any, **kwargs: Any) -> T:
         try:
@@ -63,7 +83,13 @@ def in_db(work: Callable[..., T]) -> Callable[..., Awaitable[T]]:
                 if not connection.in_atomic_block:
                     connection.close()
 
-    return sync_to_async(run)
+    threaded = sync_to_async(run)
+
+    async def gated(*args: Any, **kwargs: Any) -> T:
+        async with _gate():
+            return await threaded(*args, **kwargs)
+
+    return gated
 
 
 def _terminal(request: HttpRequest) -> Terminal:
