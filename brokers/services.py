@@ -74,16 +74,16 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
         raise
     reports = {report.symbol: report for report in positions}
     lasting = adapter.account_error()
+    read: dict[str, Any] = {
+        "balance": snapshot.balance,
+        "equity": snapshot.equity,
+        "last_sync_at": timezone.now(),
+    }
+    if lasting is None:  # the venue answered: what it refused before is over
+        read.update(error_code="", error_message="", error_at=None)
     with transaction.atomic():
-        BrokerAccount.objects.filter(pk=account.pk).update(
-            balance=snapshot.balance,
-            equity=snapshot.equity,
-            last_sync_at=timezone.now(),
-        )
+        BrokerAccount.objects.filter(pk=account.pk).update(**read)
         if lasting is None:
-            BrokerAccount.objects.filter(pk=account.pk).update(
-                error_code="", error_message="", error_at=None
-            )
             account.error_code = account.error_message = ""
             account.error_at = None
         account.balance, account.equity = snapshot.balance, snapshot.equity

@@ -215,6 +215,17 @@ class PrivateStack:
     base_url: str
     logs: Path
 
+    def alert(self, venue: str, key: str, text: str) -> int:
+        """Post a text alert to this stack's webhook for `venue`: its signal id
+        (the answer must be 202)."""
+        response = httpx.post(
+            f"{self.base_url}/api/unify/v1/webhook/{venue}/{key}",
+            content=text,
+            headers={"Content-Type": "text/plain"},
+        )
+        assert response.status_code == 202, response.text
+        return int(response.json()["signal_id"])
+
     @contextmanager
     def worker(
         self, role: str, env: dict[str, str] | None = None

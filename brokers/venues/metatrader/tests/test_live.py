@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 
-import httpx
 import pytest
 
 from brokers.models import Position
@@ -18,7 +17,7 @@ from brokers.venues.metatrader import doorbell
 from brokers.venues.metatrader.fake_ea import FakeEA
 from brokers.venues.metatrader.fake_terminal import FakeTerminal, standard_symbols
 from brokers.venues.metatrader.models import Command
-from brokers.venues.metatrader.tests.conftest import MetaTrader, metatrader_account
+from brokers.venues.metatrader.tests.conftest import metatrader_account
 from testkit.clock import Clock
 from testkit.processes import wait_until
 from webhooks.models import Signal
@@ -44,16 +43,6 @@ def live(transactional_db, world, private, clock, tmp_path) -> Iterator[tuple]:
         ea.stop()
 
 
-def alert(private, mt: MetaTrader, text: str) -> int:
-    response = httpx.post(
-        f"{private.base_url}/api/unify/v1/webhook/mt5/{mt.webhook_key}",
-        content=text,
-        headers={"Content-Type": "text/plain"},
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["signal_id"])
-
-
 def filled(signal_id: int) -> bool:
     return Signal.objects.get(pk=signal_id).status == Signal.Status.FILLED
 
@@ -62,7 +51,7 @@ def test_alerts_reach_the_terminal_through_real_processes(private, live):
     mt, ea, terminal = live
     with private.worker("orders"):
         for text in ("buy EURUSD 0.3", "sell EURUSD 0.1", "sell EURUSD 0.2"):
-            signal_id = alert(private, mt, text)
+            signal_id = private.alert("mt5", mt.webhook_key, text)
             wait_until(lambda s=signal_id: filled(s), 60, f"{text!r} filling")
         wait_until(
             lambda: (
@@ -78,7 +67,7 @@ def test_alerts_reach_the_terminal_through_real_processes(private, live):
         assert Command.objects.filter(status=Command.Status.FILLED).count() == 3
 
         ea.restart()  # the terminal restarts: hello again, the same books
-        signal_id = alert(private, mt, "buy EURUSD 0.4")
+        signal_id = private.alert("mt5", mt.webhook_key, "buy EURUSD 0.4")
         wait_until(lambda: filled(signal_id), 60, "the alert after the restart")
         wait_until(
             lambda: Position.objects.filter(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import httpx
 import pytest
 from django.db import transaction
 
@@ -32,16 +31,6 @@ def clock(ticking) -> Clock:
     return ticking  # shifted as the stack's processes are
 
 
-def alert(private, key: str, text: str) -> int:
-    response = httpx.post(
-        f"{private.base_url}/api/unify/v1/webhook/tradelocker/{key}",
-        content=text,
-        headers={"Content-Type": "text/plain"},
-    )
-    assert response.status_code == 202, response.text
-    return int(response.json()["signal_id"])
-
-
 def settled(signal_id: int) -> bool:
     return Signal.objects.get(pk=signal_id).status not in (
         Signal.Status.QUEUED,
@@ -56,7 +45,7 @@ def test_a_worker_killed_after_tradelocker_closed_the_position_closes_it_once(
     fake.knobs.rate_limits_enforced = False  # two workers, one login: not the point
     _, key = api_key_issue(account=connected.account, created_by=None, name="crash")
     with private.worker("opener", at_venue(fake)):
-        opened = alert(private, key, "buy XAUUSD 0.1")
+        opened = private.alert("tradelocker", key, "buy XAUUSD 0.1")
         wait_until(lambda: settled(opened), 60, "the entry settling")
     assert Signal.objects.get(pk=opened).status == Signal.Status.FILLED
     [position] = fake.positions.values()
@@ -64,7 +53,7 @@ def test_a_worker_killed_after_tradelocker_closed_the_position_closes_it_once(
 
     fake.knobs.latency = 0.3  # every answer late: time to take the order's row
     with private.worker("victim", at_venue(fake)) as victim:
-        closing = alert(private, key, "sell XAUUSD 0.1")
+        closing = private.alert("tradelocker", key, "sell XAUUSD 0.1")
         wait_until(
             lambda: Order.objects.filter(
                 executions__signal_id=closing, status=Order.Status.PENDING
