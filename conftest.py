@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from accounts.models import Role, User, Workspace
+from billing.services import plans_load_defaults
 from brokers.models import BrokerAccount
 from testkit.clock import Clock, frozen
 from testkit.factories import (
@@ -45,6 +46,7 @@ def make_user(email: str) -> User:
 
 @pytest.fixture
 def world(db: None) -> World:
+    plans_load_defaults()  # a transactional test before may have emptied them
     owner, outsider = make_user("owner@example.com"), make_user("outsider@example.com")
     workspace = WorkspaceFactory.create(owner=owner, name="Owner desk")
     trader = MembershipFactory.create(
@@ -74,6 +76,15 @@ def tasks_inline(settings) -> None:
     """Queued tasks run at once in the test, inside its transaction, as a worker
     would run them (`common.tasks.enqueue` under CELERY_TASK_ALWAYS_EAGER)."""
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture
+def billing_on(settings, db: None) -> None:
+    """Billing as when Stripe's keys are set: the trial and the plan count
+    (without them the instance is unlimited)."""
+    settings.STRIPE_TEST_SECRET_KEY = "sk_test_TradeFlowFakeKeyForTheSuite01"  # noqa: S105 - a fake
+    settings.STRIPE_LIVE_MODE = False
+    plans_load_defaults()
 
 
 @pytest.fixture(autouse=True)

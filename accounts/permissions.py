@@ -22,6 +22,7 @@ class Perm(StrEnum):
     MANAGE_KEYS = "manage_keys"
     EXPORT = "export"
     MANAGE_MEMBERS = "manage_members"
+    MANAGE_BILLING = "manage_billing"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {

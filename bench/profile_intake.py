@@ -170,7 +170,6 @@ def setup() -> Setup:
 
     from accounts.models import User
     from accounts.services import user_ensure_workspace
-    from billing.models import BillingAccount, Plan
     from webhooks.intake.keys import account_register, api_key_issue
     from webhooks.models import Signal, Strategy
 
@@ -178,9 +177,6 @@ def setup() -> Setup:
         cursor.execute(f'TRUNCATE "{Signal._meta.db_table}" CASCADE')
     user, _ = User.objects.get_or_create(email="intake-bench@tradeflow.local")
     workspace = user_ensure_workspace(user=user)
-    BillingAccount.objects.update_or_create(
-        workspace=workspace, defaults={"plan": Plan.PRO}
-    )
     account, key = account_register(
         workspace=workspace,
         user=None,

@@ -102,13 +102,9 @@ def empty_accounts() -> None:
 def bench_workspace() -> Any:
     from accounts.models import User
     from accounts.services import user_ensure_workspace
-    from billing.models import BillingAccount, Plan
 
     user, _ = User.objects.get_or_create(email="risk-bench@tradeflow.local")
     workspace = user_ensure_workspace(user=user)
-    BillingAccount.objects.update_or_create(
-        workspace=workspace, defaults={"plan": Plan.PRO}
-    )
     return workspace
 
 

@@ -1,15 +1,72 @@
+"""The workspace's trial starts with it; Stripe's events (processed by dj-stripe,
+which syncs their objects first) move its plan."""
+
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from djstripe.signals import WEBHOOK_SIGNALS
 
 from accounts.models import Workspace
+from accounts.scoping import admin_emails
 from billing.services import billing_account_ensure
+from billing.sync import customer_sync, stripe_id
+
+log = logging.getLogger(__name__)
+# The events that move a plan; each is a trigger to read the customer again.
+PLAN_EVENTS = (
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+    "invoice.payment_failed",
+)
 
 
 @receiver(post_save, sender=Workspace)
 def start_trial(sender: Any, instance: Workspace, created: bool, **kwargs: Any) -> None:
     if created:
         billing_account_ensure(workspace=instance)
+
+
+def plan_event(sender: Any, event: Any, **kwargs: Any) -> None:
+    """One of PLAN_EVENTS, already verified and stored once by dj-stripe (a
+    replayed event id never arrives here twice)."""
+    data: dict[str, Any] = (event.data or {}).get("object") or {}
+    metadata = data.get("metadata") or {}
+    workspace_id = str(
+        data.get("client_reference_id") or metadata.get("workspace_id") or ""
+    )
+    customer = stripe_id(data.get("customer"))
+    if not customer:
+        return
+    billing = customer_sync(customer_id=customer, workspace_id=workspace_id)
+    if billing is not None and event.type == "invoice.payment_failed":
+        _tell_payment_failed(billing.workspace_id)
+
+
+def _tell_payment_failed(workspace_id: int) -> None:
+    to = admin_emails(workspace_id)
+    if not to:
+        return
+    days = settings.BILLING_GRACE_DAYS
+    send_mail(
+        "TradeFlow: your payment failed",
+        f"Stripe could not take this month's payment. New positions keep opening "
+        f"for {days} more days; update the card in Billing before then. Exits, "
+        "flattening and the kill switch always work.",
+        None,
+        to,
+        fail_silently=True,
+    )
+    log.info("workspace %s: payment failed, %s told", workspace_id, len(to))
+
+
+for _name in PLAN_EVENTS:
+    WEBHOOK_SIGNALS[_name].connect(plan_event, dispatch_uid=f"billing-{_name}")

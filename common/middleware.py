@@ -57,10 +57,12 @@ def refuse_nul(get_response: Handler) -> Handler:
 
 # --- Content-Security-Policy --------------------------------------------------------
 # Our pages load only their own scripts and styles (htmx vendored, no inline script,
-# no inline style); the websocket goes back to the same host. The admin keeps
+# no inline style); the websocket goes back to the same host. Images may come from
+# any https origin: a white-label workspace's logo is its own URL. The admin keeps
 # Django's own inline styles.
 _CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: https:; "
     "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -69,7 +71,8 @@ _CSP_ADMIN = _CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"
 
 def policy_with_form_action(origin: str) -> str:
     """The policy, letting a form of the page lead to `origin` too (a venue's
-    OAuth sign-in: form-action also governs where a form's redirect may go)."""
+    OAuth sign-in, Stripe's Checkout: form-action also governs where a form's
+    redirect may go). `origin` may name several, space-separated."""
     return _CSP.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 

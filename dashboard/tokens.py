@@ -12,12 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import ApiToken, TokenScope
-from accounts.tokens import (
-    EXPIRY_CHOICES,
-    TooManyTokensError,
-    token_issue,
-    token_revoke,
-)
+from accounts.scoping import current_workspace
+from accounts.tokens import EXPIRY_CHOICES, TooManyTokensError, token_revoke
+from billing.quotas import PlanLimit
+from billing.services import api_token_issue
 from webhooks.views.base import key_shown, key_to_show, no_store, site, user_of
 
 ROUTE = "api-token-created"
@@ -41,13 +39,14 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            token, plain = token_issue(
+            token, plain = api_token_issue(
                 user=user,
+                workspace_id=current_workspace(request).pk,
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"],
                 days=form.cleaned_data["days"],
             )
-        except TooManyTokensError as exc:
+        except (TooManyTokensError, PlanLimit) as exc:
             form.add_error(None, exc.message)
         else:
             return key_to_show(request, ROUTE, token.pk, plain)

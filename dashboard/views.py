@@ -16,7 +16,6 @@ from django.views.decorators.http import require_http_methods
 from accounts.permissions import Perm
 from accounts.scoping import current_workspace, workspaces_for
 from accounts.services import user_ensure_workspace
-from billing.selectors import billing_status
 from brokers.models import BrokerAccount
 from brokers.selectors import accounts_for_user, open_positions_for_user
 from dashboard.benchmarks import DEFAULT_PATH, FLOOR, benchmark_results
@@ -34,7 +33,6 @@ def _dashboard_context(request: HttpRequest) -> dict[str, object]:
         "accounts": accounts_for_user(request.user),
         "positions": open_positions_for_user(request.user),
         "signals": recent_signals_for_user(request.user),
-        "billing": billing_status(workspace),
         **approvals_context(request.user),
     }
 

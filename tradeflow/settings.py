@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "billing.context.billing",
             ],
         },
     }
@@ -497,6 +498,16 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 TRIAL_DAYS = env_int("TRIAL_DAYS", 3, minimum=0)
 TRIAL_TRADES = env_int("TRIAL_TRADES", 100, minimum=0)
+# After a payment fails, new entries keep going this many days (with warnings).
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7, minimum=0)
+# Where Stripe's hosted pages live: the pricing and billing pages' forms lead there.
+STRIPE_HOSTED_ORIGINS = env_str(
+    "STRIPE_HOSTED_ORIGINS", "https://checkout.stripe.com https://billing.stripe.com"
+)
+# Calls to /api/billing/webhook per minute from one address (Stripe sends from few).
+STRIPE_WEBHOOK_RATE_PER_MINUTE = env_int(
+    "STRIPE_WEBHOOK_RATE_PER_MINUTE", 600, minimum=1
+)
 # What one workspace may hold (billing.quotas): more is refused, never an exit.
 WORKSPACE_MAX_ACCOUNTS = env_int("WORKSPACE_MAX_ACCOUNTS", 50, minimum=1)
 WORKSPACE_MAX_KEYS = env_int("WORKSPACE_MAX_KEYS", 200, minimum=1)

@@ -24,6 +24,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", include("dashboard.urls")),
     path("", include("accounts.urls")),
+    path("", include("billing.urls")),
     path("", include("brokers.urls")),
     path("", include("brokers.venues.metatrader.urls")),
     path("", include("paperbroker.urls")),

@@ -27,7 +27,7 @@ def test_signing_up_creates_a_workspace_with_the_user_as_admin(db):
     user = User.objects.get(email="new@example.com")
     membership = Membership.objects.get(user=user)
     assert membership.role == Role.ADMIN
-    assert membership.workspace.billing.plan == "trial"
+    assert membership.workspace.billing.status == "trialing"
 
 
 def test_users_log_in_with_their_email_not_a_username(db):

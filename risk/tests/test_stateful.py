@@ -33,7 +33,6 @@ from hypothesis.stateful import (
 
 from accounts.models import User
 from accounts.services import workspace_create
-from billing.models import BillingAccount, Plan
 from brokers.adapters.registry import get_adapter
 from brokers.models import BrokerAccount, Position
 from brokers.positions import signed
@@ -100,9 +99,6 @@ class Combine(RuleBasedStateMachine):
             email=f"combine-{n}@example.com", password="a-Strong-pass-4242"
         )
         workspace = workspace_create(owner=owner, name=f"Combine {n}")
-        BillingAccount.objects.update_or_create(
-            workspace=workspace, defaults={"plan": Plan.PRO}
-        )
         self.account, self.key = account_register(
             workspace=workspace,
             user=owner,

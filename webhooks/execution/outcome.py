@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
+from billing.selectors import billing_enabled
 from billing.services import billing_record_trade
 from brokers.models import Order
 from common.realtime import SignalEvent, announce
@@ -158,22 +161,27 @@ def execution_finish(
     if status == current:
         return
     now = timezone.now()
-    updated = Execution.objects.filter(pk=execution.pk, status=current).update(
-        status=status,
-        error_code=code,
-        error_message=message[:500],
-        started_at=execution.started_at,
-        sent_at=execution.sent_at,
-        acknowledged_at=execution.acknowledged_at,
-        filled_at=execution.filled_at,
-        finished_at=None if status == Execution.Status.WORKING else now,
-    )
+    # With billing on, one transaction with the count: a trial's judge
+    # (billing.entry_allowance) sees this execution in flight or counted, never
+    # neither. Off, nothing runs out: no BEGIN/COMMIT on every fill.
+    counted = status == Execution.Status.FILLED and billing_enabled()
+    with transaction.atomic(savepoint=False) if counted else nullcontext():
+        updated = Execution.objects.filter(pk=execution.pk, status=current).update(
+            status=status,
+            error_code=code,
+            error_message=message[:500],
+            started_at=execution.started_at,
+            sent_at=execution.sent_at,
+            acknowledged_at=execution.acknowledged_at,
+            filled_at=execution.filled_at,
+            finished_at=None if status == Execution.Status.WORKING else now,
+        )
+        if updated and status == Execution.Status.FILLED:
+            billing_record_trade(workspace_id=execution.workspace_id)
     execution.status, execution.error_code = status, code
     execution.error_message = message[:500]
     if not updated:
         return
-    if status == Execution.Status.FILLED:
-        billing_record_trade(workspace_id=execution.workspace_id)
     log.info("execution %s: %s %s", execution.pk, status, code)
     announce(
         execution.workspace_id,

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.selectors import billing_status
+from billing.services import Denial, entry_allowance
 from brokers.adapters.base import OrderRequest, VenueAdapter, VenueError
 from brokers.adapters.registry import get_adapter
 from brokers.instruments.resolve import (
@@ -284,19 +284,17 @@ def _judge_and_record(
     """
     orders: list[Order] = []
     refusal: Refusal | None = None
-    billing = (
-        billing_status(execution.workspace_id)
-        if any(leg.role == "entry" for leg in legs)
-        else None
-    )
     with transaction.atomic():
         account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
         running = dict(positions)
+        denial: Denial | None = None
+        if any(leg.role == "entry" for leg in legs):
+            # Queued before the plan ran out, or fanned out past it: entries
+            # stop here; exits never do.
+            denial = _entry_denial(execution, account)
         for leg in legs:
-            if leg.role == "entry" and billing is not None and not billing.can_trade:
-                # Queued before the plan ran out, or fanned out past it: entries
-                # stop here; exits never do.
-                refusal = Refusal("trial-expired", billing.reason)
+            if leg.role == "entry" and denial is not None:
+                refusal = Refusal(denial.code, denial.message)
                 break
             decision = risk_check(
                 account=account,
@@ -333,6 +331,26 @@ def _judge_and_record(
         execution.risk_checked_at = timezone.now()
         execution.save(update_fields=["plan", "risk_checked_at", "started_at"])
     return orders, refusal
+
+
+def _entry_denial(execution: Execution, account: BrokerAccount) -> Denial | None:
+    """The plan's word on this execution's entries, judged in the caller's
+    transaction (a trial's last trades are locked while they are judged)."""
+    signal_executions = Execution.objects.filter(signal_id=execution.signal_id)
+    return entry_allowance(
+        workspace_id=execution.workspace_id,
+        account=account,
+        fanout_rank=signal_executions.filter(account_id__lt=execution.account_id)
+        .exclude(status=Execution.Status.SKIPPED)
+        .count,
+        in_flight=Execution.objects.filter(
+            workspace_id=execution.workspace_id,
+            risk_checked_at__isnull=False,
+            finished_at__isnull=True,
+        )
+        .exclude(pk=execution.pk)
+        .count,
+    )
 
 
 def _request(execution: Execution, intent: Intent, leg: Leg) -> OrderRequest:

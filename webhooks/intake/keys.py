@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User, Workspace
-from billing.quotas import quota_check
+from billing.quotas import quota_check, venue_check
 from brokers.models import BrokerAccount
 from brokers.services import broker_account_register
 from webhooks.intake.keyformat import (
@@ -108,8 +108,10 @@ def account_register(
     options: dict[str, Any] | None = None,
 ) -> tuple[BrokerAccount, str]:
     """Connect an account and issue its first webhook key (seed 002 registration).
-    Raises QuotaExceeded past the workspace's accounts or keys, VenueError when
-    the venue refuses."""
+    Raises QuotaExceeded past the workspace's accounts or keys (PlanLimit past
+    its plan's, or at a live venue on a paper-only plan), VenueError when the
+    venue refuses."""
+    venue_check(workspace_id=workspace.pk, venue=venue)
     quota_check(
         workspace_id=workspace.pk,
         kind="accounts",

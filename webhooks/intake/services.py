@@ -15,14 +15,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.selectors import billing_status
+from billing.services import entry_allowance
 from brokers.instruments.resolve import (
     ExpiredContract,
     SymbolError,
     apply_root_override,
     resolve,
 )
-from brokers.models import Venue, venues_named
+from brokers.models import Order, Position, Venue, venues_named
 from common.ratelimit import StoreUnavailable, first_within, note_within, rate_hit
 from paperbroker.selectors import price_known
 from webhooks.execution.enqueue import signal_enqueue
@@ -198,12 +198,32 @@ def _admit(
     _check_target(signal, broker, intent)
     _check_fresh(intent, data)
     assert signal.workspace_id is not None
-    billing = billing_status(signal.workspace_id)
-    if not billing.can_trade:
-        raise _IntakeError("trial-expired", billing.reason, 402)
+    _check_entries_allowed(signal.workspace_id, intent)
     if signal.payload.get("contract"):
         _check_price_known(signal, intent, signal.payload["contract"])
     return _Admitted(intent, scope)
+
+
+EXITS = frozenset({"exit", "flatten", "cancel"})
+
+
+def _check_entries_allowed(workspace_id: int, intent: Intent) -> None:
+    """Refuse at the door an alert that could only open a position the plan no
+    longer allows (402). With anything open in the workspace the alert may be an
+    exit: it goes on, and the execution refuses its entries only."""
+    if intent.action in EXITS or intent.sentiment == "flat":
+        return
+    denial = entry_allowance(workspace_id=workspace_id)
+    if denial is None:
+        return
+    holding = (
+        Position.objects.filter(workspace_id=workspace_id).exclude(quantity=0).exists()
+        or Order.objects.filter(workspace_id=workspace_id)
+        .exclude(status__in=Order.FINAL)
+        .exists()
+    )
+    if not holding:
+        raise _IntakeError(denial.code, denial.message, 402)
 
 
 def _authenticated_scope(

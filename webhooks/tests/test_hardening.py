@@ -219,7 +219,7 @@ def test_a_key_past_its_rate_is_answered_and_not_stored(btc, settings):
 
 
 def test_a_plan_that_runs_out_while_alerts_wait_refuses_entries_not_exits(
-    btc, settings
+    btc, settings, billing_on
 ):
     settings.TRIAL_TRADES = 2
     alert(btc.api_key, qty=1)

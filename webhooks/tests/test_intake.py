@@ -188,7 +188,7 @@ def test_more_than_the_per_key_limit_in_a_minute_gets_429_with_retry_after(
     assert last.json()["code"] == "rate-limited"
 
 
-def test_an_expired_trial_blocks_new_signals(world, settings):
+def test_an_expired_trial_refuses_an_entry_at_the_door(world, settings, billing_on):
     settings.TRIAL_TRADES = 0
     response = post(BUY, key=world.api_key)
     assert (response.status_code, response.json()["code"]) == (402, "trial-expired")

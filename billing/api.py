@@ -1,0 +1,217 @@
+"""Seed 002's billing routes and the white-label settings, and Stripe's webhook."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from djstripe.models import WebhookEndpoint, WebhookEventTrigger
+from djstripe.settings import djstripe_settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Workspace
+from accounts.permissions import Perm
+from accounts.scoping import current_workspace
+from billing.checkout import BillingError, checkout_start, portal_start
+from billing.models import Interval
+from billing.quotas import PlanLimit
+from billing.selectors import (
+    billing_enabled,
+    billing_status,
+    billing_usage,
+    plan_by_code,
+)
+from billing.whitelabel import WhiteLabelError, white_label_of, white_label_save
+from common.api import Refused, error_response
+from common.http import client_ip
+from common.ratelimit import rate_hit
+
+log = logging.getLogger(__name__)
+WEBHOOK_ENDPOINT_ID = "we_tradeflow"  # the one local row holding the secret
+
+
+def _workspace(request: Request, perm: Perm = Perm.VIEW) -> Workspace:
+    return current_workspace(request, perm)
+
+
+def _refused(exc: BillingError | PlanLimit | WhiteLabelError) -> Refused:
+    status = getattr(exc, "status", 403)
+    return Refused(exc.code, exc.message, status)
+
+
+def status_body(workspace: Workspace) -> dict[str, Any]:
+    status = billing_status(workspace)
+    body = asdict(status)
+    body["billing_enabled"] = body.pop("enabled")
+    for name in ("trial_ends_at", "grace_ends_at", "current_period_end"):
+        value = body[name]
+        body[name] = value.isoformat() if value else None
+    return {"success": True, **body}
+
+
+class BillingStatusView(APIView):
+    """`GET /api/billing/status`: the plan, whether entries may open, the trial."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(status_body(_workspace(request)))
+
+
+class BillingUsageView(APIView):
+    """`GET /api/billing/usage`: trades counted and what the plan's limits hold."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        workspace = _workspace(request)
+        status = billing_status(workspace)
+        return Response(
+            {
+                "success": True,
+                "plan": status.plan,
+                "trades_count": status.trades_count,
+                "trial_trades_remaining": status.trial_trades_remaining,
+                "days_remaining": status.days_remaining,
+                "usage": billing_usage(workspace.pk),
+            }
+        )
+
+
+class CheckoutIn(serializers.Serializer):
+    plan = serializers.SlugField(max_length=32)
+    interval = serializers.ChoiceField(choices=Interval.values, default="month")
+
+
+class CheckoutView(APIView):
+    """`POST /api/billing/checkout {plan, interval}`: a Stripe Checkout URL, or
+    the plan changed in place when the workspace already pays (prorated)."""
+
+    @extend_schema(request=CheckoutIn, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        workspace = _workspace(request, Perm.MANAGE_BILLING)
+        form = CheckoutIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        plan = plan_by_code(form.validated_data["plan"])
+        if plan is None or not plan.public:
+            raise Refused("unknown-plan", "No such plan: see /pricing/.", 400)
+        base = request.build_absolute_uri("/billing/")
+        try:
+            result = checkout_start(
+                workspace=workspace,
+                plan=plan,
+                interval=form.validated_data["interval"],
+                success_url=f"{base}return/?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=request.build_absolute_uri("/pricing/"),
+            )
+        except BillingError as exc:
+            raise _refused(exc) from None
+        return Response({"success": True, "url": result.url, "changed": result.changed})
+
+
+class PortalView(APIView):
+    """`POST /api/billing/portal`: the Stripe Customer Portal's URL."""
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        workspace = _workspace(request, Perm.MANAGE_BILLING)
+        try:
+            url = portal_start(
+                workspace=workspace,
+                return_url=request.build_absolute_uri("/billing/"),
+            )
+        except BillingError as exc:
+            raise _refused(exc) from None
+        return Response({"success": True, "url": url})
+
+
+class WhiteLabelView(APIView):
+    """`GET/PUT /api/user/whitelabel` (seed 002; the Elite plan)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        brand = white_label_of(_workspace(request).pk)
+        return Response({"success": True, **brand})
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def put(self, request: Request) -> Response:
+        workspace = _workspace(request, Perm.MANAGE_BILLING)
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            brand = white_label_save(workspace_id=workspace.pk, data=data)
+        except (PlanLimit, WhiteLabelError) as exc:
+            raise _refused(exc) from None
+        return Response({"success": True, **brand})
+
+
+@csrf_exempt
+@transaction.non_atomic_requests
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """`POST /api/billing/webhook`: Stripe's signed events, through dj-stripe.
+
+    The signature is checked against DJSTRIPE_WEBHOOK_SECRET before anything is
+    stored; dj-stripe then keeps the event once by id, re-reads its object from
+    Stripe and syncs it, and billing.receivers moves the plan. 503 (Stripe
+    retries) only when that processing failed.
+    """
+    ip = client_ip(request) or "unknown"
+    if not rate_hit(f"stripe-webhook:{ip}", settings.STRIPE_WEBHOOK_RATE_PER_MINUTE):
+        return error_response("rate-limited", "Too many webhook calls.", 429)
+    secret = settings.DJSTRIPE_WEBHOOK_SECRET
+    if not billing_enabled() or not secret:
+        return error_response(
+            "billing-disabled",
+            "Billing is off here: set the Stripe keys and DJSTRIPE_WEBHOOK_SECRET.",
+            404,
+        )
+    body = request.body.decode("utf-8", errors="replace")
+    try:
+        stripe.WebhookSignature.verify_header(
+            body,
+            request.headers.get("stripe-signature", ""),
+            secret,
+            stripe.Webhook.DEFAULT_TOLERANCE,
+        )
+    except stripe.SignatureVerificationError:
+        log.warning("stripe webhook from %s: bad signature", ip)
+        return error_response(
+            "bad-signature", "The Stripe-Signature header does not verify.", 400
+        )
+    try:
+        trigger = WebhookEventTrigger.from_request(
+            request, webhook_endpoint=_endpoint(secret)
+        )
+    except Exception:
+        log.exception("stripe webhook: processing failed; Stripe will retry")
+        return error_response(
+            "processing-failed", "The event could not be processed; retry.", 503
+        )
+    if not trigger.valid:
+        return error_response("bad-event", "The body is not a Stripe event.", 400)
+    return JsonResponse({"success": True, "event": trigger.event_id})
+
+
+def _endpoint(secret: str) -> WebhookEndpoint:
+    endpoint, _ = WebhookEndpoint.objects.update_or_create(
+        id=WEBHOOK_ENDPOINT_ID,
+        defaults={
+            "secret": secret,
+            "url": "https://localhost/api/billing/webhook",
+            "enabled_events": ["*"],
+            "status": "enabled",
+            "api_version": djstripe_settings.STRIPE_API_VERSION,
+            "livemode": settings.STRIPE_LIVE_MODE,
+        },
+    )
+    return endpoint

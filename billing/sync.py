@@ -1,0 +1,135 @@
+"""A workspace's plan from its Stripe subscription.
+
+Stripe's events are triggers, not state: on each, the customer's subscriptions
+are read again from Stripe and the one that matters is applied. Replayed,
+late or out-of-order events therefore all end in the state Stripe holds now.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.db import transaction
+from django.utils import timezone
+from djstripe.settings import djstripe_settings
+
+from billing.models import BillingAccount
+from billing.selectors import plan_for_price
+
+log = logging.getLogger(__name__)
+LIVE = ("active", "trialing", "past_due", "unpaid")
+ENDED = ("canceled", "incomplete_expired", "paused")
+STATUS = {
+    "active": BillingAccount.Status.ACTIVE,
+    "trialing": BillingAccount.Status.ACTIVE,
+    "past_due": BillingAccount.Status.PAST_DUE,
+    "unpaid": BillingAccount.Status.PAST_DUE,
+}
+
+
+def stripe_id(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def billing_of(*, customer_id: str, workspace_id: str = "") -> BillingAccount | None:
+    """The billing row of a Stripe customer, or of the workspace its metadata
+    names (then the customer is written down for next time)."""
+    found = BillingAccount.objects.filter(stripe_customer_id=customer_id).first()
+    if found is not None or not workspace_id.isdigit():
+        return found
+    billing = BillingAccount.objects.filter(workspace_id=int(workspace_id)).first()
+    if billing is not None and customer_id and not billing.stripe_customer_id:
+        billing.stripe_customer_id = customer_id
+        billing.save(update_fields=["stripe_customer_id"])
+    return billing
+
+
+def subscription_apply(*, data: dict[str, Any]) -> BillingAccount | None:
+    """Move the subscription's workspace to the state Stripe gives it.
+
+    Unpaid checkouts (`incomplete`) change nothing; an ended subscription ends
+    the plan only if it is the workspace's own one or the workspace has none
+    (not an old one, and not a checkout that expired unpaid). Guarded by the
+    row lock; idempotent.
+    """
+    metadata = data.get("metadata") or {}
+    billing = billing_of(
+        customer_id=stripe_id(data.get("customer")),
+        workspace_id=str(metadata.get("workspace_id", "")),
+    )
+    if billing is None:
+        log.warning("stripe subscription %s: no workspace has its customer", data["id"])
+        return None
+    status = str(data.get("status", ""))
+    with transaction.atomic():
+        billing = BillingAccount.objects.select_for_update().get(pk=billing.pk)
+        if status in ENDED:
+            current = billing.stripe_subscription_id
+            if current == data["id"] or (
+                not current and status != "incomplete_expired"
+            ):
+                billing.stripe_subscription_id = str(data["id"])
+                billing.status = BillingAccount.Status.CANCELED
+                billing.cancel_at_period_end = False
+                billing.past_due_since = None
+                billing.updated_at = timezone.now()
+                billing.save()
+            return billing
+        if status not in STATUS:
+            return billing  # incomplete: a checkout not yet paid
+        _apply_live(billing, data, STATUS[status])
+    return billing
+
+
+def _apply_live(billing: BillingAccount, data: dict[str, Any], status: str) -> None:
+    items = (data.get("items") or {}).get("data") or [{}]
+    item = items[0]
+    price = stripe_id(item.get("price"))
+    sold = plan_for_price(price)
+    if sold is None:
+        log.warning("stripe price %s sells no plan; the plan is kept", price)
+    else:
+        billing.plan, billing.interval = sold
+    if status == BillingAccount.Status.PAST_DUE:
+        billing.past_due_since = billing.past_due_since or timezone.now()
+    else:
+        billing.past_due_since = None
+    billing.status = status
+    billing.stripe_subscription_id = str(data["id"])
+    billing.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+    billing.current_period_end = _when(
+        item.get("current_period_end") or data.get("current_period_end")
+    )
+    billing.updated_at = timezone.now()
+    billing.save()
+
+
+def customer_sync(*, customer_id: str, workspace_id: str = "") -> BillingAccount | None:
+    """Read the customer's subscriptions from Stripe and apply the one that
+    matters: the newest live one, else the newest of all."""
+    if billing_of(customer_id=customer_id, workspace_id=workspace_id) is None:
+        log.info("stripe customer %s belongs to no workspace: ignored", customer_id)
+        return None
+    found = stripe.Subscription.list(
+        customer=customer_id,
+        status="all",
+        limit=20,
+        api_key=djstripe_settings.STRIPE_SECRET_KEY,
+        stripe_version=djstripe_settings.STRIPE_API_VERSION,
+    )
+    subscriptions = sorted(
+        (s.to_dict() for s in found.data), key=lambda s: s.get("created", 0)
+    )
+    if not subscriptions:
+        return None
+    live = [s for s in subscriptions if s.get("status") in LIVE]
+    return subscription_apply(data=(live or subscriptions)[-1])

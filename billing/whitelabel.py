@@ -1,0 +1,113 @@
+"""An Elite workspace's brand: name, logo, colours, and its own domain in the
+webhook URLs it hands TradingView (seed 002's `/api/user/whitelabel`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils import timezone
+
+from billing.models import WhiteLabel
+from billing.quotas import feature_check
+from billing.selectors import billing_account_of, billing_enabled, plan_in_force
+
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+HOSTNAME = re.compile(
+    r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+FIELDS = ("brand_name", "logo_url", "primary_color", "accent_color", "custom_domain")
+
+
+class WhiteLabelError(Exception):
+    """A field that cannot be a brand: 400 with the field's name."""
+
+    status = 400
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.field, self.message = "invalid-white-label", field, message
+
+
+def white_label_allowed(workspace_id: int) -> bool:
+    if not billing_enabled():
+        return True
+    plan = plan_in_force(billing_account_of(workspace_id))
+    return plan is not None and plan.white_label
+
+
+def white_label_of(workspace_id: int) -> dict[str, Any]:
+    """The brand as saved, whether the plan shows it, and the webhook origin."""
+    brand = WhiteLabel.objects.filter(workspace_id=workspace_id).first()
+    values = {name: getattr(brand, name, "") if brand else "" for name in FIELDS}
+    allowed = white_label_allowed(workspace_id)
+    return {
+        **values,
+        "available": allowed,
+        "webhook_origin": webhook_origin(workspace_id) if allowed else "",
+    }
+
+
+def webhook_origin(workspace_id: int) -> str:
+    """`https://<custom domain>` for the workspace's webhook URLs, or ""."""
+    domain = (
+        WhiteLabel.objects.filter(workspace_id=workspace_id)
+        .values_list("custom_domain", flat=True)
+        .first()
+    )
+    if not domain or not white_label_allowed(workspace_id):
+        return ""
+    return f"https://{domain}"
+
+
+def white_label_save(*, workspace_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate and save the fields given (others are kept). Raises PlanLimit
+    without the plan's white label, WhiteLabelError on a bad field."""
+    feature_check(workspace_id=workspace_id, feature="white_label", label="White label")
+    clean = {name: _clean(name, data[name]) for name in FIELDS if name in data}
+    domain = clean.get("custom_domain")
+    taken = WhiteLabel.objects.filter(custom_domain=domain).exclude(
+        workspace_id=workspace_id
+    )
+    if domain and taken.exists():
+        raise WhiteLabelError("custom_domain", f"{domain} is another workspace's.")
+    WhiteLabel.objects.update_or_create(
+        workspace_id=workspace_id, defaults={**clean, "updated_at": timezone.now()}
+    )
+    return white_label_of(workspace_id)
+
+
+def _clean(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WhiteLabelError(name, f"`{name}` is a string.")
+    value = value.strip()
+    if not value:
+        return ""
+    if name == "brand_name":
+        if len(value) > 64 or any(ord(c) < 32 for c in value):
+            raise WhiteLabelError(
+                name, "The brand name is 1 to 64 printable characters."
+            )
+        return value
+    if name == "logo_url":
+        try:
+            URLValidator(schemes=["https"])(value)
+        except ValidationError:
+            raise WhiteLabelError(name, "The logo is an https:// URL.") from None
+        if len(value) > 500:
+            raise WhiteLabelError(name, "The logo URL is at most 500 characters.")
+        return value
+    if name in ("primary_color", "accent_color"):
+        if not COLOR.match(value):
+            raise WhiteLabelError(name, f"`{name}` is a colour like #1f6feb.")
+        return value.lower()
+    domain = value.lower().rstrip(".")
+    if not HOSTNAME.match(domain):
+        raise WhiteLabelError(
+            name, "The custom domain is a host name like alerts.example.com."
+        )
+    return domain
