@@ -494,6 +494,9 @@ STRIPE_LIVE_SECRET_KEY = env_str("STRIPE_LIVE_SECRET_KEY", "")
 STRIPE_TEST_SECRET_KEY = env_str("STRIPE_TEST_SECRET_KEY", "")
 STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
 DJSTRIPE_WEBHOOK_SECRET = env_str("DJSTRIPE_WEBHOOK_SECRET", "")
+# The API version dj-stripe 2.11's models are written for (its default); without
+# it, stripe-python's newer own version would be sent. Move with dj-stripe.
+STRIPE_API_VERSION = "2026-05-27.dahlia"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 TRIAL_DAYS = env_int("TRIAL_DAYS", 3, minimum=0)

@@ -1,4 +1,4 @@
-"""Stripe end to end against the fake (billing/fake_stripe.py): Checkout →
+"""Stripe end to end against the fake (billing/fake_stripe/): Checkout →
 signed webhook → plan active; a failed payment → grace → entries refused and
 exits allowed; cancel at period end; replayed and out-of-order events; bad
 signatures; plan changes in place; the portal; Stripe down."""

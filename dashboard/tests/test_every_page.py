@@ -42,6 +42,9 @@ def _pages(account: BrokerAccount, strategy_pk: int, signal_pk: int) -> list[str
         f"/paper/{account.pk}/",
         "/emergency-stop/",
         "/api-tokens/",
+        "/pricing/",
+        "/billing/",
+        "/billing/white-label/",
         "/accounts/connect/projectx/",
         "/benchmarks/",
     ]

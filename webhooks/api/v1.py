@@ -43,6 +43,7 @@ from webhooks.strategies.services import (
     subscription_end,
     subscription_save,
 )
+from webhooks.views.base import tradingview_url
 
 
 def _admin_workspace(request: Request) -> Workspace:
@@ -118,7 +119,7 @@ class BotCreate(APIView):
             raise _target_error(exc) from None
         except QuotaExceeded as exc:
             raise Refused(exc.code, exc.message, status.HTTP_403_FORBIDDEN) from None
-        url = request.build_absolute_uri(f"/webhook/tradingview/{plain}")
+        url = tradingview_url(request, plain, workspace.pk)
         body = {
             "success": True,
             "bot_id": str(strategy.pk),

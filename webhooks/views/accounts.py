@@ -3,7 +3,6 @@ revoke, restrict to addresses), its symbol maps and what an alert would trade.""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -31,14 +30,21 @@ from webhooks.intake.keys import (
     api_key_revoke,
 )
 from webhooks.models import TRADINGVIEW_IPS, ApiKey
-from webhooks.views.base import htmx, key_shown, key_to_show, no_store, user_of
+from webhooks.views.base import (
+    htmx,
+    key_shown,
+    key_to_show,
+    no_store,
+    user_of,
+    webhook_site,
+)
 from webhooks.views.forms import PaperAccountForm, SymbolMapsForm
 
 
 def _key_context(
     request: HttpRequest, account: BrokerAccount, plain_key: str
 ) -> dict[str, object]:
-    base = settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
+    base = webhook_site(request, account.workspace_id)
     url = base + reverse("webhook", kwargs={"broker": account.venue})
     return {
         "account": account,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from accounts.models import User
+from billing.whitelabel import webhook_origin
 from brokers.fields import decrypt, encrypt
 
 
@@ -25,9 +26,15 @@ def site(request: HttpRequest) -> str:
     return settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
-def tradingview_url(request: HttpRequest, key: str) -> str:
+def webhook_site(request: HttpRequest, workspace_id: int) -> str:
+    """Where the workspace's webhook URLs point: its white-label domain, if its
+    plan shows one, else this site."""
+    return webhook_origin(workspace_id) or site(request)
+
+
+def tradingview_url(request: HttpRequest, key: str, workspace_id: int) -> str:
     path = reverse("webhook-tradingview-token", kwargs={"token": key})
-    return site(request) + path
+    return webhook_site(request, workspace_id) + path
 
 
 def user_of(request: HttpRequest) -> User:

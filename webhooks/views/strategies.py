@@ -51,6 +51,7 @@ from webhooks.views.base import (
     site,
     tradingview_url,
     user_of,
+    webhook_site,
 )
 from webhooks.views.forms import (
     AlertBuilderForm,
@@ -102,7 +103,9 @@ def strategy_key_created(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "strategy": strategy,
         "api_key": plain,
-        "tradingview_url": tradingview_url(request, plain) if plain else "",
+        "tradingview_url": (
+            tradingview_url(request, plain, strategy.workspace_id) if plain else ""
+        ),
     }
     return no_store(render(request, "webhooks/strategy_key.html", context))
 
@@ -121,7 +124,9 @@ def _detail_context(
         "can_keys": can_keys,
         "keys": strategy_keys(strategy) if can_keys else [],
         "key_prefix": active_key_prefix(strategy=strategy),
-        "webhook_base": site(request) + reverse("webhook-tradingview") + "/",
+        "webhook_base": webhook_site(request, strategy.workspace_id)
+        + reverse("webhook-tradingview")
+        + "/",
         "rows": [
             (sub, row_forms.get(sub.pk) or SubscriptionForm.for_subscription(sub))
             for sub in subscriptions
