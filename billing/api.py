@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 import stripe
@@ -53,7 +53,8 @@ def _refused(exc: BillingError | PlanLimit | WhiteLabelError) -> Refused:
 
 def status_body(workspace: Workspace) -> dict[str, Any]:
     status = billing_status(workspace)
-    body = asdict(status)
+    body = {f.name: getattr(status, f.name) for f in fields(status)}
+    del body["plan_in_force"]
     body["billing_enabled"] = body.pop("enabled")
     for name in ("trial_ends_at", "grace_ends_at", "current_period_end"):
         value = body[name]

@@ -117,6 +117,8 @@ class BillingStatus:
     cancel_at_period_end: bool = False
     warning: str = ""
     limits: dict[str, Any] = field(default_factory=dict)
+    # The plan whose limits apply (not part of the API's answer).
+    plan_in_force: Plan | None = field(default=None, compare=False, repr=False)
 
 
 def _days_left(until: datetime) -> int:
@@ -138,14 +140,17 @@ def plan_limits(plan: Plan | None) -> dict[str, Any]:
     }
 
 
-def billing_status(workspace: Workspace | int) -> BillingStatus:
+def billing_status(
+    workspace: Workspace | int, billing: BillingAccount | None = None
+) -> BillingStatus:
     """The workspace's plan and whether it may open positions (exits always may).
 
     Without Stripe keys the answer is always "may", on an unlimited plan; the
     trial is still counted, so that turning billing on later starts fair.
+    `billing`: the workspace's row when the caller has read (or locked) it.
     """
     workspace_id = workspace if isinstance(workspace, int) else workspace.pk
-    billing = billing_account_of(workspace_id)
+    billing = billing or billing_account_of(workspace_id)
     if not billing_enabled():
         return BillingStatus(
             False, "unlimited", "Unlimited", "unlimited", True, "", "",
@@ -154,6 +159,7 @@ def billing_status(workspace: Workspace | int) -> BillingStatus:
     if billing.status == BillingAccount.Status.TRIALING:
         return _trial_status(billing)
     plan = billing.plan
+    in_force = plan_in_force(billing)
     status = BillingStatus(
         enabled=True,
         plan=plan.code if plan else "none",
@@ -168,7 +174,8 @@ def billing_status(workspace: Workspace | int) -> BillingStatus:
         interval=billing.interval,
         current_period_end=billing.current_period_end,
         cancel_at_period_end=billing.cancel_at_period_end,
-        limits=plan_limits(plan_in_force(billing)),
+        limits=plan_limits(in_force),
+        plan_in_force=in_force,
     )
     return _judged(status, billing)
 
@@ -196,6 +203,7 @@ def _trial_status(billing: BillingAccount) -> BillingStatus:
         days_remaining=_days_left(ends),
         trial_ends_at=ends,
         limits=plan_limits(plan),
+        plan_in_force=plan,
     )
 
 

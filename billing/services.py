@@ -24,7 +24,6 @@ from billing.selectors import (
     billing_account_of,
     billing_enabled,
     billing_status,
-    plan_in_force,
 )
 
 PAPER = "paper"
@@ -96,31 +95,34 @@ def entry_allowance(
     """
     if not billing_enabled():
         return None  # self-hosted: unlimited, and no query on the hot path
-    status = billing_status(workspace_id)
+    if in_flight is not None:  # lock first: the count below must hold till commit
+        locked = BillingAccount.objects.select_for_update(of=("self",))
+        billing = locked.select_related("plan").filter(workspace_id=workspace_id)
+        row = billing.first() or billing_account_of(workspace_id)
+    else:
+        row = billing_account_of(workspace_id)
+    status = billing_status(workspace_id, billing=row)
     if not status.can_trade:
         return Denial(status.code, status.reason)
-    if status.plan == "trial" and in_flight is not None:
-        BillingAccount.objects.select_for_update().filter(
-            workspace_id=workspace_id
-        ).exists()
-        counted = billing_account_of(workspace_id).trades_count + in_flight()
-        if counted >= settings.TRIAL_TRADES:
-            return Denial(
-                "trial-expired",
-                f"The trial's {settings.TRIAL_TRADES} trades are taken by the fills "
-                "and orders before this one: choose a plan to keep opening positions.",
-            )
-    if account is None:
+    in_trial = status.plan == "trial"
+    if (
+        in_trial
+        and in_flight
+        and row.trades_count + in_flight() >= settings.TRIAL_TRADES
+    ):
+        return Denial(
+            "trial-expired",
+            f"The trial's {settings.TRIAL_TRADES} trades are taken by the fills "
+            "and orders before this one: choose a plan to keep opening positions.",
+        )
+    if account is None or status.plan_in_force is None:
         return None
-    return _plan_denial(workspace_id, account, fanout_rank)
+    return _plan_denial(status.plan_in_force, account, fanout_rank)
 
 
 def _plan_denial(
-    workspace_id: int, account: _Account, fanout_rank: Callable[[], int] | None
+    plan: Plan, account: _Account, fanout_rank: Callable[[], int] | None
 ) -> Denial | None:
-    plan = plan_in_force(billing_account_of(workspace_id))
-    if plan is None:
-        return None
     if account.venue != PAPER and not plan.live_brokers:
         return Denial(
             "plan-limit:venues",
@@ -139,7 +141,7 @@ def _plan_denial(
             "one more: upgrade the plan to copy to every account.",
         )
     if plan.max_accounts is not None:
-        held = USAGE["accounts"](workspace_id)
+        held = USAGE["accounts"](account.workspace_id)
         if held > plan.max_accounts:
             extra = held - plan.max_accounts
             return Denial(
