@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start bench-projectx bench-venues bench-ea clean
+.PHONY: run test lint typecheck pytest bench bench-servers bench-page bench-risk bench-security bench-cold-start bench-projectx bench-venues bench-ea bench-billing clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ bench-projectx: $(VENV)/.dev
 bench-venues: $(VENV)/.dev
 	scripts/services.sh
 	$(BIN)/python bench/venues.py --write bench/results.json
+
+## bench-billing: the entry allowance per execution (billing off, trial, a plan) and Stripe's webhook per event against the fake Stripe
+bench-billing: $(VENV)/.dev
+	scripts/services.sh
+	$(BIN)/python bench/billing.py
 
 ## bench-ea: MetaTrader alert-to-fill through the fake EA's long poll, and the server's CPU per idle EA (1000 of them)
 bench-ea: $(VENV)/.dev

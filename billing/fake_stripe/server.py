@@ -14,7 +14,7 @@ from typing import Any
 
 import stripe
 
-from brokers.venues.fakes import serve_on_loopback
+from brokers.venues.fakes import read_body, serve_on_loopback
 
 from .endpoints import _ROUTES, _Endpoints
 from .pages import _Pages
@@ -70,12 +70,7 @@ class FakeStripe(_Endpoints, _Pages):
         """The ASGI app: the API under /v1, the hosted pages beside it."""
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         method, path = scope["method"].upper(), scope["path"]
         with self._lock:
             self.requests.append((method, path))

@@ -48,6 +48,20 @@ def subscribe(world, plan_code: str, status: str = "active") -> BillingAccount:
     return billing
 
 
+def copied_to(world, count: int) -> tuple[str, list]:
+    """A strategy's key and the `count` paper accounts that follow it."""
+    strategy, key = strategy_create(
+        workspace=world.workspace, user=world.owner, name="c"
+    )
+    accounts = [
+        PaperAccountFactory.create(workspace=world.workspace, name=f"copy {n}")
+        for n in range(count)
+    ]
+    for account in accounts:
+        subscription_save(strategy=strategy, account=account)
+    return key, accounts
+
+
 def test_without_stripe_keys_the_instance_is_unlimited(world, settings, clock):
     settings.TRIAL_TRADES = 0
     clock.advance(days=30)
@@ -135,15 +149,7 @@ def test_the_risk_monitor_flattens_an_account_whose_trial_ended(
 
 def test_a_fanout_takes_only_the_trials_last_trades(world, settings, billing_on):
     settings.TRIAL_TRADES = 2
-    strategy, key = strategy_create(
-        workspace=world.workspace, user=world.owner, name="c"
-    )
-    accounts = [
-        PaperAccountFactory.create(workspace=world.workspace, name=f"copy {n}")
-        for n in range(3)
-    ]
-    for account in accounts:
-        subscription_save(strategy=strategy, account=account)
+    key, _ = copied_to(world, 3)
     signal = testkit.alert(key, BUY)
     outcomes = sorted(
         (e.status, e.error_code) for e in signal.executions.order_by("account_id")
@@ -155,15 +161,7 @@ def test_a_fanout_takes_only_the_trials_last_trades(world, settings, billing_on)
 def test_a_plans_fanout_opens_its_accounts_and_closes_on_every_one(world, billing_on):
     subscribe(world, "starter")  # an alert opens positions on 2 accounts
     Plan.objects.filter(code="starter").update(max_accounts=None)
-    strategy, key = strategy_create(
-        workspace=world.workspace, user=world.owner, name="c"
-    )
-    accounts = [
-        PaperAccountFactory.create(workspace=world.workspace, name=f"copy {n}")
-        for n in range(3)
-    ]
-    for account in accounts:
-        subscription_save(strategy=strategy, account=account)
+    key, accounts = copied_to(world, 3)
     signal = testkit.alert(key, BUY)
     codes = [e.error_code for e in signal.executions.order_by("account_id")]
     assert codes == ["", "", "plan-limit:fanout"]

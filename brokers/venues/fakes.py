@@ -73,6 +73,16 @@ class Placements:
                 self.now -= 1
 
 
+async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
+    """The whole body of an ASGI HTTP request, however many messages it came in."""
+    raw = b""
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body"):
+            return raw
+
+
 async def answer_http(
     receive: Callable[[], Awaitable[dict[str, Any]]],
     send: Callable[[dict[str, Any]], Awaitable[None]],
@@ -82,13 +92,7 @@ async def answer_http(
 ) -> None:
     """One HTTP exchange of an ASGI fake: the whole request body to `respond`,
     whose (status, answer) goes back as JSON (bytes as they are)."""
-    raw = b""
-    while True:
-        message = await receive()
-        raw += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    status, answer = await respond(raw)
+    status, answer = await respond(await read_body(receive))
     if isinstance(answer, bytes):
         payload, kind = answer, b"text/plain; charset=utf-8"
     else:

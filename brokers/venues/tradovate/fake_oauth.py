@@ -35,6 +35,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from django.utils import timezone
 
+from brokers.venues.fakes import read_body
+
 CODE_SECONDS = 600
 REFRESH_SECONDS = 30 * 24 * 3600
 
@@ -85,12 +87,7 @@ class FakeOAuth:
             self.clients[client_id] = secret
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive)
         method = scope["method"].upper()
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
