@@ -17,13 +17,14 @@ from djstripe.settings import djstripe_settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Workspace
 from accounts.permissions import Perm
-from accounts.scoping import current_workspace
+from accounts.scoping import current_workspace, user_can
 from billing.checkout import BillingError, checkout_start, portal_start
 from billing.models import Interval
 from billing.quotas import PlanLimit
@@ -33,7 +34,12 @@ from billing.selectors import (
     billing_usage,
     plan_by_code,
 )
-from billing.whitelabel import WhiteLabelError, white_label_of, white_label_save
+from billing.whitelabel import (
+    WhiteLabelError,
+    white_label_of,
+    white_label_save,
+    white_label_verify,
+)
 from common.api import Refused, error_response
 from common.http import client_ip
 from common.ratelimit import rate_hit
@@ -43,7 +49,12 @@ WEBHOOK_ENDPOINT_ID = "we_tradeflow"  # the one local row holding the secret
 
 
 def _workspace(request: Request, perm: Perm = Perm.VIEW) -> Workspace:
-    return current_workspace(request, perm)
+    """The workspace the request acts in (the one chosen, as on the pages); a
+    role without `perm` there is refused, never sent to another workspace."""
+    workspace = current_workspace(request)
+    if not user_can(request.user, workspace, perm):
+        raise PermissionDenied("Your role cannot manage this workspace's billing.")
+    return workspace
 
 
 def _refused(exc: BillingError | PlanLimit | WhiteLabelError) -> Refused:
@@ -98,6 +109,8 @@ class CheckoutView(APIView):
     """`POST /api/billing/checkout {plan, interval}`: a Stripe Checkout URL, or
     the plan changed in place when the workspace already pays (prorated)."""
 
+    scope_needed = "admin"  # what an API token must hold to spend money
+
     @extend_schema(request=CheckoutIn, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
@@ -123,6 +136,8 @@ class CheckoutView(APIView):
 class PortalView(APIView):
     """`POST /api/billing/portal`: the Stripe Customer Portal's URL."""
 
+    scope_needed = "admin"
+
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
@@ -139,6 +154,8 @@ class PortalView(APIView):
 class WhiteLabelView(APIView):
     """`GET/PUT /api/user/whitelabel` (seed 002; the Elite plan)."""
 
+    scope_needed = "admin"  # the webhook URLs' domain
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         brand = white_label_of(_workspace(request).pk)
@@ -150,6 +167,22 @@ class WhiteLabelView(APIView):
         data = request.data if isinstance(request.data, dict) else {}
         try:
             brand = white_label_save(workspace_id=workspace.pk, data=data)
+        except (PlanLimit, WhiteLabelError) as exc:
+            raise _refused(exc) from None
+        return Response({"success": True, **brand})
+
+
+class WhiteLabelVerifyView(APIView):
+    """`POST /api/user/whitelabel/verify`: check the custom domain reaches this
+    instance; only then do the webhook URLs use it."""
+
+    scope_needed = "admin"
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request) -> Response:
+        workspace = _workspace(request, Perm.MANAGE_BILLING)
+        try:
+            brand = white_label_verify(workspace_id=workspace.pk)
         except (PlanLimit, WhiteLabelError) as exc:
             raise _refused(exc) from None
         return Response({"success": True, **brand})

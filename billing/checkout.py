@@ -24,7 +24,7 @@ from billing.selectors import (
     billing_account_of,
     billing_enabled,
 )
-from billing.sync import subscription_apply
+from billing.sync import customer_sync, stripe_id, subscription_apply
 
 log = logging.getLogger(__name__)
 LIVE = (BillingAccount.Status.ACTIVE, BillingAccount.Status.PAST_DUE)
@@ -107,6 +107,7 @@ def checkout_start(
         _change_in_place(billing, price)
         return CheckoutResult(url=None, changed=True)
     customer = customer_ensure(workspace=workspace)
+    _expire_open_sessions(customer)
     reference = {"workspace_id": str(workspace.pk), "plan": plan.code}
     session = _call(
         stripe.checkout.Session.create,
@@ -121,6 +122,16 @@ def checkout_start(
         allow_promotion_codes=True,
     )
     return CheckoutResult(url=str(session["url"]))
+
+
+def _expire_open_sessions(customer: str) -> None:
+    """A Checkout left open in another tab could be paid too: two subscriptions.
+    Only the newest session stays payable."""
+    found = _call(
+        stripe.checkout.Session.list, customer=customer, status="open", limit=10
+    )
+    for session in found.data:
+        _call(stripe.checkout.Session.expire, session["id"])
 
 
 def _require_enabled() -> None:
@@ -205,14 +216,13 @@ def portal_start(*, workspace: Workspace, return_url: str) -> str:
 def checkout_return(*, workspace: Workspace, session_id: str) -> None:
     """Back from Checkout: read the session now rather than wait for the
     webhook, so that the page the trader lands on shows the plan."""
-    session = _call(stripe.checkout.Session.retrieve, session_id)
-    if session.get("client_reference_id") != str(workspace.pk):
+    billing = billing_account_of(workspace.pk)
+    if not session_id or not billing.stripe_customer_id:
         raise BillingError("not-found", "No such checkout session.", status=404)
-    subscription = session.get("subscription")
-    if subscription:
-        sid = subscription if isinstance(subscription, str) else subscription["id"]
-        data = _call(stripe.Subscription.retrieve, sid)
-        subscription_apply(data=data.to_dict())
+    session = _call(stripe.checkout.Session.retrieve, session_id)
+    if stripe_id(session.get("customer")) != billing.stripe_customer_id:
+        raise BillingError("not-found", "No such checkout session.", status=404)
+    customer_sync(customer_id=billing.stripe_customer_id)
 
 
 def plans_sync_stripe() -> list[str]:

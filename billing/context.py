@@ -7,18 +7,19 @@ from django.http import Http404, HttpRequest
 from accounts.scoping import current_workspace
 from billing.models import WhiteLabel
 from billing.selectors import billing_status
-from billing.whitelabel import white_label_allowed
 
 
 def billing(request: HttpRequest) -> dict[str, object]:
+    """Two or three queries a page; none for an HTMX fragment (no banner there)."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or getattr(request, "htmx", False):
         return {}
     try:
         workspace = current_workspace(request)
     except Http404:  # a user without a workspace yet (made in the admin)
         return {}
-    brand = None
-    if white_label_allowed(workspace.pk):
-        brand = WhiteLabel.objects.filter(workspace=workspace).first()
-    return {"billing_banner": billing_status(workspace), "brand": brand}
+    status = billing_status(workspace)
+    plan = status.plan_in_force
+    branded = not status.enabled or (plan is not None and plan.white_label)
+    brand = WhiteLabel.objects.filter(workspace=workspace).first() if branded else None
+    return {"billing_banner": status, "brand": brand}

@@ -141,7 +141,20 @@ class WhiteLabel(models.Model):
     primary_color = models.CharField(max_length=7, blank=True)
     accent_color = models.CharField(max_length=7, blank=True)
     custom_domain = models.CharField(max_length=253, blank=True)
+    # The domain serves webhooks only once it answers this token at
+    # /.well-known/tradeflow-domain (it reaches this instance).
+    domain_token = models.CharField(max_length=64, blank=True)
+    domain_verified_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_domain"],
+                condition=~Q(custom_domain=""),
+                name="white_label_domain_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.brand_name or f"{self.workspace} brand"

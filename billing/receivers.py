@@ -4,10 +4,11 @@ which syncs their objects first) move its plan."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from djstripe.signals import WEBHOOK_SIGNALS
@@ -15,7 +16,7 @@ from djstripe.signals import WEBHOOK_SIGNALS
 from accounts.models import Workspace
 from accounts.scoping import admin_emails
 from billing.services import billing_account_ensure
-from billing.sync import customer_sync, stripe_id
+from billing.sync import billing_of, customer_sync, stripe_id
 
 log = logging.getLogger(__name__)
 # The events that move a plan; each is a trigger to read the customer again.
@@ -39,28 +40,28 @@ def plan_event(sender: Any, event: Any, **kwargs: Any) -> None:
     """One of PLAN_EVENTS, already verified and stored once by dj-stripe (a
     replayed event id never arrives here twice)."""
     data: dict[str, Any] = (event.data or {}).get("object") or {}
-    metadata = data.get("metadata") or {}
-    workspace_id = str(
-        data.get("client_reference_id") or metadata.get("workspace_id") or ""
-    )
     customer = stripe_id(data.get("customer"))
-    if not customer:
-        return
-    billing = customer_sync(customer_id=customer, workspace_id=workspace_id)
-    if billing is not None and event.type == "invoice.payment_failed":
-        _tell_payment_failed(billing.workspace_id)
+    billing = billing_of(customer_id=customer)
+    if billing is None:
+        return  # not a workspace of this instance: 200, ignored
+    was_past_due = billing.past_due_since is not None
+    billing = customer_sync(customer_id=customer)
+    if billing is not None and billing.past_due_since and not was_past_due:
+        workspace_id, ends = billing.workspace_id, billing.grace_ends_at
+        transaction.on_commit(lambda: _tell_payment_failed(workspace_id, ends))
 
 
-def _tell_payment_failed(workspace_id: int) -> None:
+def _tell_payment_failed(workspace_id: int, grace_ends: datetime | None) -> None:
+    """Once, when the workspace goes past due (after the webhook commits)."""
     to = admin_emails(workspace_id)
     if not to:
         return
-    days = settings.BILLING_GRACE_DAYS
+    until = f"until {grace_ends:%Y-%m-%d %H:%M} UTC" if grace_ends else "for now"
     send_mail(
         "TradeFlow: your payment failed",
-        f"Stripe could not take this month's payment. New positions keep opening "
-        f"for {days} more days; update the card in Billing before then. Exits, "
-        "flattening and the kill switch always work.",
+        f"Stripe could not take the last payment. New positions keep opening "
+        f"{until}; update the card in Billing before then. Exits, flattening "
+        "and the kill switch always work.",
         None,
         to,
         fail_silently=True,

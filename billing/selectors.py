@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Workspace
-from billing.models import BillingAccount, Plan
+from billing.models import BillingAccount, Interval, Plan
 
 # How many of a kind a workspace holds, by kind: apps above billing register
 # theirs (webhooks counts strategies), so billing never imports them.
@@ -67,13 +67,22 @@ def plan_by_code(code: str) -> Plan | None:
     return Plan.objects.filter(code=code).first()
 
 
-def plan_for_price(price_id: str) -> tuple[Plan, str] | None:
-    """The plan and interval a Stripe price id sells, if any."""
+def plan_for_price(price: dict[str, Any]) -> tuple[Plan, str] | None:
+    """The plan and interval a Stripe price (as Stripe sends it) sells, if any:
+    one of the plan's prices, or an older price of the plan's product (after a
+    price change its subscribers keep the old one)."""
+    price_id = str(price.get("id") or "")
+    product = price.get("product")
+    product_id = str(product.get("id") if isinstance(product, dict) else product or "")
+    interval = str((price.get("recurring") or {}).get("interval") or "")
     for plan in Plan.objects.all():
         if price_id and price_id == plan.stripe_price_monthly:
-            return plan, "month"
+            return plan, Interval.MONTH
         if price_id and price_id == plan.stripe_price_yearly:
-            return plan, "year"
+            return plan, Interval.YEAR
+        same_product = bool(product_id) and product_id == plan.stripe_product
+        if same_product and interval in Interval.values:
+            return plan, interval
     return None
 
 

@@ -95,12 +95,13 @@ def entry_allowance(
     """
     if not billing_enabled():
         return None  # self-hosted: unlimited, and no query on the hot path
-    if in_flight is not None:  # lock first: the count below must hold till commit
+    row = billing_account_of(workspace_id)
+    trialing = row.pk is not None and row.status == BillingAccount.Status.TRIALING
+    if in_flight is not None and trialing:
+        # Locked till the caller commits: the count below must hold until then.
+        # Only a trial counts trades; a paid plan's entries never wait here.
         locked = BillingAccount.objects.select_for_update(of=("self",))
-        billing = locked.select_related("plan").filter(workspace_id=workspace_id)
-        row = billing.first() or billing_account_of(workspace_id)
-    else:
-        row = billing_account_of(workspace_id)
+        row = locked.select_related("plan").get(pk=row.pk)
     status = billing_status(workspace_id, billing=row)
     if not status.can_trade:
         return Denial(status.code, status.reason)

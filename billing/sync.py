@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from djstripe.settings import djstripe_settings
 
-from billing.models import BillingAccount
+from billing.models import BillingAccount, Plan
 from billing.selectors import plan_for_price
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,14 @@ def _when(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
-def billing_of(*, customer_id: str, workspace_id: str = "") -> BillingAccount | None:
-    """The billing row of a Stripe customer, or of the workspace its metadata
-    names (then the customer is written down for next time)."""
-    found = BillingAccount.objects.filter(stripe_customer_id=customer_id).first()
-    if found is not None or not workspace_id.isdigit():
-        return found
-    billing = BillingAccount.objects.filter(workspace_id=int(workspace_id)).first()
-    if billing is not None and customer_id and not billing.stripe_customer_id:
-        billing.stripe_customer_id = customer_id
-        billing.save(update_fields=["stripe_customer_id"])
-    return billing
+def billing_of(*, customer_id: str) -> BillingAccount | None:
+    """The billing row of a Stripe customer. Only the customer id, which
+    TradeFlow wrote down when it made the customer (before any Checkout), says
+    whose it is: a workspace id in an event's metadata or client_reference_id
+    could come from another instance on the same Stripe account, or a link."""
+    if not customer_id:
+        return None
+    return BillingAccount.objects.filter(stripe_customer_id=customer_id).first()
 
 
 def subscription_apply(*, data: dict[str, Any]) -> BillingAccount | None:
@@ -61,11 +58,7 @@ def subscription_apply(*, data: dict[str, Any]) -> BillingAccount | None:
     (not an old one, and not a checkout that expired unpaid). Guarded by the
     row lock; idempotent.
     """
-    metadata = data.get("metadata") or {}
-    billing = billing_of(
-        customer_id=stripe_id(data.get("customer")),
-        workspace_id=str(metadata.get("workspace_id", "")),
-    )
+    billing = billing_of(customer_id=stripe_id(data.get("customer")))
     if billing is None:
         log.warning("stripe subscription %s: no workspace has its customer", data["id"])
         return None
@@ -90,15 +83,22 @@ def subscription_apply(*, data: dict[str, Any]) -> BillingAccount | None:
     return billing
 
 
+def _plan_item(data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Plan, str]] | None:
+    """The subscription's item that sells a plan, and the plan with its interval."""
+    for item in (data.get("items") or {}).get("data") or []:
+        price = item.get("price")
+        sold = plan_for_price(price) if isinstance(price, dict) else None
+        if sold is not None:
+            return item, sold
+    return None
+
+
 def _apply_live(billing: BillingAccount, data: dict[str, Any], status: str) -> None:
-    items = (data.get("items") or {}).get("data") or [{}]
-    item = items[0]
-    price = stripe_id(item.get("price"))
-    sold = plan_for_price(price)
-    if sold is None:
-        log.warning("stripe price %s sells no plan; the plan is kept", price)
-    else:
-        billing.plan, billing.interval = sold
+    found = _plan_item(data)
+    if found is None:
+        log.warning("stripe subscription %s sells no plan: ignored", data["id"])
+        return
+    item, (billing.plan, billing.interval) = found
     if status == BillingAccount.Status.PAST_DUE:
         billing.past_due_since = billing.past_due_since or timezone.now()
     else:
@@ -113,10 +113,10 @@ def _apply_live(billing: BillingAccount, data: dict[str, Any], status: str) -> N
     billing.save()
 
 
-def customer_sync(*, customer_id: str, workspace_id: str = "") -> BillingAccount | None:
+def customer_sync(*, customer_id: str) -> BillingAccount | None:
     """Read the customer's subscriptions from Stripe and apply the one that
-    matters: the newest live one, else the newest of all."""
-    if billing_of(customer_id=customer_id, workspace_id=workspace_id) is None:
+    matters: of those that sell a plan, the newest live one, else the newest."""
+    if billing_of(customer_id=customer_id) is None:
         log.info("stripe customer %s belongs to no workspace: ignored", customer_id)
         return None
     found = stripe.Subscription.list(
@@ -127,7 +127,8 @@ def customer_sync(*, customer_id: str, workspace_id: str = "") -> BillingAccount
         stripe_version=djstripe_settings.STRIPE_API_VERSION,
     )
     subscriptions = sorted(
-        (s.to_dict() for s in found.data), key=lambda s: s.get("created", 0)
+        (s.to_dict() for s in found.data if _plan_item(s.to_dict()) is not None),
+        key=lambda s: s.get("created", 0),
     )
     if not subscriptions:
         return None

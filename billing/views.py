@@ -9,12 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import Workspace
 from accounts.permissions import Perm
-from accounts.scoping import current_workspace, workspaces_for
+from accounts.scoping import current_workspace, user_can, workspaces_for
 from billing.checkout import BillingError, checkout_return, checkout_start, portal_start
 from billing.models import Interval, WhiteLabel
 from billing.quotas import PlanLimit
@@ -28,9 +29,11 @@ from billing.selectors import (
 from billing.whitelabel import (
     FIELDS,
     WhiteLabelError,
+    domain_token_of,
     white_label_allowed,
     white_label_of,
     white_label_save,
+    white_label_verify,
 )
 from common.middleware import policy_with_form_action
 
@@ -42,8 +45,17 @@ def _to_stripe(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _may_manage(request: HttpRequest) -> bool:
-    return workspaces_for(request.user, Perm.MANAGE_BILLING).exists()
+def _may_manage(request: HttpRequest, workspace: Workspace) -> bool:
+    return user_can(request.user, workspace, Perm.MANAGE_BILLING)
+
+
+def _managed(request: HttpRequest) -> Workspace:
+    """The workspace on screen, when the user may manage its billing: never
+    another one they happen to administer."""
+    workspace = current_workspace(request)
+    if not _may_manage(request, workspace):
+        raise PermissionDenied
+    return workspace
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
@@ -55,8 +67,9 @@ def pricing(request: HttpRequest) -> HttpResponse:
         "trial_trades": settings.TRIAL_TRADES,
     }
     if request.user.is_authenticated and workspaces_for(request.user).exists():
-        context["status"] = billing_status(current_workspace(request))
-        context["may_manage"] = _may_manage(request)
+        workspace = current_workspace(request)
+        context["status"] = billing_status(workspace)
+        context["may_manage"] = _may_manage(request, workspace)
     return _to_stripe(render(request, "billing/pricing.html", context))
 
 
@@ -67,7 +80,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
         "workspace": workspace,
         "status": billing_status(workspace),
         "usage": billing_usage(workspace.pk),
-        "may_manage": _may_manage(request),
+        "may_manage": _may_manage(request, workspace),
         "enabled": billing_enabled(),
     }
     return _to_stripe(render(request, "billing/billing.html", context))
@@ -77,7 +90,7 @@ def billing_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def checkout(request: HttpRequest) -> HttpResponse:
     """The pricing page's button: off to Stripe Checkout, or changed in place."""
-    workspace = current_workspace(request, Perm.MANAGE_BILLING)
+    workspace = _managed(request)
     plan = plan_by_code(request.POST.get("plan", ""))
     interval = request.POST.get("interval", Interval.MONTH)
     if plan is None or not plan.public:
@@ -104,7 +117,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
-    workspace = current_workspace(request, Perm.MANAGE_BILLING)
+    workspace = _managed(request)
     try:
         url = portal_start(
             workspace=workspace, return_url=request.build_absolute_uri("/billing/")
@@ -118,7 +131,7 @@ def portal(request: HttpRequest) -> HttpResponse:
 @login_required
 def checkout_back(request: HttpRequest) -> HttpResponse:
     """Stripe's success URL: read the session now, then the billing page."""
-    workspace = current_workspace(request, Perm.MANAGE_BILLING)
+    workspace = _managed(request)
     try:
         checkout_return(
             workspace=workspace, session_id=request.GET.get("session_id", "")[:255]
@@ -139,8 +152,9 @@ def checkout_back(request: HttpRequest) -> HttpResponse:
 def white_label_page(request: HttpRequest) -> HttpResponse:
     workspace = current_workspace(request)
     errors: dict[str, str] = {}
+    may_manage = _may_manage(request, workspace)
     if request.method == "POST":
-        if not _may_manage(request):
+        if not may_manage:
             raise PermissionDenied
         data = {name: request.POST.get(name, "") for name in FIELDS}
         try:
@@ -155,7 +169,7 @@ def white_label_page(request: HttpRequest) -> HttpResponse:
     brand = white_label_of(workspace.pk)
     if request.method == "POST":
         brand.update({name: request.POST.get(name, "") for name in FIELDS})
-    context = {"brand": brand, "errors": errors, "may_manage": _may_manage(request)}
+    context = {"brand": brand, "errors": errors, "may_manage": may_manage}
     return render(
         request, "billing/white_label.html", context, status=400 if errors else 200
     )
@@ -175,3 +189,25 @@ def brand_css(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(f":root{{{''.join(rules)}}}\n", content_type="text/css")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+@login_required
+@require_POST
+def white_label_verify_page(request: HttpRequest) -> HttpResponse:
+    workspace = _managed(request)
+    try:
+        white_label_verify(workspace_id=workspace.pk)
+    except (PlanLimit, WhiteLabelError) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The domain reaches TradeFlow: webhook URLs use it.")
+    return redirect("white-label")
+
+
+def domain_challenge(request: HttpRequest) -> HttpResponse:
+    """A white-label domain's token, answered to TradeFlow's own check: the
+    request came through that domain, so the domain reaches this instance."""
+    token = domain_token_of(request.get_host())
+    if token is None:
+        raise Http404
+    return HttpResponse(token, content_type="text/plain")

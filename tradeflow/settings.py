@@ -302,10 +302,11 @@ CELERY_TASK_ROUTES = {
     "webhooks.tasks.signal_execute_task": {"queue": ORDERS_QUEUE},
     "webhooks.tasks.execution_run_task": {"queue": ORDERS_QUEUE},
 }
+ACCOUNT_SYNC_SECONDS = env_int("ACCOUNT_SYNC_SECONDS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "brokers-sync-accounts": {
         "task": "brokers.tasks.accounts_sync_task",
-        "schedule": schedule(env_int("ACCOUNT_SYNC_SECONDS", 30, minimum=1)),
+        "schedule": schedule(ACCOUNT_SYNC_SECONDS),
     },
     **(
         {

@@ -10,16 +10,18 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 import testkit
-from billing.models import BillingAccount, Plan
+from accounts.tokens import token_issue
+from billing.models import BillingAccount, Plan, WhiteLabel
 from billing.quotas import PlanLimit
-from brokers.models import Position
+from brokers.models import BrokerAccount, Position
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
 from risk.monitor import risk_monitor
 from testkit import api_client_for as api
-from testkit.factories import PaperAccountFactory
+from testkit.factories import PaperAccountFactory, WorkspaceFactory
 from webhooks.intake.keys import account_register
 from webhooks.models import Signal
 from webhooks.strategies.services import strategy_create, subscription_save
@@ -261,7 +263,51 @@ def test_a_viewer_reads_the_plan_but_cannot_buy_one(world, billing_on):
     response = api(world.viewer).post(
         "/api/billing/checkout", {"plan": "pro"}, format="json"
     )
-    assert response.status_code == 404
+    assert (response.status_code, response.json()["code"]) == (
+        403,
+        "permission-denied",
+    )
+
+
+def test_an_admin_elsewhere_is_still_a_viewer_here(world, billing_on):
+    """A viewer of this workspace who runs one of their own: with this one on
+    screen, neither checkout nor the brand acts here, nor moves to their own."""
+    WorkspaceFactory.create(owner=world.viewer, name="Viewer's own")
+    page = Client()
+    page.force_login(world.viewer)
+    session = page.session
+    session["workspace_id"] = world.workspace.pk
+    session.save()
+    assert page.post("/billing/checkout/", {"plan": "pro"}).status_code == 403
+    assert page.post("/billing/portal/").status_code == 403
+    brand = page.post("/billing/white-label/", {"custom_domain": "evil.example.com"})
+    assert brand.status_code == 403
+    assert not WhiteLabel.objects.exists()
+
+
+def test_a_trade_token_cannot_spend_or_rebrand(world, billing_on):
+    _, token = token_issue(user=world.owner, name="bot", scope="trade", days=30)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.get("/api/billing/status").status_code == 200
+    for url in ("/api/billing/checkout", "/api/billing/portal", "/api/user/whitelabel"):
+        response = client.generic("PUT" if "white" in url else "POST", url, "{}")
+        assert response.json()["code"] == "insufficient-scope", url
+
+
+def test_an_unsynced_live_account_lets_an_alert_in_to_be_judged_by_the_venue(
+    world, billing_on, clock
+):
+    """Our books may not hold a position opened by hand at the broker: the door
+    lets the alert in, and the execution (which asks the venue) judges it."""
+    BrokerAccount.objects.create(
+        workspace=world.workspace, venue="tradovate", name="Live", enabled=False
+    )
+    clock.advance(days=4)
+    response = testkit.post_alert(world.api_key, BUY)
+    assert response.status_code == 202
+    signal = testkit.run_signal(response.json()["signal_id"])
+    assert signal.executions.get().error_code == "trial-expired"
 
 
 def test_checkout_without_stripe_keys_says_billing_is_off(world):

@@ -11,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+import stripe
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -18,7 +19,7 @@ from djstripe.models import Event, WebhookEventTrigger
 from djstripe.models import Subscription as StripeSubscription
 
 import testkit
-from billing.checkout import plans_sync_stripe
+from billing.checkout import plans_sync_stripe, stripe_options
 from billing.fake_stripe import FakeStripe
 from billing.models import BillingAccount, Plan
 from paperbroker.services import quote_record
@@ -116,13 +117,20 @@ def test_someone_elses_checkout_session_is_not_found(world, fake):
     assert BillingAccount.objects.get(workspace=world.other_workspace).plan is None
 
 
-def test_a_failed_payment_warns_then_stops_entries_and_never_exits(world, fake, clock):
+def test_a_failed_payment_warns_then_stops_entries_and_never_exits(
+    world, fake, clock, django_capture_on_commit_callbacks
+):
     subscription = subscribed(world, fake)
     testkit.alert(world.api_key, BUY)
-    fake.deliver(fake.fail_payment(subscription))
+    with django_capture_on_commit_callbacks(execute=True):
+        fake.deliver(fake.fail_payment(subscription))
     row = billing(world)
     assert (row.status, row.past_due_since) == ("past_due", clock.now())
-    assert mail.outbox and "payment failed" in mail.outbox[-1].subject
+    assert [m.subject for m in mail.outbox] == ["TradeFlow: your payment failed"]
+    assert "until" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        fake.deliver(fake.fail_payment(subscription))  # Stripe's retry fails too
+    assert len(mail.outbox) == 1  # told once
     status = api(world.owner).get("/api/billing/status").json()
     assert status["can_trade"] and "update the card within 7 days" in status["warning"]
     clock.advance(days=7, seconds=1)
@@ -284,3 +292,60 @@ def test_syncing_the_plans_twice_makes_each_price_once(world, fake):
     Plan.objects.filter(code="pro").update(monthly_price=Decimal("65.00"))
     call_command("billing_sync_plans", verbosity=0)
     assert Plan.objects.get(code="pro").stripe_price_monthly != before["pro"]
+
+
+def test_an_event_naming_this_workspace_for_someone_elses_customer_moves_nothing(
+    world, fake
+):
+    """Another instance on the same Stripe account, or a payment link: only the
+    customer TradeFlow made says whose an event is."""
+    stranger = stripe.Customer.create(email="x@example.com", **stripe_options())
+    pro = Plan.objects.get(code="pro")
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=stranger["id"],
+        client_reference_id=str(world.workspace.pk),
+        metadata={"workspace_id": str(world.workspace.pk)},
+        subscription_data={"metadata": {"workspace_id": str(world.workspace.pk)}},
+        line_items=[{"price": pro.stripe_price_monthly, "quantity": 1}],
+        success_url="https://example.com/ok",
+        cancel_url="https://example.com/no",
+        **stripe_options(),
+    )
+    assert set(fake.deliver(fake.complete_checkout(session["id"]))) == {200}
+    row = billing(world)
+    assert (row.status, row.stripe_customer_id) == ("trialing", "")
+
+
+def test_a_subscription_that_sells_no_plan_does_not_move_the_plan(world, fake):
+    subscribed(world, fake, plan="pro")
+    addon = stripe.Product.create(name="Signals add-on", **stripe_options())
+    price = stripe.Price.create(
+        product=addon["id"], unit_amount=900, currency="usd",
+        recurring={"interval": "month"}, **stripe_options(),
+    )  # fmt: skip
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=billing(world).stripe_customer_id,
+        line_items=[{"price": price["id"], "quantity": 1}],
+        success_url="https://example.com/ok",
+        cancel_url="https://example.com/no",
+        **stripe_options(),
+    )
+    events = fake.complete_checkout(session["id"])
+    fake.deliver(events)
+    created = next(e for e in events if e["type"] == "customer.subscription.created")
+    fake.deliver(fake.fail_payment(created["data"]["object"]["id"]))
+    row = billing(world)
+    assert (row.status, row.plan.code) == ("active", "pro")
+
+
+def test_a_new_checkout_closes_the_one_left_open(world, fake):
+    first = checkout(world, "pro", "month")
+    second = checkout(world, "pro", "year")
+    assert stripe.checkout.Session.retrieve(first, **stripe_options())["status"] == (
+        "expired"
+    )
+    assert stripe.checkout.Session.retrieve(second, **stripe_options())["status"] == (
+        "open"
+    )

@@ -3,10 +3,12 @@ the custom domain in the webhook URLs; refused on other plans, validated."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from django.test import Client
 
-from billing.models import BillingAccount, Plan
+from billing import whitelabel
+from billing.models import BillingAccount, Plan, WhiteLabel
 from testkit import api_client_for as api
 from webhooks.strategies.services import strategy_create
 
@@ -37,7 +39,29 @@ def test_white_label_is_elites_only(world, billing_on):
     assert "White label is not part of the Pro plan" in response.json()["detail"]
 
 
-def test_an_elite_workspace_saves_its_brand_and_its_webhook_domain(world, billing_on):
+class ThroughTheDomain(httpx.BaseTransport):
+    """The verification's HTTPS request, answered by this Django as if the
+    domain's DNS and TLS led here (the Host header kept), once `reaches`."""
+
+    reaches = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.reaches:
+            raise httpx.ConnectError("name does not resolve", request=request)
+        answer = Client().get(request.url.path, HTTP_HOST=request.url.host)
+        return httpx.Response(answer.status_code, content=answer.content)
+
+
+@pytest.fixture
+def through_the_domain(monkeypatch):
+    transport = ThroughTheDomain()
+    monkeypatch.setattr(whitelabel, "VERIFY_TRANSPORT", transport)
+    return transport
+
+
+def test_an_elite_workspace_saves_its_brand_and_its_webhook_domain(
+    world, billing_on, through_the_domain
+):
     elite(world)
     body = api(world.owner).put(URL, BRAND, format="json").json()
     assert body["success"] and body["available"]
@@ -45,7 +69,8 @@ def test_an_elite_workspace_saves_its_brand_and_its_webhook_domain(world, billin
         "#1f6feb",
         "alerts.apex.example",
     )
-    assert body["webhook_origin"] == "https://alerts.apex.example"
+    # Not used before it is shown to reach this instance: alerts would be lost.
+    assert (body["domain_verified"], body["webhook_origin"]) == (False, "")
     assert api(world.viewer).get(URL).json()["brand_name"] == "Apex Signals"
     page = Client()
     page.force_login(world.owner)
@@ -55,7 +80,30 @@ def test_an_elite_workspace_saves_its_brand_and_its_webhook_domain(world, billin
     assert css.strip() == ":root{--accent:#1f6feb;--warn:#d29922;}"
     strategy, _ = strategy_create(workspace=world.workspace, user=world.owner, name="s")
     detail = page.get(f"/strategies/{strategy.pk}/").content.decode()
+    assert "https://alerts.apex.example/" not in detail
+    # Its DNS does not lead here yet: refused, and nothing changes.
+    refused = api(world.owner).post(f"{URL}/verify")
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid-white-label")
+    assert "did not answer this workspace's token" in refused.json()["detail"]
+    through_the_domain.reaches = True
+    verified = api(world.owner).post(f"{URL}/verify").json()
+    assert verified["webhook_origin"] == "https://alerts.apex.example"
+    detail = page.get(f"/strategies/{strategy.pk}/").content.decode()
     assert "https://alerts.apex.example/webhook/tradingview/" in detail
+    moved = {"custom_domain": "signals.apex.example"}
+    again = api(world.owner).put(URL, moved, format="json").json()
+    assert (again["domain_verified"], again["webhook_origin"]) == (False, "")
+
+
+def test_a_domain_answers_only_its_own_token(world, billing_on):
+    elite(world)
+    api(world.owner).put(URL, {"custom_domain": "alerts.apex.example"}, format="json")
+    token = WhiteLabel.objects.get().domain_token
+    challenge = "/.well-known/tradeflow-domain"
+    assert Client().get(challenge, HTTP_HOST="alerts.apex.example").content == (
+        token.encode()
+    )
+    assert Client().get(challenge).status_code == 404  # this site is no brand
 
 
 @pytest.mark.parametrize(
@@ -93,7 +141,7 @@ def test_a_domain_is_one_workspaces_and_a_viewer_cannot_brand(world, billing_on)
         URL, {"custom_domain": "alerts.apex.example"}, format="json"
     )
     assert taken.status_code == 400 and "another workspace" in taken.json()["detail"]
-    assert api(world.viewer).put(URL, BRAND, format="json").status_code == 404
+    assert api(world.viewer).put(URL, BRAND, format="json").status_code == 403
 
 
 def test_a_self_hosted_instance_brands_freely(world):

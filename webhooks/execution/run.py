@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.selectors import billing_enabled
 from billing.services import Denial, entry_allowance
 from brokers.adapters.base import OrderRequest, VenueAdapter, VenueError
 from brokers.adapters.registry import get_adapter
@@ -285,13 +286,14 @@ def _judge_and_record(
     orders: list[Order] = []
     refusal: Refusal | None = None
     with transaction.atomic():
-        account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
-        running = dict(positions)
         denial: Denial | None = None
         if any(leg.role == "entry" for leg in legs):
             # Queued before the plan ran out, or fanned out past it: entries
-            # stop here; exits never do.
-            denial = _entry_denial(execution, account)
+            # stop here; exits never do. Before the account's row is locked: a
+            # trial's wait on the billing row must not hold up a flatten.
+            denial = _entry_denial(execution)
+        account = BrokerAccount.objects.select_for_update().get(pk=execution.account_id)
+        running = dict(positions)
         for leg in legs:
             if leg.role == "entry" and denial is not None:
                 refusal = Refusal(denial.code, denial.message)
@@ -333,13 +335,28 @@ def _judge_and_record(
     return orders, refusal
 
 
-def _entry_denial(execution: Execution, account: BrokerAccount) -> Denial | None:
+def _entry_denial(execution: Execution) -> Denial | None:
     """The plan's word on this execution's entries, judged in the caller's
-    transaction (a trial's last trades are locked while they are judged)."""
+    transaction (a trial's last trades are locked while they are judged). Any
+    failure in it refuses the entries, and leaves the exits to go."""
+    if not billing_enabled():
+        return None
+    try:
+        with transaction.atomic():  # a savepoint: a failure here spares the exit
+            return _allowance(execution)
+    except Exception:
+        log.exception("execution %s: the plan could not be judged", execution.pk)
+        return Denial(
+            "billing-unavailable",
+            "The plan could not be checked just now: entries wait, exits went.",
+        )
+
+
+def _allowance(execution: Execution) -> Denial | None:
     signal_executions = Execution.objects.filter(signal_id=execution.signal_id)
     return entry_allowance(
         workspace_id=execution.workspace_id,
-        account=account,
+        account=execution.account,
         fanout_rank=signal_executions.filter(account_id__lt=execution.account_id)
         .exclude(status=Execution.Status.SKIPPED)
         .count,

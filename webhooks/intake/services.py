@@ -8,11 +8,13 @@ import hmac
 import ipaddress
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.services import entry_allowance
@@ -22,7 +24,7 @@ from brokers.instruments.resolve import (
     apply_root_override,
     resolve,
 )
-from brokers.models import Order, Position, Venue, venues_named
+from brokers.models import BrokerAccount, Order, Position, Venue, venues_named
 from common.ratelimit import StoreUnavailable, first_within, note_within, rate_hit
 from paperbroker.selectors import price_known
 from webhooks.execution.enqueue import signal_enqueue
@@ -209,21 +211,32 @@ EXITS = frozenset({"exit", "flatten", "cancel"})
 
 def _check_entries_allowed(workspace_id: int, intent: Intent) -> None:
     """Refuse at the door an alert that could only open a position the plan no
-    longer allows (402). With anything open in the workspace the alert may be an
-    exit: it goes on, and the execution refuses its entries only."""
+    longer allows (402). When the workspace may hold something, the alert may be
+    an exit: it goes on, and the execution (which asks the venue) refuses its
+    entries only."""
     if intent.action in EXITS or intent.sentiment == "flat":
         return
     denial = entry_allowance(workspace_id=workspace_id)
-    if denial is None:
-        return
-    holding = (
-        Position.objects.filter(workspace_id=workspace_id).exclude(quantity=0).exists()
-        or Order.objects.filter(workspace_id=workspace_id)
-        .exclude(status__in=Order.FINAL)
-        .exists()
-    )
-    if not holding:
+    if denial is not None and _surely_flat(workspace_id):
         raise _IntakeError(denial.code, denial.message, 402)
+
+
+def _surely_flat(workspace_id: int) -> bool:
+    """Nothing open in our books, and our books are the venue's: paper accounts
+    (ours), or live ones synced within two sync intervals (a position opened by
+    hand at the broker since would not be in them)."""
+    if Position.objects.filter(workspace_id=workspace_id).exclude(quantity=0).exists():
+        return False
+    working = Order.objects.filter(workspace_id=workspace_id).exclude(
+        status__in=Order.FINAL
+    )
+    if working.exists():
+        return False
+    fresh = timezone.now() - timedelta(seconds=2 * settings.ACCOUNT_SYNC_SECONDS)
+    unsure = BrokerAccount.objects.filter(workspace_id=workspace_id).exclude(
+        Q(venue=Venue.PAPER) | Q(last_sync_at__gte=fresh)
+    )
+    return not unsure.exists()
 
 
 def _authenticated_scope(
