@@ -128,7 +128,12 @@ def webhooks(checkouts: int) -> None:
         plans_sync_stripe()
         pro = Plan.objects.get(code="pro")
         posted: list[tuple[bytes, dict[str, str]]] = []
-        fake.deliver_to = lambda body, headers: posted.append((body, headers)) or 200
+
+        def keep(body: bytes, headers: dict[str, str]) -> int:
+            posted.append((body, headers))
+            return 200
+
+        fake.deliver_to = keep
         for n in range(checkouts):
             ws, _ = workspace(f"buyer{n}")
             url = checkout_start(

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 import testkit
 from billing.checkout import plans_sync_stripe
 from billing.fake_stripe import FakeStripe
-from billing.models import BillingAccount
+from billing.models import BillingAccount, Plan
 from testkit.browser import chromium, page_at_width, session_cookie
 from testkit.factories import PaperAccountFactory, UserFactory, WorkspaceFactory
 
@@ -118,3 +118,32 @@ def test_a_trader_subscribes_through_checkout_and_manages_it(
         "pro",
         True,
     )
+
+
+def test_an_elite_workspace_brands_its_pages(live_server, stripe_site, world, tmp_path):
+    shots = Path(os.environ.get("TF_SHOTS", tmp_path))
+    BillingAccount.objects.filter(workspace=world.workspace).update(
+        plan=Plan.objects.get(code="elite"), status="active"
+    )
+    cookie = session_cookie(world.owner, live_server.url)
+    with chromium() as browser:
+        for width in WIDTHS:
+            with page_at_width(browser, width, cookie) as page:
+                page.goto(f"{live_server.url}/billing/white-label/")
+                page.fill("#brand_name", f"Apex {width}")
+                page.fill("#primary_color", "#e3b341")
+                page.fill("#custom_domain", f"alerts{width}.apex.example")
+                page.click("main form button[type=submit]")
+                expect(page.locator(".brand")).to_have_text(f"Apex {width}")
+                expect(page.locator("#domain-status")).to_contain_text(
+                    "Not verified yet"
+                )
+                accent = page.evaluate(
+                    "getComputedStyle(document.documentElement)"
+                    ".getPropertyValue('--accent').trim()"
+                )
+                assert accent == "#e3b341"
+                fits(page, width)
+                page.screenshot(
+                    path=str(shots / f"billing-{width}-white-label.png"), full_page=True
+                )
