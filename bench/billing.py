@@ -105,7 +105,9 @@ def allowance(checks: int) -> None:
                 workspace_id=ws.pk, account=account, fanout_rank=lambda: 0,
                 in_flight=lambda: 0,
             )  # fmt: skip
-        print(line(name, times) + f"   {len(captured)} queries")
+        print(
+            line(name, times) + f"   {len(captured) - 2} queries"
+        )  # not BEGIN, COMMIT
 
 
 def webhooks(checkouts: int) -> None:

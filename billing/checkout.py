@@ -230,7 +230,7 @@ def plans_sync_stripe() -> list[str]:
     lookup key, so running it twice makes nothing twice); returns what it did."""
     done = []
     for plan in Plan.objects.all():
-        if not plan.stripe_product:
+        if not _product_exists(plan.stripe_product):  # none yet, or another mode's
             product = _call(
                 stripe.Product.create, name=f"TradeFlow {plan.name}",
                 metadata={"plan": plan.code},
@@ -243,6 +243,23 @@ def plans_sync_stripe() -> list[str]:
             done.append(f"{plan.code}: {interval}ly price {price_id}")
         plan.save()
     return done
+
+
+def _product_exists(product_id: str) -> bool:
+    """Whether Stripe (in this mode: test and live keep apart) has the product."""
+    if not product_id:
+        return False
+    try:
+        stripe.Product.retrieve(product_id, **stripe_options())
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return False
+        raise BillingError("stripe-refused", f"Stripe refused: {exc}", 400) from None
+    except stripe.StripeError:
+        raise BillingError(
+            "stripe-unavailable", "Stripe did not answer; nothing was changed.", 503
+        ) from None
+    return True
 
 
 def _price_ensure(plan: Plan, interval: str) -> str:

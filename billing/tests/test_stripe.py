@@ -349,3 +349,11 @@ def test_a_new_checkout_closes_the_one_left_open(world, fake):
     assert stripe.checkout.Session.retrieve(second, **stripe_options())["status"] == (
         "open"
     )
+
+
+def test_syncing_plans_against_another_mode_makes_their_products_again(world, fake):
+    """Test-mode products do not exist with live keys (or after a Stripe reset)."""
+    Plan.objects.update(stripe_product="prod_from_test_mode")
+    call_command("billing_sync_plans", verbosity=0)
+    products = set(Plan.objects.values_list("stripe_product", flat=True))
+    assert "prod_from_test_mode" not in products and len(products) == 3
