@@ -138,6 +138,8 @@ def test_an_elite_workspace_brands_its_pages(live_server, stripe_site, world, tm
                 expect(page.locator("#domain-status")).to_contain_text(
                     "Not verified yet"
                 )
+                # The brand's stylesheet may still be loading: wait for it.
+                page.wait_for_load_state("load")
                 accent = page.evaluate(
                     "getComputedStyle(document.documentElement)"
                     ".getPropertyValue('--accent').trim()"
