@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import stripe
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from djstripe.settings import djstripe_settings
 
+from accounts.models import User
 from billing.models import BillingAccount, Plan
 from billing.selectors import plan_for_price
 
@@ -126,11 +128,39 @@ def customer_sync(*, customer_id: str) -> BillingAccount | None:
         api_key=djstripe_settings.STRIPE_SECRET_KEY,
         stripe_version=djstripe_settings.STRIPE_API_VERSION,
     )
+    # Oldest first. Stripe lists the newest first: reversed, the sort keeps
+    # subscriptions made in the same second in the order they were made.
     subscriptions = sorted(
-        (s.to_dict() for s in found.data if _plan_item(s.to_dict()) is not None),
+        (s.to_dict() for s in reversed(found.data) if _plan_item(s.to_dict())),
         key=lambda s: s.get("created", 0),
     )
     if not subscriptions:
         return None
     live = [s for s in subscriptions if s.get("status") in LIVE]
+    if len(live) > 1:
+        _tell_staff_of_double(customer_id, [str(s["id"]) for s in live])
     return subscription_apply(data=(live or subscriptions)[-1])
+
+
+def _tell_staff_of_double(customer_id: str, subscriptions: list[str]) -> None:
+    """Two live plan subscriptions on one customer (a second Checkout paid from
+    an old link): the newest is applied, the other still bills. Staff decide
+    which to refund; TradeFlow cancels nothing on its own."""
+    log.warning("stripe customer %s pays for %s", customer_id, ", ".join(subscriptions))
+    staff = list(
+        User.objects.filter(is_staff=True, is_active=True).values_list(
+            "email", flat=True
+        )
+    )
+    if not staff:
+        return
+    text = (
+        f"Stripe customer {customer_id} has {len(subscriptions)} live TradeFlow "
+        f"subscriptions: {', '.join(subscriptions)}. The newest sets the workspace's "
+        "plan; cancel and refund the others in Stripe."
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            "TradeFlow: a customer pays twice", text, None, staff, fail_silently=True
+        )
+    )

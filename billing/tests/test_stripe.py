@@ -24,6 +24,7 @@ from billing.fake_stripe import FakeStripe
 from billing.models import BillingAccount, Plan
 from paperbroker.services import quote_record
 from testkit import api_client_for as api
+from testkit.factories import UserFactory
 from webhooks.intake.keys import account_register
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -357,3 +358,24 @@ def test_syncing_plans_against_another_mode_makes_their_products_again(world, fa
     call_command("billing_sync_plans", verbosity=0)
     products = set(Plan.objects.values_list("stripe_product", flat=True))
     assert "prod_from_test_mode" not in products and len(products) == 3
+
+
+def test_a_customer_paying_twice_is_told_to_staff_and_the_newest_applies(
+    world, fake, django_capture_on_commit_callbacks
+):
+    UserFactory.create(email="staff@example.com", is_staff=True)
+    subscribed(world, fake, plan="pro")
+    elite = Plan.objects.get(code="elite")
+    session = stripe.checkout.Session.create(  # an old link paid after all
+        mode="subscription",
+        customer=billing(world).stripe_customer_id,
+        line_items=[{"price": elite.stripe_price_monthly, "quantity": 1}],
+        success_url="https://example.com/ok",
+        cancel_url="https://example.com/no",
+        **stripe_options(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        fake.deliver(fake.complete_checkout(session["id"]))
+    assert billing(world).plan.code == "elite"
+    told = [m for m in mail.outbox if m.to == ["staff@example.com"]]
+    assert told and "pays twice" in told[0].subject
