@@ -190,6 +190,8 @@ def customer_ensure(*, workspace: Workspace) -> str:
         email=owner or "",
         name=workspace.name,
         metadata={"workspace_id": str(workspace.pk)},
+        # Two checkouts at once make one customer, not two (Stripe replays it).
+        idempotency_key=f"tradeflow-customer-{workspace.pk}-{billing.pk}",
     )
     BillingAccount.objects.update_or_create(
         workspace=workspace, defaults={"stripe_customer_id": customer["id"]}

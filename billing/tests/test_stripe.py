@@ -19,7 +19,7 @@ from djstripe.models import Event, WebhookEventTrigger
 from djstripe.models import Subscription as StripeSubscription
 
 import testkit
-from billing.checkout import plans_sync_stripe, stripe_options
+from billing.checkout import customer_ensure, plans_sync_stripe, stripe_options
 from billing.fake_stripe import FakeStripe
 from billing.models import BillingAccount, Plan
 from paperbroker.services import quote_record
@@ -379,3 +379,11 @@ def test_a_customer_paying_twice_is_told_to_staff_and_the_newest_applies(
     assert billing(world).plan.code == "elite"
     told = [m for m in mail.outbox if m.to == ["staff@example.com"]]
     assert told and "pays twice" in told[0].subject
+
+
+def test_two_checkouts_at_once_make_one_customer(world, fake):
+    first = customer_ensure(workspace=world.workspace)
+    BillingAccount.objects.filter(workspace=world.workspace).update(
+        stripe_customer_id=""  # the second request read the row before the first wrote
+    )
+    assert customer_ensure(workspace=world.workspace) == first
