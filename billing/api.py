@@ -41,7 +41,7 @@ from billing.whitelabel import (
     white_label_verify,
 )
 from common.api import Refused, error_response
-from common.http import client_ip
+from common.http import client_ip, origin
 from common.ratelimit import rate_hit
 
 log = logging.getLogger(__name__)
@@ -119,14 +119,12 @@ class CheckoutView(APIView):
         plan = plan_by_code(form.validated_data["plan"])
         if plan is None or not plan.public:
             raise Refused("unknown-plan", "No such plan: see /pricing/.", 400)
-        base = request.build_absolute_uri("/billing/")
         try:
             result = checkout_start(
                 workspace=workspace,
                 plan=plan,
                 interval=form.validated_data["interval"],
-                success_url=f"{base}return/?session_id={{CHECKOUT_SESSION_ID}}",
-                cancel_url=request.build_absolute_uri("/pricing/"),
+                site=origin(request),
             )
         except BillingError as exc:
             raise _refused(exc) from None
@@ -142,10 +140,7 @@ class PortalView(APIView):
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
         try:
-            url = portal_start(
-                workspace=workspace,
-                return_url=request.build_absolute_uri("/billing/"),
-            )
+            url = portal_start(workspace=workspace, site=origin(request))
         except BillingError as exc:
             raise _refused(exc) from None
         return Response({"success": True, "url": url})

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import stripe
+from django.urls import reverse
 from djstripe.settings import djstripe_settings
 
 from accounts.models import Membership, Role, Workspace
@@ -25,6 +26,7 @@ from billing.selectors import (
     billing_enabled,
 )
 from billing.sync import customer_sync, stripe_id, subscription_apply
+from brokers.models import BrokerAccount, Venue
 
 log = logging.getLogger(__name__)
 LIVE = (BillingAccount.Status.ACTIVE, BillingAccount.Status.PAST_DUE)
@@ -68,10 +70,8 @@ def plan_change_blockers(*, workspace_id: int, plan: Plan) -> list[tuple[str, st
                 )
             )
     if not plan.live_brokers:
-        from brokers.models import BrokerAccount
-
         live = BrokerAccount.objects.filter(workspace_id=workspace_id).exclude(
-            venue="paper"
+            venue=Venue.PAPER
         )
         if live.exists():
             blockers.append(
@@ -89,11 +89,11 @@ def checkout_start(
     workspace: Workspace,
     plan: Plan,
     interval: str,
-    success_url: str,
-    cancel_url: str,
+    site: str,
 ) -> CheckoutResult:
     """Subscribe the workspace to `plan`: a new Checkout Session, or, when it
     already pays, the subscription's price changed in place (Stripe prorates).
+    `site`: the origin the trader came from, where Stripe sends them back.
 
     Raises BillingError: billing off, the plan unpriced, usage above the plan.
     """
@@ -115,8 +115,8 @@ def checkout_start(
         customer=customer,
         client_reference_id=str(workspace.pk),
         line_items=[{"price": price, "quantity": 1}],
-        success_url=success_url,
-        cancel_url=cancel_url,
+        success_url=f"{site}{reverse('billing-return')}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{site}{reverse('pricing')}",
         metadata=reference,
         subscription_data={"metadata": reference},
         allow_promotion_codes=True,
@@ -199,7 +199,7 @@ def customer_ensure(*, workspace: Workspace) -> str:
     return str(customer["id"])
 
 
-def portal_start(*, workspace: Workspace, return_url: str) -> str:
+def portal_start(*, workspace: Workspace, site: str) -> str:
     """A Customer Portal session's URL: card, cancel, invoices."""
     _require_enabled()
     billing = billing_account_of(workspace.pk)
@@ -210,7 +210,7 @@ def portal_start(*, workspace: Workspace, return_url: str) -> str:
     session = _call(
         stripe.billing_portal.Session.create,
         customer=billing.stripe_customer_id,
-        return_url=return_url,
+        return_url=f"{site}{reverse('billing')}",
     )
     return str(session["url"])
 

@@ -17,8 +17,10 @@ from billing.selectors import (
     LIMIT_FIELDS,
     billing_account_of,
     billing_enabled,
+    plan_allows,
     plan_in_force,
 )
+from brokers.models import Venue
 
 KINDS = {
     "accounts": "WORKSPACE_MAX_ACCOUNTS",
@@ -26,7 +28,6 @@ KINDS = {
     "strategies": "WORKSPACE_MAX_STRATEGIES",
     "groups": "WORKSPACE_MAX_GROUPS",
 }
-PAPER = "paper"
 
 
 class QuotaExceeded(Exception):  # noqa: N818 - a refusal with its sentence
@@ -86,7 +87,7 @@ def quota_check(*, workspace_id: int, kind: str, used: Callable[[], int]) -> Non
 
 def venue_check(*, workspace_id: int, venue: str) -> None:
     """Raise PlanLimit when the plan allows the paper broker only."""
-    if venue == PAPER or not billing_enabled():
+    if venue == Venue.PAPER or not billing_enabled():
         return
     plan = plan_in_force(billing_account_of(workspace_id))
     if plan is not None and not plan.live_brokers:
@@ -101,11 +102,9 @@ def venue_check(*, workspace_id: int, venue: str) -> None:
 
 def feature_check(*, workspace_id: int, feature: str, label: str) -> None:
     """Raise PlanLimit when the plan in force lacks `feature` (a Plan boolean)."""
-    if not billing_enabled():
+    if plan_allows(workspace_id, feature):
         return
     plan = plan_in_force(billing_account_of(workspace_id))
-    if plan is not None and getattr(plan, feature):
-        return
     name = plan.name if plan is not None else "current"
     raise PlanLimit(
         feature.replace("_", "-"),

@@ -95,6 +95,15 @@ def billing_account_of(workspace_id: int) -> BillingAccount:
     return found if found is not None else BillingAccount(workspace_id=workspace_id)
 
 
+def plan_allows(workspace_id: int, feature: str) -> bool:
+    """Whether the workspace's plan has `feature` (a Plan boolean); with billing
+    off, everything."""
+    if not billing_enabled():
+        return True
+    plan = plan_in_force(billing_account_of(workspace_id))
+    return plan is not None and bool(getattr(plan, feature))
+
+
 def plan_in_force(billing: BillingAccount) -> Plan | None:
     """The plan whose limits apply: the subscribed one (while it is paid or in
     its grace), the trial's during the trial, none once it ended."""

@@ -25,8 +25,7 @@ from billing.selectors import (
     billing_enabled,
     billing_status,
 )
-
-PAPER = "paper"
+from brokers.models import Venue
 
 
 class _Account(Protocol):
@@ -105,9 +104,8 @@ def entry_allowance(
     status = billing_status(workspace_id, billing=row)
     if not status.can_trade:
         return Denial(status.code, status.reason)
-    in_trial = status.plan == "trial"
     if (
-        in_trial
+        trialing
         and in_flight
         and row.trades_count + in_flight() >= settings.TRIAL_TRADES
     ):
@@ -124,7 +122,7 @@ def entry_allowance(
 def _plan_denial(
     plan: Plan, account: _Account, fanout_rank: Callable[[], int] | None
 ) -> Denial | None:
-    if account.venue != PAPER and not plan.live_brokers:
+    if account.venue != Venue.PAPER and not plan.live_brokers:
         return Denial(
             "plan-limit:venues",
             f"The {plan.name} plan trades the paper broker only: upgrade the plan "

@@ -35,6 +35,7 @@ from billing.whitelabel import (
     white_label_save,
     white_label_verify,
 )
+from common.http import origin
 from common.middleware import policy_with_form_action
 
 
@@ -101,9 +102,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             workspace=workspace,
             plan=plan,
             interval=interval,
-            success_url=request.build_absolute_uri("/billing/return/")
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=request.build_absolute_uri("/pricing/"),
+            site=origin(request),
         )
     except BillingError as exc:
         messages.error(request, exc.message)
@@ -119,9 +118,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     workspace = _managed(request)
     try:
-        url = portal_start(
-            workspace=workspace, return_url=request.build_absolute_uri("/billing/")
-        )
+        url = portal_start(workspace=workspace, site=origin(request))
     except BillingError as exc:
         messages.error(request, exc.message)
         return redirect("billing")

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from billing.models import WhiteLabel
 from billing.quotas import feature_check
-from billing.selectors import billing_account_of, billing_enabled, plan_in_force
+from billing.selectors import plan_allows
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 HOSTNAME = re.compile(
@@ -41,10 +41,7 @@ class WhiteLabelError(Exception):
 
 
 def white_label_allowed(workspace_id: int) -> bool:
-    if not billing_enabled():
-        return True
-    plan = plan_in_force(billing_account_of(workspace_id))
-    return plan is not None and plan.white_label
+    return plan_allows(workspace_id, "white_label")
 
 
 def white_label_of(workspace_id: int) -> dict[str, Any]:

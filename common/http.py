@@ -6,6 +6,16 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
+def origin(request: HttpRequest) -> str:
+    """The origin the request came to (scheme, host, port), no slash."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def site(request: HttpRequest) -> str:
+    """This instance's public origin (SITE_URL, else the request's), no slash."""
+    return settings.SITE_URL or origin(request)
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address, trusting only the configured number of proxies."""
     hops = settings.TRUSTED_PROXY_COUNT

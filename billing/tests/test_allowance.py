@@ -16,6 +16,7 @@ import testkit
 from accounts.tokens import token_issue
 from billing.models import BillingAccount, Plan, WhiteLabel
 from billing.quotas import PlanLimit
+from billing.selectors import billing_status
 from brokers.models import BrokerAccount, Position
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
@@ -140,10 +141,11 @@ def test_the_kill_switch_and_a_cancel_work_whatever_billing_says(
 def test_the_risk_monitor_flattens_an_account_whose_trial_ended(
     world, settings, billing_on, clock, tasks_inline
 ):
-    rules = RiskConfig.objects.create(account=world.account, flatten_at=time(15, 55))
-    assert rules.pk
+    RiskConfig.objects.create(account=world.account, flatten_at=time(15, 55))
     testkit.alert(world.api_key, {**BUY, "qty": 2})
     settings.TRIAL_TRADES = 1  # and it is used
+    assert billing_status(world.workspace).code == "trial-expired"
+    assert held(world.account) == 2
     now = clock.now()
     risk_monitor(account=world.account, now=now.replace(hour=21, minute=56))
     assert held(world.account) == 0

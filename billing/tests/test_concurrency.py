@@ -61,4 +61,4 @@ def test_side_by_side_executions_take_only_the_trials_last_trades(
         *["trial-expired"] * 4,
     ]
     assert BillingAccount.objects.get(workspace=world.workspace).trades_count == 3
-    assert Signal.objects.get().status in ("partial", "filled", "rejected")
+    assert Signal.objects.get().status == "partial"  # some accounts filled, not all

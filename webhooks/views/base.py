@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django.utils.cache import patch_cache_control
 from accounts.models import User
 from billing.whitelabel import webhook_origin
 from brokers.fields import decrypt, encrypt
+from common.http import site
 
 
 def page(request: HttpRequest, template: str, fragment: str) -> str:
@@ -20,10 +20,6 @@ def page(request: HttpRequest, template: str, fragment: str) -> str:
 
 def htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
-
-
-def site(request: HttpRequest) -> str:
-    return settings.SITE_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def webhook_site(request: HttpRequest, workspace_id: int) -> str:
