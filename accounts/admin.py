@@ -4,8 +4,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import ApiToken, Membership, User, Workspace
+from accounts.models import ApiToken, AuthSession, Membership, User, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -74,4 +75,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = [*readonly_fields, "name", "expires_at", "last_used_at", "revoked_at"]
 
     def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(admin.ModelAdmin):
+    """Signed-in devices: read-only (end one from the user's sessions API or by
+    changing the password); staff see where and when, never a token."""
+
+    list_display = ["user", "kind", "device_type", "ip_address", "created_at"]
+    list_filter = ["kind", "ended_reason"]
+    search_fields = ["user__email", "ip_address"]
+    exclude = ["refresh_jti", "auth_hash", "session_key"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: AuthSession | None = None
+    ) -> bool:
         return False

@@ -19,6 +19,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from common.http import client_ip
 from common.ratelimit import rate_hit, rate_peek
@@ -46,11 +48,23 @@ class ThrottledBasicAuthentication(BasicAuthentication):
             if not peek.allowed:
                 raise SignInsLimited(peek.retry_after, who)
         try:
-            return super().authenticate(request)
+            found = super().authenticate(request)
         except AuthenticationFailed:
             for bucket in buckets:
                 rate_hit(bucket, limit)
             raise
+        if found is not None:
+            from accounts.mfa import mfa_required
+
+            if mfa_required(found[0]):
+                # A password alone must not open an account that has a second
+                # factor: such accounts use a JWT login or an API token.
+                raise TokenRefused(
+                    "mfa-required",
+                    "This account signs in with two factors: use POST "
+                    "/api/v1/auth/login or an API token instead of a password.",
+                )
+        return found
 
 
 def _basic_email(request: Request) -> str | None:
@@ -107,4 +121,52 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A scoped API token (tft_…) from the API tokens page.",
+        }
+
+
+class SessionJWTAuthentication(JWTAuthentication):
+    """`Authorization: Bearer <JWT>` from `/api/v1/auth/login`: the token must
+    belong to a live session (not logged out, terminated or reused) and to the
+    user's current password. Bearer values that are not JWTs (`tft_` API tokens,
+    `tfk_` webhook keys) are left to their own authenticators."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        from accounts.auth_sessions import AuthRefused, session_for_access
+
+        header = self.get_header(request)
+        raw = self.get_raw_token(header) if header is not None else None
+        if raw is None or raw.count(b".") != 2 or raw.startswith((b"tft_", b"tfk_")):
+            return None
+        try:
+            token = self.get_validated_token(raw)
+        except InvalidToken:
+            raise TokenRefused(
+                "token-invalid", "This access token is invalid or has expired."
+            ) from None
+        try:
+            session = session_for_access(token)
+        except AuthRefused as exc:
+            raise TokenRefused(exc.code, exc.message) from None
+        return session.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class TokenRefused(AuthenticationFailed):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.tradeflow_code = code
+
+
+class SessionJWTScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token from POST /api/v1/auth/login.",
         }

@@ -31,7 +31,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = [workspace_group(i) for i in ids] + [user_group(user.pk)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
+        # A client that sent its JWT as the subprotocol pair gets the pair's
+        # name back, as the handshake requires.
+        protocols = self.scope.get("subprotocols") or []
+        bearer = bool(protocols) and protocols[0].lower() == "bearer"
+        await self.accept(subprotocol="bearer" if bearer else None)
         await self.send_json({"type": "hello", "workspaces": ids})
 
     async def disconnect(self, code: int) -> None:

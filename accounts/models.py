@@ -6,7 +6,12 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.dispatch import Signal
 from django.utils import timezone
+
+# Sent after a user's password changed, whichever way (accounts.receivers ends
+# the old password's sessions and tokens).
+password_changed = Signal()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,6 +50,14 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every way a password changes (the pages, the API, the admin, the shell)
+        # ends up here: that is where the old password's sessions and tokens end.
+        changed = self._password is not None and not self._state.adding  # type: ignore[attr-defined]
+        super().save(*args, **kwargs)
+        if changed:
+            password_changed.send(sender=User, user=self)
 
 
 class Role(models.TextChoices):
@@ -123,3 +136,47 @@ class ApiToken(models.Model):
     def is_active(self, at: Any = None) -> bool:
         now = at or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class AuthSession(models.Model):
+    """One signed-in device: a JWT refresh family (API) or a browser session.
+
+    A JWT login opens one; each refresh rotates `refresh_jti`, so an older refresh
+    token presented again is a reuse: the family ends (someone copied it). The
+    password's fingerprint at login (`auth_hash`) ends the session when the
+    password changes, as Django's own session check does for browsers."""
+
+    class Kind(models.TextChoices):
+        API = "api", "API (JWT)"
+        BROWSER = "browser", "Browser"
+
+    class Ended(models.TextChoices):
+        LOGOUT = "logout", "Logged out"
+        TERMINATED = "terminated", "Terminated by the user"
+        REUSE = "reuse", "Refresh token reused"
+        PASSWORD = "password", "Password changed"
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.API)
+    refresh_jti = models.CharField(max_length=32, blank=True)
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    auth_hash = models.CharField(max_length=16)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    device_type = models.CharField(max_length=40, blank=True)
+    claimed_ip = models.CharField(
+        max_length=45, blank=True, help_text="The address the client said it has."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=12, choices=Ended.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="session_user_open")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.id[:8]}"

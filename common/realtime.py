@@ -65,6 +65,14 @@ class StrategyEvent(TypedDict):
     last_signal_at: str | None
 
 
+class StrategyStatusEvent(TypedDict):
+    """A strategy (seed 004's bot) was activated, paused or stopped."""
+
+    type: Literal["strategy.status"]
+    strategy_id: int
+    status: str
+
+
 class AccountEvent(TypedDict):
     type: Literal["account.update"]
     account_id: int
@@ -93,6 +101,7 @@ Event = (
     | SignalEvent
     | ExecutionEvent
     | StrategyEvent
+    | StrategyStatusEvent
     | AccountEvent
     | PaperAccountEvent
     | PaperOrderEvent

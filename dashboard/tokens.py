@@ -1,4 +1,5 @@
-"""The API tokens page: scoped, expiring tokens, so no script needs a password."""
+"""The API tokens page (scoped, expiring tokens, so no script needs a password)
+and the signed-in devices page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import ApiToken, TokenScope
+from accounts.auth_sessions import session_end, sessions_active
+from accounts.models import ApiToken, AuthSession, TokenScope
 from accounts.scoping import current_workspace
 from accounts.tokens import EXPIRY_CHOICES, TooManyTokensError, token_revoke
 from billing.quotas import PlanLimit
@@ -80,3 +82,29 @@ def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         request, f"Token {token.prefix}… revoked: scripts using it get 401."
     )
     return redirect("api-tokens")
+
+
+@login_required
+def sessions_page(request: HttpRequest) -> HttpResponse:
+    """Signed-in devices: browsers and API clients, each ended with one click."""
+    user = user_of(request)
+    context = {
+        "sessions": sessions_active(user)[:200],
+        "current_key": request.session.session_key,
+    }
+    return render(request, "dashboard/sessions.html", context)
+
+
+@login_required
+@require_POST
+def session_end_page(request: HttpRequest, session_id: str) -> HttpResponse:
+    try:
+        session_end(
+            user=user_of(request),
+            session_id=session_id[:32],
+            reason=AuthSession.Ended.TERMINATED,
+        )
+    except AuthSession.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, "Session ended: that device must sign in again.")
+    return redirect("sessions")

@@ -21,4 +21,10 @@ urlpatterns = [
         tokens.api_token_revoke,
         name="api-token-revoke",
     ),
+    path("sessions/", tokens.sessions_page, name="sessions"),
+    path(
+        "sessions/<str:session_id>/end/",
+        tokens.session_end_page,
+        name="session-end",
+    ),
 ]

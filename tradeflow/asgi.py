@@ -14,8 +14,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from accounts.routing import websocket_urlpatterns  # noqa: E402
+from accounts.ws_auth import JWTAuthMiddleware  # noqa: E402
 from brokers.instruments.warm import instruments_warm  # noqa: E402
+from tradeflow.routing import websocket_urlpatterns  # noqa: E402
 
 # Before this process serves anything: the first alert for a symbol must not pay
 # for loading its exchange calendar (TradingView gives up at 3 s).
@@ -25,7 +26,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(JWTAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import schedule
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "channels",
     "django_htmx",
     "template_partials",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff pages only for a session that passed a second factor.
+    "accounts.mfa.staff_second_factor",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -176,6 +180,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -191,6 +196,15 @@ ACCOUNT_EMAIL_VERIFICATION = env_choice(
 )
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
+# Two-factor sign-in (allauth.mfa; README, "Two-factor sign-in"): an authenticator
+# app, security keys and passkeys, recovery codes; offered to everyone, required of
+# staff. A wrong code counts against login_failed above, as a wrong password does.
+MFA_ADAPTER = "accounts.mfa.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "TradeFlow"
+# Browsers offer security keys over https and on http://localhost only; in DEBUG
+# the server takes them from any origin (a dev host the browser was told to trust).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 _email = env_email("EMAIL_URL", "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -252,6 +266,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ThrottledBasicAuthentication",
         "accounts.authentication.ApiTokenAuthentication",
+        "accounts.authentication.SessionJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -270,6 +285,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.api.BoundedPagination",
     "PAGE_SIZE": 100,
 }
+# Seed 004's JWT login (/api/v1/auth/...): short access tokens, refresh tokens
+# rotated on every use (a reused one ends its session), both tied to a session
+# row that logout, terminate and a password change end at once.
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        days=env_int("JWT_REFRESH_DAYS", 14, minimum=1)
+    ),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", "") or SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_CLAIM": "user_id",
+    "UPDATE_LAST_LOGIN": False,  # session_open does it, in the same write
+}
+# Seed 004's websocket sends {"type": "ping"} this often, so idle proxies keep it.
+WS_PING_SECONDS = env_int("WS_PING_SECONDS", 25, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "TradeFlow API",
     "VERSION": "1.0.0",
@@ -277,6 +310,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several routes share (else drf-spectacular
+    # invents hashed names like Side530Enum and warns in `check --deploy`).
+    "ENUM_NAME_OVERRIDES": {
+        "VenueEnum": ["paper", "projectx", "tradovate", "tradelocker", "mt4", "mt5"],
+        "OrderSideEnum": ["buy", "sell"],
+        "PositionSideEnum": ["long", "short"],
+        "AccountModeEnum": ["demo", "live"],
+        "AccountStatusEnum": ["active", "close_only", "error"],
+        "BotStatusEnum": ["ACTIVE", "PAUSED", "STOPPED"],
+        "SuccessEnum": ["success"],
+        "OrderTypeEnum": "brokers.models.OrderType",
+        "EntryOrderTypeEnum": ["market", "limit", "stop", "stop_limit"],
+        "CloseOrderTypeEnum": ["market", "limit"],
+        "ExecutionStatusEnum": "webhooks.models.Execution.Status",
+        "PaperOrderStatusEnum": [
+            "working",
+            "filled",
+            "cancelled",
+            "expired",
+            "rejected",
+        ],
+    },
 }
 
 # --- Async work ---------------------------------------------------------------
@@ -441,6 +496,12 @@ EA_UNANSWERED_SECONDS = env_int("EA_UNANSWERED_SECONDS", 3600, minimum=60)
 TRADELOCKER_BACKOFF_SECONDS = 0.5
 # How long a call may wait for its route's rate window before it gives up.
 TRADELOCKER_MAX_WAIT_SECONDS = env_int("TRADELOCKER_MAX_WAIT_SECONDS", 5, minimum=0)
+# Every venue host's circuit breaker (brokers/venues/breaker.py): this many
+# transient failures in a row open it, and for this long its calls fail at once.
+VENUE_BREAKER_FAILURES = env_int("VENUE_BREAKER_FAILURES", 5, minimum=1)
+VENUE_BREAKER_COOLDOWN_SECONDS = env_int(
+    "VENUE_BREAKER_COOLDOWN_SECONDS", 30, minimum=1
+)
 API_BASIC_AUTH_FAILURES_PER_MINUTE = env_int(
     "API_BASIC_AUTH_FAILURES_PER_MINUTE", 10, minimum=1
 )
