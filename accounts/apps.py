@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users and workspaces"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects allauth signals)
+        from accounts import mfa, receivers  # noqa: F401  (connect allauth's signals)

@@ -11,6 +11,7 @@ from accounts.models import Membership, Role, User, Workspace
 from accounts.permissions import Perm, role_has
 from brokers.models import BrokerAccount
 from testkit import client_for
+from testkit.mfa import mfa_client_for
 from webhooks.models import ApiKey
 
 
@@ -181,7 +182,7 @@ def test_every_model_is_in_the_admin_and_its_pages_open_for_staff(world):
     staff = User.objects.create_superuser(
         email="staff@example.com", password="Correct-Horse-42"
     )
-    client = client_for(staff)
+    client = mfa_client_for(staff)  # staff pages need a second factor
     ours = [
         m
         for m in apps.get_models()
