@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from risk import api, views
+from risk import api, api_calendar, views
 
 urlpatterns = [
     # Pages
@@ -27,5 +27,10 @@ urlpatterns = [
     path(
         "api/accounts/<id:pk>/realtime-metrics",
         api.AccountRealtimeMetrics.as_view(),
+    ),
+    path(
+        "api/calendar/events",
+        api_calendar.CalendarEvents.as_view(),
+        name="api-calendar-events",
     ),
 ]

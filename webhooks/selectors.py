@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.permissions import Perm
@@ -30,6 +30,20 @@ def strategies_for_user(user: AnyUser) -> QuerySet[Strategy]:
         enabled_count=Count(
             "subscriptions", filter=Q(subscriptions__enabled=True), distinct=True
         ),
+    )
+
+
+def strategies_listed_for_user(user: AnyUser) -> QuerySet[Strategy]:
+    """`strategies_for_user` with what a list shows of each webhook: the newest
+    live key's prefix (`key_prefix`) and the accounts following it."""
+    live_keys = ApiKey.objects.filter(
+        strategy=OuterRef("pk"), account=None, group=None, revoked_at__isnull=True
+    ).order_by("-created_at", "-pk")
+    return (
+        strategies_for_user(user)
+        .annotate(key_prefix=Subquery(live_keys.values("prefix")[:1]))
+        .prefetch_related("subscriptions")
+        .order_by("workspace_id", "name")
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from brokers.models import BrokerAccount
+from common.numbers import plain
 from webhooks.execution.enqueue import signal_enqueue
 from webhooks.intake.intents import ParseError
 from webhooks.intake.parsing import intent_from_payload
@@ -77,6 +79,37 @@ def signal_submit(
         signal_id=signal.pk,
         seconds=settings.API_ORDER_WAIT_SECONDS if wait is None else wait,
     )
+
+
+def position_close(
+    *,
+    user: User,
+    account: BrokerAccount,
+    symbol: str,
+    quantity: Decimal | None = None,
+    order_type: str | None = None,
+    limit_price: Decimal | None = None,
+    source_ip: str | None = None,
+) -> Signal:
+    """Close `quantity` of the account's position in `symbol` (all of it when
+    None) as an `exit` signal: logged with who asked, planned from the venue's
+    own position, risk-checked like any exit, never refused by billing (only
+    entries are). At market unless `order_type` says otherwise (a limit close
+    at `limit_price`). Nothing to close ends the execution DONE with no order.
+    The one close of a position from the API (seed 002's and seed 004's).
+    Raises ParseError for a symbol, quantity or price intake would refuse."""
+    data: dict[str, Any] = {
+        "action": "exit",
+        "symbol": symbol,
+        "comment": f"Closed from the API by {user.email}"[:255],
+    }
+    if quantity is not None:
+        data["quantity"] = plain(quantity)
+    if order_type is not None:
+        data["order_type"] = order_type
+    if limit_price is not None:
+        data["limit_price"] = plain(limit_price)
+    return signal_submit(user=user, data=data, account=account, source_ip=source_ip)
 
 
 def signal_await(*, signal_id: int, seconds: float) -> Signal:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User, Workspace
 from accounts.scoping import admin_emails
-from billing.quotas import quota_check
+from billing.quotas import PlanLimit, plan_limit_of, quota_check
 from brokers.adapters.base import VenueError
 from brokers.models import BrokerAccount
 from brokers.services import account_flatten
@@ -249,6 +249,10 @@ def strategy_status_set(*, strategy: Strategy, status: str) -> Strategy:
         )
     Strategy.objects.filter(pk=strategy.pk).update(status=value)
     strategy.status = value
+    broadcast(
+        strategy.workspace_id,
+        {"type": "strategy.status", "strategy_id": strategy.pk, "status": value},
+    )
     return strategy
 
 
@@ -328,3 +332,38 @@ def group_order(
         )
     except ParseError as exc:
         raise TargetError(exc.code, exc.message) from None
+
+
+def strategy_activate(*, strategy: Strategy, active: bool) -> Strategy:
+    """Seed 002's activate / deactivate: ACTIVE, or PAUSED (its alerts are logged
+    and refused), through `strategy_status_set`.
+
+    Activating is refused (PlanLimit) when the workspace already runs as many
+    active strategies as its plan holds (a downgrade can leave it holding more);
+    the workspace row is locked meanwhile, so two activations cannot both take
+    the last place. Pausing is never refused.
+    """
+    if not active:
+        return strategy_status_set(strategy=strategy, status=Strategy.Status.PAUSED)
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=strategy.workspace_id).exists()
+        _plan_runs_one_more(strategy)
+        return strategy_status_set(strategy=strategy, status=Strategy.Status.ACTIVE)
+
+
+def _plan_runs_one_more(strategy: Strategy) -> None:
+    planned = plan_limit_of(strategy.workspace_id, "strategies")
+    if planned is None:
+        return
+    limit, plan_name = planned
+    others = Strategy.objects.filter(
+        workspace_id=strategy.workspace_id, status=Strategy.Status.ACTIVE
+    ).exclude(pk=strategy.pk)
+    if others.count() >= limit:
+        raise PlanLimit(
+            "strategies",
+            limit,
+            plan_name,
+            f"The {plan_name} plan runs {limit} strategies at once: pause one or "
+            f"upgrade the plan to activate {strategy.name}.",
+        )
