@@ -17,8 +17,11 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         "status",
         "balance",
         "last_sync_at",
+        "removed_at",
     ]
-    list_filter = ["venue", "mode", "enabled", "status"]
+    # Removed accounts too (the default manager): staff look after their history,
+    # and clear `removed_at` to give one back.
+    list_filter = ["venue", "mode", "enabled", "status", "removed_at"]
     search_fields = ["name", "external_id", "workspace__name"]
     # Credentials are encrypted at rest and never shown, not even to staff.
     exclude = ["credentials"]

@@ -50,8 +50,30 @@ class OrderType(models.TextChoices):
     TRAILING_STOP = "trailing_stop", "Trailing stop"
 
 
+class AccountQuerySet(WorkspaceScopedQuerySet["BrokerAccount"]):
+    """Broker accounts, scoped by `for_user` / `for_workspace`."""
+
+
+_AccountManager = models.Manager.from_queryset(AccountQuerySet)
+
+
+class _LiveAccounts(_AccountManager["BrokerAccount"]):
+    """The accounts a trader has: a removed one is not among them (it is
+    history: its signals, orders and fills stay, and reach it)."""
+
+    def get_queryset(self) -> AccountQuerySet:
+        live = AccountQuerySet(self.model, using=self._db)
+        return live.filter(removed_at__isnull=True)
+
+
 class BrokerAccount(models.Model):
-    """A trader's account at one venue. Credentials are encrypted, never shown."""
+    """A trader's account at one venue. Credentials are encrypted, never shown.
+
+    `objects` holds the accounts the trader has; one removed for good (seed
+    004's DELETE, once it has traded: webhooks.removal) keeps its row for its
+    history, with `removed_at` set, and is only in `all_objects`, the default
+    manager (the admin, backups and the framework's lookups see it: staff do).
+    """
 
     class Mode(models.TextChoices):
         DEMO = "demo", "Demo"
@@ -96,11 +118,16 @@ class BrokerAccount(models.Model):
     error_message = models.CharField(max_length=255, blank=True)
     error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Removed by the trader; kept for history."
+    )
 
-    objects = WorkspaceScopedQuerySet.as_manager()
+    objects = _LiveAccounts()
+    all_objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
+        default_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_venue_display()})"

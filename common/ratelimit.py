@@ -61,6 +61,43 @@ def rate_hit(bucket: str, limit: int, window: int = 60) -> RateResult:
     return RateResult(True, 0)
 
 
+@dataclass(frozen=True)
+class Window:
+    """One bucket's window as it counts now."""
+
+    bucket: str
+    started: int  # epoch seconds
+    count: int
+    ttl: int  # seconds Redis still keeps it
+
+
+def rate_windows() -> list[Window]:
+    """Every window counting in Redis now, whatever its bucket (the metrics
+    page): read only; empty when Redis does not answer. Marks that are not
+    windows (`first_within`'s, a venue breaker's hash) are left out."""
+    try:
+        client = _client()
+        keys = [
+            key
+            for key in client.scan_iter("rl:*", count=1000)
+            if not key.startswith(b"rl:once:")
+        ]
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        answers = pipe.execute(raise_on_error=False) if keys else []
+    except redis.RedisError:
+        log.warning("rate limiter unavailable; no windows read")
+        return []
+    found = []
+    for key, count, ttl in zip(keys, answers[::2], answers[1::2], strict=True):
+        bucket, _, started = key.decode()[3:].rpartition(":")
+        if started.isdigit() and isinstance(count, bytes) and count.isdigit():
+            found.append(Window(bucket, int(started), int(count), int(ttl)))
+    return found
+
+
 class StoreUnavailable(Exception):  # noqa: N818 - a condition, not a failure
     """Redis did not answer: the caller decides without it."""
 

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("tradeflow.health")),  # seed 004: health, metrics
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from webhooks.api import paper, unify
+from webhooks.api import account_reads, export, orders, paper, unify
+from webhooks.api import strategies as strategies_api
 from webhooks.api import v1 as api
+from webhooks.api import v1_accounts as accounts_api
+from webhooks.api import v1_trading as trading_api
 from webhooks.views import accounts, connect, metatrader, signals, strategies, webhook
 
 # Seed 002: under /api/unify/v1/ and (registration) at the root.
@@ -37,6 +40,33 @@ v1_urls = [
     path("groups/<str:group_id>/accounts/<str:account_id>", api.GroupAccount.as_view()),
     path("accounts/<str:account_id>/assign-group", api.AccountAssignGroup.as_view()),
     path("trading/group/<str:group_id>/execute", api.GroupExecute.as_view()),
+    path("accounts/create", accounts_api.AccountCreate.as_view()),
+    path("accounts/list", accounts_api.AccountList.as_view(), name="api-v1-accounts"),
+    path(
+        "accounts/<str:account_id>",
+        accounts_api.AccountDetail.as_view(),
+        name="api-v1-account",
+    ),
+    path(
+        "accounts/<str:account_id>/update-credentials",
+        accounts_api.AccountCredentials.as_view(),
+    ),
+    path(
+        "accounts/<str:account_id>/sync-balance",
+        accounts_api.AccountSyncBalance.as_view(),
+    ),
+    path(
+        "accounts/<str:account_id>/performance",
+        accounts_api.AccountPerformance.as_view(),
+    ),
+    path("trading/positions/<str:account_id>", trading_api.ClosedPositions.as_view()),
+    path(
+        "trading/close-position/<str:account_id>", trading_api.ClosePosition.as_view()
+    ),
+    path("trading/terminate/<str:account_id>", trading_api.Terminate.as_view()),
+    # The same intake as /webhook/tradingview: it answers in seed 004's shape.
+    path("webhook/tradingview", webhook.webhook),
+    path("webhook/tradingview/test", webhook.webhook_test),
 ]
 
 pages = [
@@ -164,4 +194,23 @@ urlpatterns = [
     path(
         "api/paper-trading/alerts", paper.AlertSubmit.as_view(), name="paper-api-alerts"
     ),
+    # Seed 002's gap list: strategies, closing a position, the trade export.
+    path(
+        "api/strategies", strategies_api.StrategyList.as_view(), name="api-strategies"
+    ),
+    path(
+        "api/strategies/activate",
+        strategies_api.StrategyActivate.as_view(),
+        name="api-strategy-activate",
+    ),
+    path("api/orders/close", orders.OrderClose.as_view(), name="api-orders-close"),
+    path("api/export/trades", export.TradesExport.as_view(), name="api-export-trades"),
+    # Seed 000's account reads (its metrics, rules and violations are risk's).
+    path(
+        "api/accounts/<id:pk>",
+        account_reads.AccountOverview.as_view(),
+        name="api-account",
+    ),
+    path("api/accounts/<id:pk>/trades", account_reads.AccountTrades.as_view()),
+    path("api/accounts/<id:pk>/positions", account_reads.AccountPositions.as_view()),
 ]

@@ -1,6 +1,6 @@
 """What every real venue's REST client shares: a session token kept once per
-login for every process (encrypted in the cache), and the transport failures
-said the same way.
+login for every process (encrypted in the cache), the transport failures said
+the same way, and a circuit breaker per venue host (breaker.py).
 
     store = TokenStore("tradovate", login_key)
     store.put(token, expires)        # kept until it expires
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from brokers.adapters.base import VenueError
 from brokers.fields import decrypt, encrypt
+from brokers.venues.breaker import Breaker
 
 T = TypeVar("T")
 
@@ -77,10 +78,18 @@ def send(
 ) -> httpx.Response:
     """One HTTP exchange; a timeout or a connection failure is a transient
     VenueError naming the venue (whether to retry is the caller's to judge: an
-    order is looked up before it is placed again)."""
+    order is looked up before it is placed again).
+
+    Every exchange passes the host's circuit breaker (breaker.py): while the
+    venue keeps failing, the call fails at once with a transient
+    `venue-circuit-open`, nothing sent; one that takes risk off (inside
+    `breaker.exits()`: an exit, a flatten, a cancel) is sent all the same."""
+    breaker = Breaker(venue, _host(http, path))
+    breaker.admit()
     try:
-        return http.request(method, path, **request)
+        response = http.request(method, path, **request)
     except httpx.TimeoutException as exc:
+        breaker.record(ok=False)
         timeout = http.timeout.read or 0
         raise VenueError(
             "venue-timeout",
@@ -88,9 +97,19 @@ def send(
             transient=True,
         ) from exc
     except httpx.HTTPError as exc:
+        breaker.record(ok=False)
         raise VenueError(
             "venue-unreachable", f"{venue} could not be reached: {exc}.", transient=True
         ) from exc
+    breaker.record(ok=response.status_code < 500)
+    return response
+
+
+def _host(http: httpx.Client, path: str) -> str:
+    """The host (and port) the exchange goes to: the client's, or the path's
+    own when it is a whole URL."""
+    url = httpx.URL(path) if "://" in path else http.base_url
+    return url.netloc.decode() or "-"
 
 
 class UnauthorizedError(Exception):

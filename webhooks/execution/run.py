@@ -12,11 +12,13 @@ one account never interleave.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.selectors import billing_enabled
@@ -30,9 +32,15 @@ from brokers.instruments.resolve import (
     resolve,
 )
 from brokers.instruments.specs import Instrument
-from brokers.models import BrokerAccount, Order
+from brokers.models import BrokerAccount, Order, Position
 from brokers.positions import signed
-from brokers.services import order_apply_report, order_place, order_record_intent
+from brokers.services import (
+    order_apply_report,
+    order_place,
+    order_record_intent,
+    working_orders_cancel,
+)
+from brokers.venues.breaker import exits, exits_when
 from common.locks import advisory_lock
 from common.realtime import AccountEvent, announce, announcing
 from risk.monitor import risk_monitor
@@ -46,10 +54,13 @@ from webhooks.execution.outcome import (
 )
 from webhooks.execution.planning import Leg, Overrides, PlanError, plan_legs
 from webhooks.intake.intents import Intent
+from webhooks.intake.services import EXITS
 from webhooks.models import Execution, Subscription
 
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
+# Signals that take risk off whatever the account holds (a reverse: its exit).
+EXITING_ACTIONS = EXITS | {"reverse"}
 
 
 def execution_run(
@@ -176,18 +187,52 @@ def _plan(
 ) -> tuple[list[Leg], int, dict[str, Decimal], dict[str, Instrument]]:
     """Cancel what the signal cancels, then the legs from the venue's positions
     (returned too: the risk check judges from them, not from our last sync) and
-    the instruments of the contracts the legs trade."""
+    the instruments of the contracts the legs trade. The venue is asked past an
+    open breaker when the signal takes risk off."""
     contracts: dict[str, Instrument] = {}
     if intent.symbol is not None:
         contract, instrument = _contract_for(execution, subscription, intent.symbol)
         contracts[contract] = instrument
+    with _reads_exiting(intent, execution.account, set(contracts)):
+        return _plan_at_venue(adapter, intent, subscription, contracts)
+
+
+def _reads_exiting(
+    intent: Intent, account: BrokerAccount, contracts: set[str]
+) -> AbstractContextManager[None]:
+    """An exit, a flatten, a cancel, or an order against a position our books
+    hold (a sell on a long): its venue reads go past an open breaker. The
+    venue's own position still decides which legs exit (`_send`). Our books are
+    asked only if a breaker is open."""
+    if intent.action in EXITING_ACTIONS or intent.cancel_orders:
+        return exits()
+    if intent.sentiment == "flat":
+        return exits()
+    if intent.side is None:
+        return nullcontext()
+    against = Q(quantity__lt=0) if intent.side == "buy" else Q(quantity__gt=0)
+    held = Position.objects.filter(against, account=account, symbol__in=contracts)
+    return exits_when(held.exists)
+
+
+def _exiting(reduces: bool) -> AbstractContextManager[None]:
+    return exits() if reduces else nullcontext()
+
+
+def _plan_at_venue(
+    adapter: VenueAdapter,
+    intent: Intent,
+    subscription: Subscription | None,
+    contracts: dict[str, Instrument],
+) -> tuple[list[Leg], int, dict[str, Decimal], dict[str, Instrument]]:
     positions = {report.symbol: report.quantity for report in adapter.positions()}
     if intent.symbol is None:  # flatten or cancel everything
         for symbol in positions:
             contracts[symbol] = _instrument(symbol)
     cancelled = 0
     if intent.cancel_orders or intent.action in ("flatten", "exit", "reverse"):
-        cancelled = _cancel_working(adapter, set(contracts) if intent.symbol else None)
+        symbols = set(contracts) if intent.symbol else None
+        cancelled = working_orders_cancel(adapter=adapter, symbols=symbols)
     if intent.action == "cancel":
         return [], cancelled, positions, contracts
     overrides = (
@@ -258,15 +303,6 @@ def _instrument(symbol: str) -> Instrument:
     if instrument is None:
         raise PlanError("unknown-symbol", f"Unknown symbol {symbol!r}.")
     return instrument
-
-
-def _cancel_working(adapter: VenueAdapter, symbols: set[str] | None) -> int:
-    cancelled = 0
-    for report in adapter.working_orders():
-        if symbols is None or report.symbol in symbols:
-            adapter.cancel_order(report.venue_order_id)
-            cancelled += 1
-    return cancelled
 
 
 def _judge_and_record(
@@ -399,21 +435,23 @@ def _send(
     resumed: bool = False,
     refusal: Refusal | None = None,
 ) -> None:
-    """Send the recorded legs in order (exit before entry), outside any lock."""
+    """Send the recorded legs in order (exit before entry), outside any lock;
+    an exit leg goes past an open venue breaker, an entry does not."""
     execution.sent_at = execution.sent_at or timezone.now()
     intent = Intent.from_payload(execution.signal.payload or {})
     plans = {step["client_order_id"]: step for step in execution.plan}
     done: list[Order] = []
     for order in orders:
         if order.status not in Order.FINAL:
-            report = adapter.find_order(order.client_order_id) if resumed else None
-            if report is None:
-                step = plans.get(order.client_order_id)
-                assert step is not None, f"{order.client_order_id} is not in the plan"
-                leg = Leg.from_payload(step)
-                report = order_place(
-                    adapter=adapter, request=_request(execution, intent, leg)
-                )
+            step = plans.get(order.client_order_id)
+            with _exiting(step is not None and step["role"] == "exit"):
+                report = adapter.find_order(order.client_order_id) if resumed else None
+                if report is None:
+                    assert step is not None, f"{order.client_order_id} not planned"
+                    leg = Leg.from_payload(step)
+                    report = order_place(
+                        adapter=adapter, request=_request(execution, intent, leg)
+                    )
             order = order_apply_report(order=order, report=report)
         done.append(order)
         if order.status == Order.Status.REJECTED:
