@@ -14,8 +14,9 @@ from django.utils import timezone
 from accounts.models import Workspace
 from brokers.adapters.base import OrderReport, OrderRequest, VenueAdapter, VenueError
 from brokers.adapters.registry import adapter_class, get_adapter
-from brokers.models import BrokerAccount, Fill, Order, Position
+from brokers.models import BrokerAccount, Fill, Order, OrderType, Position
 from brokers.positions import net
+from brokers.venues.breaker import exits
 from common.locks import advisory_lock
 from common.realtime import announce
 
@@ -87,6 +88,7 @@ def account_sync(*, account: BrokerAccount) -> BrokerAccount:
             account.error_code = account.error_message = ""
             account.error_at = None
         account.balance, account.equity = snapshot.balance, snapshot.equity
+        account.last_sync_at = read["last_sync_at"]
         for position in Position.objects.select_for_update().filter(account=account):
             report = reports.pop(position.symbol, None)
             quantity = report.quantity if report else Decimal(0)
@@ -148,16 +150,102 @@ def account_flatten(*, account: BrokerAccount) -> Flattened:
     the paper pages and API all come here. It waits for an execution in flight on
     the account (which holds the account's lock across its venue call), so that
     execution's entry cannot fill after the flatten, and flattens anyway when it
-    does not finish in time. Billing, plans and risk rules never refuse it.
-    Raises VenueError when the venue cannot be reached.
+    does not finish in time. Billing, plans, risk rules and an open venue
+    breaker never refuse it. Raises VenueError when the venue cannot be reached.
     """
     adapter = get_adapter(account)
     wait = settings.EXECUTION_ACCOUNT_WAIT_SECONDS
-    with advisory_lock("account", account.pk, wait=wait):
+    with exits(), advisory_lock("account", account.pk, wait=wait):
         working = len(adapter.working_orders())
+        held = dict(
+            Position.objects.filter(account=account)
+            .exclude(quantity=0)
+            .values_list("symbol", "quantity")
+        )
         closing = adapter.flatten()
+        for report in closing:
+            _flatten_record(account, report, held)
         account_sync(account=account)
     return Flattened(working, closing)
+
+
+def _flatten_record(
+    account: BrokerAccount, report: OrderReport, held: dict[str, Decimal]
+) -> None:
+    """A flatten's closing order and its fills in our books, like any other fill:
+    every round trip closed by a kill switch or a terminate must be a Fill row.
+
+    A venue's report carries no side; a close is the opposite of what we held.
+    A position our books never held (opened at the venue, never synced) has no
+    opening fill here either: its lone close would only skew the round trips.
+    """
+    if not report.fills:
+        return  # nothing filled yet (MetaTrader's EA has not run the command)
+    quantity = held.get(report.symbol)
+    if not quantity:
+        log.warning(
+            "flatten of account %s: %s closed at the venue, not held in our books",
+            account.pk,
+            report.symbol or report.venue_order_id,
+        )
+        return
+    order_record_venue(
+        account=account, report=report, side="sell" if quantity > 0 else "buy"
+    )
+
+
+def order_record_venue(
+    *,
+    account: BrokerAccount,
+    report: OrderReport,
+    side: str,
+    order_type: str = OrderType.MARKET,
+) -> Order | None:
+    """Record an order the venue placed on its own (a flatten's close, a
+    bracket's stop loss or take profit) and its fills, as `order_apply_report`
+    records ours: position netted, one Fill row per venue fill.
+
+    Exactly once: the Order is found again by the venue's order id (its client
+    order id is `venue-<id>`, which ours, `tf-…`, never are), and each fill by
+    its venue fill id, so a report recorded twice changes nothing twice. None
+    when the report names no order to find it by.
+    """
+    key = (
+        f"venue-{report.venue_order_id}"
+        if report.venue_order_id
+        else report.client_order_id
+    )
+    if not key or not report.symbol:
+        return None
+    order, _ = Order.objects.get_or_create(
+        account=account,
+        client_order_id=key[:64],
+        defaults={
+            "workspace_id": account.workspace_id,
+            "venue_order_id": report.venue_order_id,
+            "symbol": report.symbol,
+            "side": side,
+            "order_type": order_type,
+            "quantity": report.filled_quantity
+            or sum(fill.quantity for fill in report.fills),
+        },
+    )
+    return order_apply_report(order=order, report=report)
+
+
+def working_orders_cancel(
+    *, adapter: VenueAdapter, symbols: set[str] | None = None
+) -> int:
+    """Cancel the account's working orders at the venue (those in `symbols`, or
+    every one); how many. A cancel takes risk off: an open venue breaker lets it
+    go, as it does a flatten."""
+    cancelled = 0
+    with exits():
+        for report in adapter.working_orders():
+            if symbols is None or report.symbol in symbols:
+                adapter.cancel_order(report.venue_order_id)
+                cancelled += 1
+    return cancelled
 
 
 def order_record_intent(*, account: BrokerAccount, request: OrderRequest) -> Order:

@@ -9,7 +9,6 @@ from django.db.models import prefetch_related_objects
 
 from brokers.adapters.base import (
     AccountSnapshot,
-    FillReport,
     Measure,
     OrderReport,
     OrderRequest,
@@ -17,47 +16,16 @@ from brokers.adapters.base import (
     VenueAdapter,
     VenueError,
 )
-from brokers.models import BrokerAccount, Order
+from brokers.models import BrokerAccount
 from paperbroker.accounting import account_state, accounts_measure
 from paperbroker.models import PaperAccount, PaperOrder, PaperPosition
 from paperbroker.realtime import flatten_and_notify, notify
+from paperbroker.reports import order_report
 from paperbroker.services import (
     paper_account_open,
     paper_order_cancel,
     paper_order_place,
 )
-
-_STATUS = {
-    PaperOrder.Status.WORKING: Order.Status.WORKING,
-    PaperOrder.Status.FILLED: Order.Status.FILLED,
-    PaperOrder.Status.CANCELLED: Order.Status.CANCELLED,
-    PaperOrder.Status.EXPIRED: Order.Status.CANCELLED,
-    PaperOrder.Status.REJECTED: Order.Status.REJECTED,
-}
-
-
-def _report(order: PaperOrder) -> OrderReport:
-    fills = tuple(
-        FillReport(
-            venue_fill_id=f"pf-{fill.pk}",
-            quantity=fill.quantity,
-            price=fill.price,
-            commission=fill.commission + fill.fees,
-            filled_at=fill.filled_at,
-        )
-        for fill in sorted(order.fills.all(), key=lambda fill: fill.pk)
-    )
-    reason = order.reject_reason or ("expired" if order.status == "expired" else "")
-    return OrderReport(
-        client_order_id=order.client_order_id,
-        venue_order_id=f"po-{order.pk}",
-        status=_STATUS[PaperOrder.Status(order.status)],
-        filled_quantity=order.filled_quantity,
-        avg_fill_price=order.avg_fill_price,
-        reject_reason=reason,
-        fills=fills,
-        symbol=order.symbol,
-    )
 
 
 class PaperAdapter(VenueAdapter):
@@ -113,7 +81,7 @@ class PaperAdapter(VenueAdapter):
         orders = PaperOrder.objects.filter(
             account=self.paper, status=PaperOrder.Status.WORKING
         )
-        return [_report(order) for order in orders]
+        return [order_report(order) for order in orders]
 
     def place_order(self, request: OrderRequest) -> OrderReport:
         paper = self.paper
@@ -130,13 +98,13 @@ class PaperAdapter(VenueAdapter):
             account_changed=True,
             fresh=fresh,
         )
-        return _report(order)
+        return order_report(order)
 
     def find_order(self, client_order_id: str) -> OrderReport | None:
         order = PaperOrder.objects.filter(
             account=self.paper, client_order_id=client_order_id
         ).first()
-        return None if order is None else _report(order)
+        return None if order is None else order_report(order)
 
     def cancel_order(self, venue_order_id: str) -> OrderReport:
         try:
@@ -145,8 +113,8 @@ class PaperAdapter(VenueAdapter):
             raise VenueError(
                 "order-not-found", f"No order {venue_order_id!r}."
             ) from None
-        return _report(paper_order_cancel(account=self.paper, order_id=order_id))
+        return order_report(paper_order_cancel(account=self.paper, order_id=order_id))
 
     def flatten(self) -> list[OrderReport]:
         """The closing orders; the cancelled and closing orders are announced."""
-        return [_report(order) for order in flatten_and_notify(account=self.paper)]
+        return [order_report(order) for order in flatten_and_notify(account=self.paper)]

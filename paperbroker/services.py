@@ -22,6 +22,7 @@ from brokers.instruments.resolve import SymbolError, resolve
 from brokers.instruments.sessions import ACCOUNT_DAY, is_open, next_open, trading_day
 from brokers.instruments.specs import AssetClass, Instrument
 from brokers.models import BrokerAccount, OrderType
+from brokers.services import order_record_venue
 from common.numbers import plain
 from paperbroker.accounting import (
     account_state,
@@ -51,6 +52,7 @@ from paperbroker.models import (
     Quote,
     TimeInForce,
 )
+from paperbroker.reports import order_report
 
 ZERO = Decimal(0)
 WORKING = PaperOrder.Status.WORKING
@@ -511,6 +513,7 @@ def _fill(order: PaperOrder, price: Decimal, slippage: Decimal, now: datetime) -
         PaperOrder.objects.filter(parent_id=order.parent_id, status=WORKING).exclude(
             pk=order.pk
         ).update(status=PaperOrder.Status.CANCELLED)
+        _bracket_exit_record(order)
     elif order.stop_loss or order.take_profit:
         _bracket_open(order, now)
     if position.quantity == 0:  # flat: no protective order may reopen it
@@ -520,6 +523,19 @@ def _fill(order: PaperOrder, price: Decimal, slippage: Decimal, now: datetime) -
             status=WORKING,
             parent__isnull=False,
         ).update(status=PaperOrder.Status.CANCELLED)
+
+
+def _bracket_exit_record(leg: PaperOrder) -> None:
+    """A bracket's stop loss or take profit is the venue's own order: no Order of
+    ours stands for it, and no execution asks after it. Its fill goes into our
+    books here, in the fill's transaction (so never lost), once: by its venue
+    fill id, as every paper fill is reported."""
+    order_record_venue(
+        account=leg.account.broker_account,
+        report=order_report(leg),
+        side=leg.side,
+        order_type=leg.order_type,
+    )
 
 
 def _bracket_open(entry: PaperOrder, now: datetime) -> None:
