@@ -14,8 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 from djstripe.settings import djstripe_settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -34,13 +33,14 @@ from billing.selectors import (
     billing_usage,
     plan_by_code,
 )
+from billing.whitelabel import FIELDS as BRAND_FIELDS
 from billing.whitelabel import (
     WhiteLabelError,
     white_label_of,
     white_label_save,
     white_label_verify,
 )
-from common.api import Refused, error_response
+from common.api import Refused, error_response, refusals
 from common.http import client_ip, origin
 from common.ratelimit import rate_hit
 
@@ -73,10 +73,119 @@ def status_body(workspace: Workspace) -> dict[str, Any]:
     return {"success": True, **body}
 
 
+def _nullable_int() -> serializers.IntegerField:
+    return serializers.IntegerField(allow_null=True)
+
+
+def _when() -> serializers.DateTimeField:
+    return serializers.DateTimeField(allow_null=True)
+
+
+LIMITS = inline_serializer(
+    "PlanLimits",
+    {
+        "accounts": serializers.IntegerField(allow_null=True, required=False),
+        "strategies": serializers.IntegerField(allow_null=True, required=False),
+        "fanout": serializers.IntegerField(allow_null=True, required=False),
+        "live_brokers": serializers.BooleanField(required=False),
+        "notifications": serializers.BooleanField(required=False),
+        "api_access": serializers.BooleanField(required=False),
+        "white_label": serializers.BooleanField(required=False),
+    },
+    help_text="The plan's limits (null: none); empty while billing is off.",
+)
+BILLING_STATUS = inline_serializer(
+    "BillingStatus",
+    {
+        "success": serializers.BooleanField(),
+        "billing_enabled": serializers.BooleanField(),
+        "plan": serializers.CharField(),
+        "plan_name": serializers.CharField(),
+        "status": serializers.CharField(),
+        "can_trade": serializers.BooleanField(help_text="Whether entries may open."),
+        "code": serializers.CharField(allow_blank=True),
+        "reason": serializers.CharField(allow_blank=True),
+        "trades_count": serializers.IntegerField(),
+        "trial_trades_remaining": _nullable_int(),
+        "days_remaining": _nullable_int(),
+        "trial_ends_at": _when(),
+        "grace_ends_at": _when(),
+        "interval": serializers.CharField(allow_blank=True),
+        "current_period_end": _when(),
+        "cancel_at_period_end": serializers.BooleanField(),
+        "warning": serializers.CharField(allow_blank=True),
+        "limits": LIMITS,
+    },
+)
+BILLING_USAGE = inline_serializer(
+    "BillingUsage",
+    {
+        "success": serializers.BooleanField(),
+        "plan": serializers.CharField(),
+        "trades_count": serializers.IntegerField(),
+        "trial_trades_remaining": _nullable_int(),
+        "days_remaining": _nullable_int(),
+        "usage": serializers.DictField(
+            child=inline_serializer(
+                "UsageCount",
+                {
+                    "used": serializers.IntegerField(),
+                    "limit": _nullable_int(),
+                    "over": serializers.IntegerField(),
+                },
+            ),
+            help_text="By counted kind (accounts, strategies); limit null: none.",
+        ),
+    },
+)
+CHECKOUT = inline_serializer(
+    "CheckoutStarted",
+    {
+        "success": serializers.BooleanField(),
+        "url": serializers.CharField(
+            allow_null=True, help_text="Stripe Checkout; null when changed in place."
+        ),
+        "changed": serializers.BooleanField(),
+    },
+)
+PORTAL = inline_serializer(
+    "PortalStarted",
+    {"success": serializers.BooleanField(), "url": serializers.CharField()},
+)
+
+
+def _brand_fields(*, sent: bool = False) -> dict[str, serializers.Field]:
+    """The brand's fields; `sent`: as PUT takes them (each optional, null clears)."""
+    return {
+        name: serializers.CharField(
+            allow_blank=True, required=not sent, allow_null=sent
+        )
+        for name in BRAND_FIELDS
+    }
+
+
+WHITE_LABEL = inline_serializer(
+    "WhiteLabel",
+    {
+        "success": serializers.BooleanField(),
+        **_brand_fields(),
+        "available": serializers.BooleanField(help_text="The plan shows the brand."),
+        "domain_verified": serializers.BooleanField(),
+        "domain_check_url": serializers.CharField(allow_blank=True),
+        "webhook_origin": serializers.CharField(allow_blank=True),
+    },
+)
+WHITE_LABEL_IN = inline_serializer(
+    "WhiteLabelIn",
+    _brand_fields(sent=True),
+    help_text="Only the fields sent change; empty or null clears one.",
+)
+
+
 class BillingStatusView(APIView):
     """`GET /api/billing/status`: the plan, whether entries may open, the trial."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: BILLING_STATUS, **refusals(401, 403)})
     def get(self, request: Request) -> Response:
         return Response(status_body(_workspace(request)))
 
@@ -84,7 +193,7 @@ class BillingStatusView(APIView):
 class BillingUsageView(APIView):
     """`GET /api/billing/usage`: trades counted and what the plan's limits hold."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: BILLING_USAGE, **refusals(401, 403)})
     def get(self, request: Request) -> Response:
         workspace = _workspace(request)
         status = billing_status(workspace)
@@ -111,7 +220,10 @@ class CheckoutView(APIView):
 
     scope_needed = "admin"  # what an API token must hold to spend money
 
-    @extend_schema(request=CheckoutIn, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=CheckoutIn,
+        responses={200: CHECKOUT, **refusals(400, 401, 403, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
         form = CheckoutIn(data=request.data)
@@ -136,7 +248,9 @@ class PortalView(APIView):
 
     scope_needed = "admin"
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None, responses={200: PORTAL, **refusals(400, 401, 403, 409)}
+    )
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
         try:
@@ -151,12 +265,15 @@ class WhiteLabelView(APIView):
 
     scope_needed = "admin"  # the webhook URLs' domain
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: WHITE_LABEL, **refusals(401, 403)})
     def get(self, request: Request) -> Response:
         brand = white_label_of(_workspace(request).pk)
         return Response({"success": True, **brand})
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=WHITE_LABEL_IN,
+        responses={200: WHITE_LABEL, **refusals(400, 401, 403)},
+    )
     def put(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
         data = request.data if isinstance(request.data, dict) else {}
@@ -173,7 +290,9 @@ class WhiteLabelVerifyView(APIView):
 
     scope_needed = "admin"
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None, responses={200: WHITE_LABEL, **refusals(400, 401, 403)}
+    )
     def post(self, request: Request) -> Response:
         workspace = _workspace(request, Perm.MANAGE_BILLING)
         try:

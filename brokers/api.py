@@ -3,8 +3,12 @@ alert's symbol would trade on an account."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -15,7 +19,7 @@ from accounts.api import WorkspaceScopedMixin
 from brokers.models import BrokerAccount, Position, Venue, venues_named
 from brokers.selectors import account_for_user_or_404
 from brokers.symbols import symbol_lookup
-from common.api import error_body
+from common.api import error_body, error_fields, refusals
 
 BROKER_PARAMETER = OpenApiParameter(
     "broker",
@@ -66,7 +70,12 @@ class PositionSerializer(serializers.ModelSerializer[Position]):
         ]
 
 
-@extend_schema_view(get=extend_schema(parameters=[BROKER_PARAMETER]))
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[BROKER_PARAMETER],
+        responses={200: BrokerAccountSerializer(many=True), **refusals(400, 401)},
+    )
+)
 class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount]):
     """`GET /api/user/brokers[?broker=paper]`"""
 
@@ -80,7 +89,12 @@ class BrokerAccountList(WorkspaceScopedMixin, generics.ListAPIView[BrokerAccount
         return queryset.filter(venue__in=venues_named(broker)) if broker else queryset
 
 
-@extend_schema_view(get=extend_schema(parameters=[BROKER_PARAMETER]))
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[BROKER_PARAMETER],
+        responses={200: PositionSerializer(many=True), **refusals(400, 401)},
+    )
+)
 class PositionList(WorkspaceScopedMixin, generics.ListAPIView[Position]):
     """`GET /api/positions[?broker=paper]`: open positions."""
 
@@ -105,6 +119,54 @@ LOOKUP_STATUS = {
 }
 
 
+OVERRIDE = inline_serializer(
+    "SymbolOverride", {"from": serializers.CharField(), "to": serializers.CharField()}
+)
+INSTRUMENT = inline_serializer(
+    "LookupInstrument",
+    {
+        "symbol": serializers.CharField(),
+        "name": serializers.CharField(),
+        "asset_class": serializers.CharField(),
+    },
+)
+
+
+def _lookup_fields() -> dict[str, serializers.Field]:
+    """`Lookup.as_dict()`'s fields (fresh each call: a field has one parent)."""
+
+    def text() -> serializers.CharField:
+        return serializers.CharField(allow_null=True)
+
+    return {
+        "account_id": serializers.IntegerField(),
+        "broker": serializers.CharField(),
+        "alert_symbol": serializers.CharField(),
+        "mapped_symbol": text(),
+        "override": type(OVERRIDE)(allow_null=True),
+        "instrument": type(INSTRUMENT)(allow_null=True),
+        "contract": text(),
+        "expiry": serializers.DateField(allow_null=True),
+        "symbol": text(),
+        "venue_symbol": text(),
+        "ok": serializers.BooleanField(),
+        "code": text(),
+        "detail": text(),
+    }
+
+
+LOOKUP = inline_serializer(
+    "SymbolLookup", {"success": serializers.BooleanField(), **_lookup_fields()}
+)
+LOOKUP_REFUSED = inline_serializer(
+    "SymbolLookupRefused",
+    {
+        **error_fields(),
+        "lookup": inline_serializer("SymbolLookupAsFar", _lookup_fields()),
+    },
+)
+
+
 class SymbolLookup(APIView):
     """`GET /api/accounts/{id}/symbols/lookup?symbol=NQ1!`: what an alert's symbol
     would trade on the account now (its override, the contract, the venue's name
@@ -118,7 +180,11 @@ class SymbolLookup(APIView):
                 "symbol", str, required=True, description="As an alert sends it."
             )
         ],
-        responses={200: OpenApiTypes.OBJECT, 422: OpenApiTypes.OBJECT},
+        responses={
+            200: LOOKUP,
+            **refusals(400, 401, 404),
+            **{code: LOOKUP_REFUSED for code in (409, 422, 424, 429)},
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         account = account_for_user_or_404(request.user, pk)

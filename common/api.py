@@ -16,7 +16,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views import defaults
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -111,6 +115,50 @@ class Refused(exceptions.APIException):
         super().__init__(detail)
         self.status_code = http_status
         self.tradeflow_code = code
+
+
+# --- The error shape in the schema ----------------------------------------------------
+
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [
+                _MESSAGES,
+                {"type": "object", "additionalProperties": _MESSAGES},
+            ]
+        },
+        "description": "Validation errors by field: sentences, or (for a list or "
+        "map field) sentences by item.",
+    }
+)
+class FieldErrors(serializers.DictField):
+    """`errors` of a 400: DRF's field errors, one level of items deep."""
+
+
+def error_fields() -> dict[str, serializers.Field]:
+    """The error shape's fields, for a refusal that adds its own (fresh each call:
+    a field belongs to one serializer)."""
+    return {
+        "success": serializers.BooleanField(help_text="Always false."),
+        "code": serializers.CharField(help_text="Machine-readable and stable."),
+        "detail": serializers.CharField(help_text="A sentence for people."),
+        "errors": FieldErrors(required=False),
+        "request_id": serializers.CharField(),
+        "timestamp": serializers.DateTimeField(),
+    }
+
+
+ERROR = inline_serializer("Error", error_fields())
+
+
+def refusals(*statuses: int) -> dict[int, serializers.Serializer]:
+    """`responses` entries for a route's refusals, each in the one error shape:
+    `{200: OUT, **refusals(400, 401, 404)}`."""
+    return {status_code: ERROR for status_code in statuses}
 
 
 # --- Pagination -----------------------------------------------------------------------

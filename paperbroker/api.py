@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled
@@ -22,7 +21,7 @@ from rest_framework.views import APIView
 from accounts.permissions import Perm
 from brokers.adapters.base import VenueError
 from brokers.services import account_flatten
-from common.api import Refused, decimal_out, page_window
+from common.api import Refused, decimal_out, page_window, refusals
 from common.ratelimit import rate_hit
 from paperbroker.models import PaperOrder
 from paperbroker.payloads import ENGINE, FillOut, OrderOut, account_body
@@ -105,7 +104,10 @@ class AccountList(APIView):
 
     @extend_schema(
         operation_id="paper_accounts_list",
-        responses={200: serializers.ListSerializer(child=PAPER_ACCOUNT)},
+        responses={
+            200: serializers.ListSerializer(child=PAPER_ACCOUNT),
+            **refusals(401, 429),
+        },
     )
     def get(self, request: Request) -> Response:
         _query_throttle(request)
@@ -116,25 +118,38 @@ class AccountList(APIView):
 class AccountDetail(APIView):
     """`GET /api/paper-trading/accounts/{account_id}`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: PAPER_ACCOUNT, **refusals(401, 404, 429)})
     def get(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id)
         return Response(account_body(account))
 
 
-class ResetInput(serializers.Serializer[dict[str, Any]]):
+class PaperResetInput(serializers.Serializer[dict[str, Any]]):
     confirm = serializers.BooleanField(default=False)
+
+
+PAPER_RESET = inline_serializer(
+    "PaperReset",
+    {
+        "status": serializers.ChoiceField(["success"]),
+        "message": serializers.CharField(),
+        "account": PAPER_ACCOUNT,
+    },
+)
 
 
 class AccountReset(APIView):
     """`POST .../accounts/{account_id}/reset` with `{"confirm": true}`."""
 
-    @extend_schema(request=ResetInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=PaperResetInput,
+        responses={200: PAPER_RESET, **refusals(400, 401, 403, 404, 429)},
+    )
     def post(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id, Perm.TRADE)
-        data = ResetInput(data=request.data)
+        data = PaperResetInput(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data["confirm"]:
             raise Refused(
@@ -154,10 +169,38 @@ class AccountReset(APIView):
         )
 
 
+PAPER_FLATTEN = inline_serializer(
+    "PaperFlatten",
+    {
+        "status": serializers.ChoiceField(["success"]),
+        "account_id": serializers.CharField(),
+        "positions_closed": serializers.IntegerField(),
+        "results": serializers.ListField(
+            child=inline_serializer(
+                "PaperFlattenResult",
+                {
+                    "status": serializers.CharField(
+                        help_text='"success" once filled, else the order\'s status.'
+                    ),
+                    "order_id": serializers.CharField(),
+                    "symbol": serializers.CharField(),
+                    "reason": serializers.CharField(
+                        required=False, help_text="Why the venue refused it."
+                    ),
+                },
+            )
+        ),
+    },
+)
+
+
 class AccountFlatten(APIView):
     """`POST .../accounts/{account_id}/flatten`: cancel working orders, close all."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={200: PAPER_FLATTEN, **refusals(401, 403, 404, 409, 429)},
+    )
     def post(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id, Perm.TRADE)
@@ -189,10 +232,36 @@ def _flatten_result(order: PaperOrder) -> dict[str, Any]:
     return result
 
 
+PAPER_METRICS = inline_serializer(
+    "PaperMetrics",
+    {
+        "account_id": serializers.CharField(),
+        "period_start": serializers.DateTimeField(),
+        "period_end": serializers.DateTimeField(),
+        "total_trades": serializers.IntegerField(),
+        "winning_trades": serializers.IntegerField(),
+        "losing_trades": serializers.IntegerField(),
+        "win_rate": decimal_out(),
+        "avg_win": decimal_out(),
+        "avg_loss": decimal_out(),
+        "largest_win": decimal_out(),
+        "largest_loss": decimal_out(),
+        "total_pnl": decimal_out(),
+        "gross_profit": decimal_out(),
+        "gross_loss": decimal_out(),
+        "profit_factor": decimal_out(allow_null=True),
+        "max_drawdown": decimal_out(),
+        "total_commissions": decimal_out(),
+        "total_volume": decimal_out(),
+        "avg_trade_duration": decimal_out(allow_null=True),
+    },
+)
+
+
 class MetricsView(APIView):
     """`GET .../accounts/{account_id}/metrics`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: PAPER_METRICS, **refusals(401, 404, 429)})
     def get(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id)
@@ -215,7 +284,10 @@ def _limit(request: Request) -> int:
 class AccountOrders(APIView):
     """`GET .../accounts/{account_id}/orders?limit=`: newest first."""
 
-    @extend_schema(parameters=[LimitInput], responses={200: OrderOut(many=True)})
+    @extend_schema(
+        parameters=[LimitInput],
+        responses={200: OrderOut(many=True), **refusals(400, 401, 404, 429)},
+    )
     def get(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id)
@@ -226,7 +298,10 @@ class AccountOrders(APIView):
 class AccountFills(APIView):
     """`GET .../accounts/{account_id}/fills?limit=`: newest first."""
 
-    @extend_schema(parameters=[LimitInput], responses={200: FillOut(many=True)})
+    @extend_schema(
+        parameters=[LimitInput],
+        responses={200: FillOut(many=True), **refusals(400, 401, 404, 429)},
+    )
     def get(self, request: Request, account_id: str) -> Response:
         _query_throttle(request)
         account = paper_account_for_user_or_404(request.user, account_id)
@@ -237,7 +312,19 @@ class AccountFills(APIView):
 class OrderCancel(APIView):
     """`POST /api/paper-trading/orders/{order_id}/cancel`"""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "PaperCancelled",
+                {
+                    "status": serializers.ChoiceField(["success"]),
+                    "order_id": serializers.CharField(),
+                },
+            ),
+            **refusals(401, 403, 404, 409, 429),
+        },
+    )
     def post(self, request: Request, order_id: str) -> Response:
         _query_throttle(request)
         order = paper_order_for_user_or_404(request.user, order_id, Perm.TRADE)
@@ -254,7 +341,25 @@ class OrderCancel(APIView):
 class SystemStatus(APIView):
     """`GET /api/paper-trading/status`: counts over the user's workspaces."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "PaperStatus",
+                {
+                    "status": serializers.ChoiceField(["active"]),
+                    "total_accounts": serializers.IntegerField(),
+                    "total_orders": serializers.IntegerField(),
+                    "total_fills": serializers.IntegerField(),
+                    "available_engines": serializers.ListField(
+                        child=serializers.CharField()
+                    ),
+                    "initialized": serializers.BooleanField(),
+                    "timestamp": serializers.DateTimeField(),
+                },
+            ),
+            **refusals(401, 429),
+        }
+    )
     def get(self, request: Request) -> Response:
         _throttle(f"paper-status:{request.user.pk}", STATUS_RATE_PER_MINUTE, "checks")
         totals = paper_totals_for_user(request.user)
@@ -274,7 +379,20 @@ class SystemStatus(APIView):
 class SystemHealth(APIView):
     """`GET /api/paper-trading/health`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "PaperHealth",
+                {
+                    "status": serializers.ChoiceField(["healthy"]),
+                    "accounts_available": serializers.IntegerField(),
+                    "engines_available": serializers.IntegerField(),
+                    "timestamp": serializers.DateTimeField(),
+                },
+            ),
+            **refusals(401, 429),
+        }
+    )
     def get(self, request: Request) -> Response:
         _throttle(f"paper-status:{request.user.pk}", STATUS_RATE_PER_MINUTE, "checks")
         return Response(

@@ -8,8 +8,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -20,19 +24,42 @@ from accounts.permissions import Perm
 from accounts.scoping import user_can
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
-from common.api import Refused
+from common.api import Refused, decimal_out, refusals
 from risk.config import RiskConfigError, risk_config_update, trading_windows_clean
 from risk.models import RiskConfig, Violation
 from risk.monitor import risk_monitor
 from risk.selectors import risk_metrics
 from risk.services import account_emergency_close
 
+STOP_REPORT = inline_serializer(
+    "StopReport",
+    {
+        "success": serializers.BooleanField(help_text="False when any account failed."),
+        "accounts": serializers.IntegerField(),
+        "orders_cancelled": serializers.IntegerField(),
+        "positions_closed": serializers.IntegerField(),
+        "strategies_stopped": serializers.IntegerField(),
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                "StopError",
+                {
+                    "account_id": serializers.CharField(),
+                    "code": serializers.CharField(),
+                    "detail": serializers.CharField(),
+                },
+            )
+        ),
+    },
+)
+
 
 class EmergencyClose(APIView):
     """`POST /api/accounts/{id}/emergency-close`: flatten one account now and make
     it close-only."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None, responses={200: STOP_REPORT, **refusals(401, 403, 404)}
+    )
     def post(self, request: Request, pk: int) -> Response:
         account = account_for_user_or_404(request.user, pk, Perm.TRADE)
         report = account_emergency_close(account=account)
@@ -65,10 +92,101 @@ RULE_FIELDS = [
 ]
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": 'Roots, e.g. ["MNQ", "MES"]; empty: any.',
+    }
+)
+class SymbolsField(serializers.JSONField):
+    """`allowed_symbols`: a list of roots (stored as JSON)."""
+
+
+_WINDOW = {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": _WINDOW},
+        "description": 'Per weekday, e.g. {"mon": [["08:30", "15:00"]]}; '
+        "empty: any time.",
+    }
+)
+class WindowsField(serializers.JSONField):
+    """`trading_windows`: weekday -> [start, end] clock times (stored as JSON)."""
+
+
+class RiskRulesOut(serializers.ModelSerializer[RiskConfig]):
+    """Schema only: the rules as the routes below answer them."""
+
+    allowed_symbols = SymbolsField(read_only=True)
+
+    class Meta:
+        model = RiskConfig
+        fields = RULE_FIELDS
+        read_only_fields = RULE_FIELDS
+
+
+ACCOUNT_RULES = inline_serializer(
+    "AccountRules",
+    {
+        "rules": RiskRulesOut(allow_null=True, help_text="Null: no rules set."),
+        "preset": inline_serializer(
+            "RiskPresetRef",
+            {
+                "key": serializers.CharField(),
+                "name": serializers.CharField(),
+                "source": serializers.CharField(),
+                "as_of": serializers.DateField(),
+            },
+            allow_null=True,
+        ),
+    },
+)
+VIOLATION = inline_serializer(
+    "Violation",
+    {
+        "id": serializers.IntegerField(),
+        "rule": serializers.CharField(),
+        "detail": serializers.CharField(),
+        "action": serializers.CharField(),
+        "numbers": serializers.DictField(
+            child=serializers.CharField(), help_text="The figures, as text."
+        ),
+        "trading_day": serializers.DateField(allow_null=True),
+        "created_at": serializers.DateTimeField(),
+    },
+)
+RISK_METRICS = inline_serializer(
+    "RiskMetrics",
+    {
+        "account_id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(BrokerAccount.Status.values),
+        "balance": decimal_out(allow_null=True),
+        "equity": decimal_out(allow_null=True),
+        "trading_day": serializers.DateField(allow_null=True),
+        "day_pnl": decimal_out(allow_null=True),
+        "floor": decimal_out(allow_null=True),
+        "distance_to_floor": decimal_out(allow_null=True),
+        "daily_loss_remaining": decimal_out(allow_null=True),
+        "contracts_in_use": decimal_out(),
+        "max_contracts": decimal_out(allow_null=True),
+        "trades_today": serializers.IntegerField(),
+        "trades_left": serializers.IntegerField(allow_null=True),
+        "profit_target": decimal_out(allow_null=True),
+        "target_reached_at": serializers.DateTimeField(allow_null=True),
+        "locked_until": serializers.DateTimeField(allow_null=True),
+        "measured_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
 class AccountRules(APIView):
     """`GET /api/accounts/{id}/rules`: the account's limits and their preset."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: ACCOUNT_RULES, **refusals(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
         config = RiskConfig.objects.filter(account=_account(request, pk)).first()
         if config is None:
@@ -92,7 +210,12 @@ class AccountRules(APIView):
 class AccountViolations(APIView):
     """`GET /api/accounts/{id}/violations`: newest first."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={
+            200: serializers.ListSerializer(child=VIOLATION),
+            **refusals(401, 404),
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         rows = Violation.objects.filter(account=_account(request, pk))[:200]
         return Response(
@@ -116,7 +239,7 @@ class AccountMetrics(APIView):
 
     measure = False
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: RISK_METRICS, **refusals(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
         account = _account(request, pk)
         if self.measure:
@@ -131,8 +254,94 @@ class AccountRealtimeMetrics(AccountMetrics):
     measure = True
 
 
+class RiskConfigOut(RiskRulesOut):
+    """Schema only: `/api/user/risk_config`'s answer."""
+
+    account_id = serializers.IntegerField(read_only=True)
+    max_daily_loss = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=None,
+        coerce_to_string=False,
+        allow_null=True,
+        read_only=True,
+    )
+    trading_hours_enabled = serializers.BooleanField(read_only=True)
+    trading_windows = WindowsField(read_only=True)
+
+    class Meta(RiskRulesOut.Meta):
+        fields = [
+            "account_id",
+            "max_daily_loss",
+            "trading_hours_enabled",
+            *RULE_FIELDS,
+            "trading_windows",
+            "timezone",
+        ]
+        read_only_fields = fields
+
+
+ACCOUNT_PARAMETER = OpenApiParameter(
+    "account_id",
+    str,
+    description="The account whose rules these are; absent: the first one you trade.",
+)
+
+
 # Seed 002's spellings beside the config's own field names.
 SEED_ALIASES = {"max_daily_loss": "daily_loss_limit"}
+
+
+class RiskRulesInput(serializers.ModelSerializer[RiskConfig]):
+    class Meta:
+        model = RiskConfig
+        fields = [*RULE_FIELDS, "trading_windows", "timezone"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name, value in attrs.items():
+            if isinstance(value, Decimal) and value < 0:
+                raise ValidationError({name: ["Must not be negative."]})
+        symbols = attrs.get("allowed_symbols")
+        if symbols is not None and not (
+            isinstance(symbols, list) and all(isinstance(s, str) for s in symbols)
+        ):
+            # JSON in the column, a list of roots to the risk check that reads it.
+            raise ValidationError(
+                {"allowed_symbols": ['A list of roots, e.g. ["MNQ", "MES"].']}
+            )
+        zone = attrs.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValidationError({"timezone": ["Not a time zone."]}) from None
+        if attrs.get("trading_windows") is not None:
+            try:
+                attrs["trading_windows"] = trading_windows_clean(
+                    attrs["trading_windows"]
+                )
+            except RiskConfigError as exc:
+                raise ValidationError({"trading_windows": [exc.message]}) from None
+        return attrs
+
+
+class RiskConfigIn(RiskRulesInput):
+    """Schema only: what PUT takes. Every field is optional (only those sent
+    change); `max_daily_loss` is the daily loss limit, and
+    `trading_hours_enabled: false` clears the trading windows."""
+
+    max_daily_loss = serializers.DecimalField(
+        max_digits=20, decimal_places=6, required=False, allow_null=True
+    )
+    trading_hours_enabled = serializers.BooleanField(required=False)
+    allowed_symbols = SymbolsField(required=False)
+    trading_windows = WindowsField(required=False)
+
+    class Meta(RiskRulesInput.Meta):
+        fields = [
+            *RiskRulesInput.Meta.fields,
+            "max_daily_loss",
+            "trading_hours_enabled",
+        ]
 
 
 class UserRiskConfig(APIView):
@@ -166,11 +375,18 @@ class UserRiskConfig(APIView):
             **rules,
         }
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        responses={200: RiskConfigOut, **refusals(401, 404)},
+    )
     def get(self, request: Request) -> Response:
         return Response(self._body(self._account(request)))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[ACCOUNT_PARAMETER],
+        request=RiskConfigIn,
+        responses={200: RiskConfigOut, **refusals(400, 401, 403, 404)},
+    )
     def put(self, request: Request) -> Response:
         account = self._account(request)
         if not user_can(request.user, account.workspace, Perm.MANAGE_ACCOUNTS):
@@ -188,28 +404,3 @@ class UserRiskConfig(APIView):
         except RiskConfigError as exc:
             raise Refused(exc.code, exc.message, 400) from None
         return Response(self._body(account))
-
-
-class RiskRulesInput(serializers.ModelSerializer[RiskConfig]):
-    class Meta:
-        model = RiskConfig
-        fields = [*RULE_FIELDS, "trading_windows", "timezone"]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for name, value in attrs.items():
-            if isinstance(value, Decimal) and value < 0:
-                raise ValidationError({name: ["Must not be negative."]})
-        zone = attrs.get("timezone")
-        if zone is not None:
-            try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValidationError({"timezone": ["Not a time zone."]}) from None
-        if attrs.get("trading_windows") is not None:
-            try:
-                attrs["trading_windows"] = trading_windows_clean(
-                    attrs["trading_windows"]
-                )
-            except RiskConfigError as exc:
-                raise ValidationError({"trading_windows": [exc.message]}) from None
-        return attrs

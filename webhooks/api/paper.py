@@ -7,8 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.request import Request
@@ -19,7 +18,7 @@ from accounts.models import User
 from accounts.permissions import Perm
 from brokers.instruments.sessions import is_open
 from brokers.models import OrderType, Side
-from common.api import Refused
+from common.api import Refused, decimal_out, refusals
 from common.http import client_ip
 from common.numbers import plain
 from common.ratelimit import rate_hit
@@ -129,6 +128,72 @@ def alert_order(values: dict[str, Any]) -> dict[str, Any]:
     return {name: plain(v) if isinstance(v, Decimal) else v for name, v in body.items()}
 
 
+ALERT_FILLED = inline_serializer(
+    "PaperAlertAnswer",
+    {
+        "status": serializers.ChoiceField(["success"]),
+        "order_id": serializers.CharField(),
+        "account_id": serializers.CharField(help_text="paper_<n>"),
+        "execution_engine": serializers.CharField(),
+        "order": inline_serializer(
+            "PaperAlertOrder",
+            {
+                "id": serializers.CharField(),
+                "symbol": serializers.CharField(),
+                "action": serializers.ChoiceField(Side.values),
+                "quantity": decimal_out(),
+                "status": serializers.ChoiceField(PaperOrder.Status.values),
+            },
+        ),
+        "result": inline_serializer(
+            "PaperAlertResult",
+            {
+                "status": serializers.CharField(
+                    help_text='"success" once filled, else the order\'s status.'
+                ),
+                "fill": inline_serializer(
+                    "PaperAlertFill",
+                    {
+                        "price": decimal_out(),
+                        "quantity": decimal_out(),
+                        "commission": decimal_out(),
+                        "fees": decimal_out(),
+                        "slippage": decimal_out(),
+                    },
+                    allow_null=True,
+                    help_text="Null until the order is filled.",
+                ),
+                "execution_details": inline_serializer(
+                    "PaperAlertExecution",
+                    {
+                        "execution_delay_ms": serializers.IntegerField(),
+                        "market_conditions": inline_serializer(
+                            "PaperAlertMarket",
+                            {
+                                "session": serializers.ChoiceField(
+                                    ["regular", "closed"]
+                                ),
+                                "liquidity_factor": serializers.FloatField(),
+                                "volatility_multiplier": serializers.FloatField(),
+                            },
+                        ),
+                    },
+                ),
+            },
+        ),
+        "is_paper": serializers.BooleanField(),
+    },
+)
+ALERT_QUEUED = inline_serializer(
+    "PaperAlertQueued",
+    {
+        "status": serializers.ChoiceField(["queued"]),
+        "signal_id": serializers.IntegerField(help_text="Follow it in the log."),
+        "is_paper": serializers.BooleanField(),
+    },
+)
+
+
 class AlertSubmit(APIView):
     """`POST /api/paper-trading/alerts`: one order on a paper account.
 
@@ -138,7 +203,14 @@ class AlertSubmit(APIView):
     202 with the signal to follow in the log.
     """
 
-    @extend_schema(request=AlertInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=AlertInput,
+        responses={
+            200: ALERT_FILLED,
+            202: ALERT_QUEUED,
+            **refusals(400, 401, 403, 404, 422, 429),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = AlertInput(data=request.data)
         data.is_valid(raise_exception=True)

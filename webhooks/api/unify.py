@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -18,7 +23,7 @@ from billing.quotas import QuotaExceeded
 from brokers.adapters.base import VenueError
 from brokers.adapters.registry import available_venues
 from brokers.venues.metatrader.setup import ea_setup
-from common.api import Refused
+from common.api import Refused, refusals
 from webhooks.intake.keys import account_register
 from webhooks.models import Execution, Signal
 from webhooks.views.base import site
@@ -65,7 +70,9 @@ class RegisterOutput(serializers.Serializer[dict[str, object]]):
     broker = serializers.CharField()
     name = serializers.CharField()
     status = serializers.CharField()
-    balance = serializers.DecimalField(max_digits=20, decimal_places=6)
+    balance = serializers.DecimalField(
+        max_digits=20, decimal_places=6, allow_null=True, help_text="Null until synced."
+    )
     currency = serializers.CharField()
     email = serializers.CharField(help_text="The venue login's, where it has one.")
     api_key = serializers.CharField(help_text="Shown once; only a hash is kept.")
@@ -88,7 +95,10 @@ class RegisterView(APIView):
 
     scope_needed = "admin"  # what an API token must hold to change it
 
-    @extend_schema(request=RegisterInput, responses={201: RegisterOutput})
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: RegisterOutput, **refusals(400, 401, 403, 404)},
+    )
     def post(self, request: Request, broker: str) -> Response:
         if broker not in available_venues() and broker not in METATRADER_NAMES:
             raise NotFound(f"Broker {broker!r} is not available on this server.")
@@ -150,6 +160,86 @@ class RegisterView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+# What an alert's `extras` may hold: its own JSON, echoed; scalars, or one level
+# of lists and maps of scalars.
+_SCALAR: dict[str, object] = {
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+    "nullable": True,
+}
+_EXTRAS = {
+    "type": "object",
+    "additionalProperties": {
+        "anyOf": [
+            *_SCALAR["anyOf"],  # type: ignore[misc]
+            {"type": "array", "items": _SCALAR},
+            {"type": "object", "additionalProperties": _SCALAR},
+        ],
+        "nullable": True,
+    },
+    "description": "The alert's own `extras`, as it sent them.",
+}
+
+
+@extend_schema_field(_EXTRAS)
+class ExtrasField(serializers.DictField):
+    """Schema only: `extras` of a signal's payload."""
+
+
+OFFSET = inline_serializer(
+    "SignalOffset",
+    {
+        "value": serializers.CharField(help_text="A decimal as text."),
+        "unit": serializers.ChoiceField(
+            ["price", "ticks", "points", "percent", "dollars"]
+        ),
+    },
+)
+
+
+def _offset() -> serializers.Serializer:
+    return type(OFFSET)(allow_null=True, required=False)
+
+
+def _text(**kwargs: object) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_null=True, **kwargs)  # type: ignore[arg-type]
+
+
+# The parsed intent (webhooks.intake.intents.Intent.as_payload), with the
+# contract it resolved to; decimals as text, times as ISO-8601.
+SIGNAL_PAYLOAD = inline_serializer(
+    "SignalPayload",
+    {
+        "action": serializers.CharField(),
+        "symbol": _text(),
+        "contract": _text(help_text="The alert's symbol resolved: today's contract."),
+        "quantity": _text(),
+        "quantity_type": _text(),
+        "sentiment": _text(),
+        "target_size": _text(),
+        "order_type": _text(),
+        "price": _text(),
+        "limit_price": _text(),
+        "stop_price": _text(),
+        "trailing_stop": _offset(),
+        "stop_loss": _offset(),
+        "take_profit": _offset(),
+        "time_in_force": _text(),
+        "cancel_orders": serializers.BooleanField(required=False),
+        "sender_id": _text(),
+        "sent_at": _text(),
+        "comment": _text(),
+        "strategy": _text(),
+        "group": _text(),
+        "extras": ExtrasField(required=False),
+    },
+)
+
+
+@extend_schema_field(SIGNAL_PAYLOAD)
+class PayloadField(serializers.JSONField):
+    """The stored payload as it is; its schema is the parsed intent's."""
+
+
 class ExecutionSerializer(serializers.ModelSerializer[Execution]):
     class Meta:
         model = Execution
@@ -168,6 +258,9 @@ class ExecutionSerializer(serializers.ModelSerializer[Execution]):
 
 class SignalSerializer(serializers.ModelSerializer[Signal]):
     executions = ExecutionSerializer(many=True, read_only=True)
+    payload = PayloadField(
+        read_only=True, allow_null=True, help_text="Null: refused before parsing."
+    )
 
     class Meta:
         model = Signal
@@ -191,6 +284,11 @@ class SignalSerializer(serializers.ModelSerializer[Signal]):
         ]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: SignalSerializer(many=True), **refusals(400, 401)}
+    )
+)
 class SignalList(WorkspaceScopedMixin, generics.ListAPIView[Signal]):
     """`GET /api/logs/webhooks`: the signal log, newest first."""
 

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -22,8 +21,9 @@ from accounts.scoping import user_can, workspaces_for
 from billing.quotas import QuotaExceeded
 from brokers.models import BrokerAccount
 from brokers.selectors import account_for_user_or_404
-from common.api import Refused, decimal_out, envelope, page_parameters, page_window
+from common.api import Refused, page_parameters, page_window, refusals
 from common.http import client_ip, parse_id
+from webhooks.api import v1_bot_shapes as shapes
 from webhooks.models import AccountGroup, Strategy
 from webhooks.strategies.performance import (
     group_history,
@@ -104,7 +104,11 @@ class BotCreate(APIView):
 
     scope_needed = "admin"  # what an API token must hold to change it
 
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        parameters=shapes.BOT_CREATE_PARAMETERS,
+        responses={201: shapes.BOT_CREATED, **refusals(400, 401, 403, 409)},
+    )
     def post(self, request: Request) -> Response:
         workspace = _admin_workspace(request)
         try:
@@ -129,34 +133,15 @@ class BotCreate(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-BOT = inline_serializer(
-    "Bot",
-    {
-        "id": serializers.CharField(),
-        "name": serializers.CharField(),
-        "base_name": serializers.CharField(),
-        "timeframe": serializers.CharField(),
-        "status": serializers.ChoiceField([v.upper() for v in Strategy.Status.values]),
-        "connected_accounts": serializers.ListField(child=serializers.CharField()),
-    },
-)
-BOT_ACCOUNT = inline_serializer(
-    "BotAccount",
-    {
-        "id": serializers.CharField(),
-        "name": serializers.CharField(),
-        "exchange": serializers.CharField(),
-        "balance": decimal_out(),
-        "equity": decimal_out(),
-        "is_active": serializers.BooleanField(),
-    },
-)
-
-
 class BotList(APIView):
     """`GET /api/v1/bots/list`"""
 
-    @extend_schema(responses={200: serializers.ListSerializer(child=BOT)})
+    @extend_schema(
+        responses={
+            200: serializers.ListSerializer(child=shapes.BOT),
+            **refusals(401),
+        }
+    )
     def get(self, request: Request) -> Response:
         bots = Strategy.objects.for_user(request.user).prefetch_related("accounts")
         return Response([_bot(strategy) for strategy in bots])
@@ -165,7 +150,7 @@ class BotList(APIView):
 class BotDetail(APIView):
     """`GET /api/v1/bots/{bot_id}`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.BOT_DETAIL, **refusals(401, 404)})
     def get(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id)
         return Response(
@@ -176,7 +161,13 @@ class BotDetail(APIView):
 class BotStatus(APIView):
     """`POST /api/v1/bots/{bot_id}/status?status=ACTIVE|PAUSED|STOPPED` (admin)."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    scope_needed = "admin"  # what an API token must hold to change it
+
+    @extend_schema(
+        request=None,
+        parameters=shapes.BOT_STATUS_PARAMETERS,
+        responses={200: shapes.BOT_STATUS, **refusals(400, 401, 403, 404)},
+    )
     def post(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id, manage=True)
         try:
@@ -191,7 +182,13 @@ class BotStatus(APIView):
 class BotConnect(APIView):
     """`POST /api/v1/bots/{bot_id}/connect-account?account_id=` (admin)."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    scope_needed = "admin"  # what an API token must hold to change it
+
+    @extend_schema(
+        request=None,
+        parameters=shapes.ACCOUNT_PARAMETERS,
+        responses={200: shapes.DONE, **refusals(400, 401, 403, 404)},
+    )
     def post(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id, manage=True)
         account = _account(
@@ -204,7 +201,13 @@ class BotConnect(APIView):
 class BotDisconnect(APIView):
     """`POST /api/v1/bots/{bot_id}/disconnect-account?account_id=` (admin)."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    scope_needed = "admin"  # what an API token must hold to change it
+
+    @extend_schema(
+        request=None,
+        parameters=shapes.ACCOUNT_PARAMETERS,
+        responses={200: shapes.DONE, **refusals(400, 401, 403, 404)},
+    )
     def post(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id, manage=True)
         account = _account(
@@ -218,7 +221,10 @@ class BotDisconnect(APIView):
 class BotTerminate(APIView):
     """`POST /api/v1/bots/{bot_id}/terminate` (admin): flatten every follower."""
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={200: shapes.BOT_TERMINATED, **refusals(401, 403, 404)},
+    )
     def post(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id, manage=True)
         result = accounts_terminate(accounts=list(strategy.accounts.all()))
@@ -234,7 +240,12 @@ class BotTerminate(APIView):
 class BotAccounts(APIView):
     """`GET /api/v1/bots/{bot_id}/accounts`"""
 
-    @extend_schema(responses={200: serializers.ListSerializer(child=BOT_ACCOUNT)})
+    @extend_schema(
+        responses={
+            200: serializers.ListSerializer(child=shapes.BOT_ACCOUNT),
+            **refusals(401, 404),
+        }
+    )
     def get(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id)
         return Response(
@@ -255,7 +266,7 @@ class BotAccounts(APIView):
 class BotPerformance(APIView):
     """`GET /api/v1/bots/{bot_id}/performance`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.BOT_PERFORMANCE, **refusals(401, 404)})
     def get(self, request: Request, bot_id: str) -> Response:
         strategy = _visible(Strategy.objects, request, bot_id)
         return Response(strategy_performance(strategy))
@@ -294,20 +305,6 @@ def _group(group: AccountGroup, detail: bool = False) -> dict[str, Any]:
     return body
 
 
-GROUP = inline_serializer(
-    "Group",
-    {
-        "id": serializers.CharField(),
-        "name": serializers.CharField(),
-        "description": serializers.CharField(),
-        "accounts": serializers.ListField(child=serializers.CharField()),
-        "max_drawdown": decimal_out(allow_null=True),
-        "target_monthly_roi": decimal_out(allow_null=True),
-        "risk_limit": decimal_out(allow_null=True),
-    },
-)
-
-
 def _ok(message: str, **data: Any) -> Response:
     return Response({"success": True, "message": message, "data": data})
 
@@ -330,15 +327,7 @@ class Groups(APIView):
     @extend_schema(
         operation_id="api_v1_groups_list",
         parameters=page_parameters(default=50, maximum=200),
-        responses={
-            200: envelope(
-                "GroupList",
-                groups=serializers.ListSerializer(child=GROUP),
-                total=serializers.IntegerField(),
-                offset=serializers.IntegerField(),
-                limit=serializers.IntegerField(),
-            )
-        },
+        responses={200: shapes.GROUP_LIST, **refusals(400, 401)},
     )
     def get(self, request: Request) -> Response:
         groups = AccountGroup.objects.for_user(request.user).order_by("name")
@@ -352,7 +341,10 @@ class Groups(APIView):
             limit=limit,
         )
 
-    @extend_schema(request=GroupInput, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=GroupInput,
+        responses={201: shapes.GROUP_CREATED, **refusals(400, 401, 403, 404, 409)},
+    )
     def post(self, request: Request) -> Response:
         workspace = _admin_workspace(request)
         data = GroupInput(data=request.data)
@@ -387,12 +379,15 @@ class GroupDetail(APIView):
 
     scope_needed = "admin"  # what an API token must hold to change it
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.GROUP_RETRIEVED, **refusals(401, 404)})
     def get(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id)
         return _ok("Group retrieved successfully", group=_group(group, detail=True))
 
-    @extend_schema(request=GroupInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=GroupInput,
+        responses={200: shapes.GROUP_ONE, **refusals(400, 401, 403, 404)},
+    )
     def patch(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
         data = GroupInput(data=request.data, partial=True)
@@ -408,7 +403,7 @@ class GroupDetail(APIView):
         account_group_update(group=group, values=values, accounts=accounts)
         return _ok("Group updated successfully", group=_group(group))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.GROUP_DELETED, **refusals(401, 403, 404)})
     def delete(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
         pk = str(group.pk)
@@ -419,7 +414,13 @@ class GroupDetail(APIView):
 class GroupPerformance(APIView):
     """`GET /api/v1/groups/{group_id}/performance?start_date=&end_date=`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=shapes.PERIOD_PARAMETERS,
+        responses={
+            200: shapes.GROUP_PERFORMANCE_ANSWER,
+            **refusals(400, 401, 404),
+        },
+    )
     def get(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id)
         figures = group_performance(
@@ -431,7 +432,7 @@ class GroupPerformance(APIView):
 class GroupMetrics(APIView):
     """`GET /api/v1/groups/{group_id}/metrics`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.GROUP_METRICS, **refusals(401, 404)})
     def get(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id)
         return _ok("Group metrics retrieved", **group_metrics(group))
@@ -440,7 +441,10 @@ class GroupMetrics(APIView):
 class GroupHistory(APIView):
     """`GET /api/v1/groups/{group_id}/history?start_date=&end_date=&interval=`"""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=shapes.HISTORY_PARAMETERS,
+        responses={200: shapes.GROUP_HISTORY, **refusals(400, 401, 404)},
+    )
     def get(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id)
         interval = request.query_params.get("interval", "day")
@@ -463,10 +467,15 @@ class GroupHistory(APIView):
 class GroupAccounts(APIView):
     """`POST /api/v1/groups/{group_id}/accounts` {"account_ids": [...]} (admin)."""
 
+    scope_needed = "admin"  # what an API token must hold to change it
+
     @extend_schema(
         operation_id="api_v1_groups_accounts_add_many",
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
+        request=shapes.ACCOUNT_IDS,
+        responses={
+            200: shapes.GROUP_ACCOUNTS_ADDED,
+            **refusals(400, 401, 403, 404),
+        },
     )
     def post(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
@@ -494,13 +503,15 @@ class GroupAccount(APIView):
 
     scope_needed = "admin"  # what an API token must hold to change it
 
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None, responses={200: shapes.GROUP_ONE, **refusals(401, 403, 404)}
+    )
     def post(self, request: Request, group_id: str, account_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
         group.accounts.add(_account(request, account_id, group.workspace_id))
         return _ok("Account added to group", group=_group(group))
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: shapes.GROUP_ONE, **refusals(401, 403, 404)})
     def delete(self, request: Request, group_id: str, account_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
         group.accounts.remove(_account(request, account_id, group.workspace_id))
@@ -510,7 +521,12 @@ class GroupAccount(APIView):
 class AccountAssignGroup(APIView):
     """`POST /api/v1/accounts/{account_id}/assign-group` {"group_id"} (admin)."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    scope_needed = "admin"  # what an API token must hold to change it
+
+    @extend_schema(
+        request=shapes.GROUP_ID,
+        responses={200: shapes.SUCCESS, **refusals(400, 401, 403, 404)},
+    )
     def post(self, request: Request, account_id: str) -> Response:
         group = _visible(
             AccountGroup.objects, request, _param(request, "group_id"), manage=True
@@ -519,15 +535,31 @@ class AccountAssignGroup(APIView):
         return Response({"success": True})
 
 
+class GroupTradeNumbers(serializers.Serializer[dict[str, Any]]):
+    """The sizing figures `group_order` reads as Decimals: text that is no
+    number is a 400 naming the field, not a 500 in the service."""
+
+    risk_percentage = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True
+    )
+    leverage = serializers.DecimalField(
+        max_digits=None, decimal_places=None, required=False, allow_null=True
+    )
+
+
 class GroupExecute(APIView):
     """`POST /api/v1/trading/group/{group_id}/execute` (admin): one order on every
     account of the group, through the signal pipeline (logged, risk-checked)."""
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=shapes.GROUP_TRADE,
+        responses={200: shapes.GROUP_EXECUTED, **refusals(400, 401, 403, 404, 422)},
+    )
     def post(self, request: Request, group_id: str) -> Response:
         group = _visible(AccountGroup.objects, request, group_id, manage=True)
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field": ["Send a JSON object."]})
+        GroupTradeNumbers(data=request.data).is_valid(raise_exception=True)
         try:
             signal = group_order(
                 group=group,

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,7 +39,7 @@ from brokers.venues.metatrader.services import (
     terminal_hello,
 )
 from brokers.venues.metatrader.setup import FILES, ea_file
-from common.api import error_body, error_response
+from common.api import error_body, error_response, refusals
 from common.ratelimit import rate_hit, rate_peek
 
 log = logging.getLogger(__name__)
@@ -262,12 +262,43 @@ def ea_status(terminal: Terminal) -> dict[str, Any]:
     }
 
 
+def _when() -> serializers.DateTimeField:
+    return serializers.DateTimeField(allow_null=True)
+
+
+EA_STATUS = inline_serializer(
+    "EaStatus",
+    {
+        "success": serializers.BooleanField(),
+        "account_id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(["never", "online", "offline"]),
+        "connected": serializers.BooleanField(),
+        "broker_connected": serializers.BooleanField(),
+        "trade_allowed": serializers.BooleanField(),
+        "last_heartbeat_at": _when(),
+        "last_poll_at": _when(),
+        "hello_at": _when(),
+        "offline_since": _when(),
+        "platform": serializers.CharField(),
+        "terminal_build": serializers.IntegerField(allow_null=True),
+        "ea_version": serializers.CharField(allow_blank=True),
+        "broker": serializers.CharField(allow_blank=True),
+        "server": serializers.CharField(allow_blank=True),
+        "login": serializers.CharField(allow_blank=True),
+        "token_prefix": serializers.CharField(),
+        "offline_policy": serializers.ChoiceField(Terminal.OfflinePolicy.values),
+        "queue_seconds": serializers.IntegerField(),
+        "commands_waiting": serializers.IntegerField(),
+    },
+)
+
+
 class EaStatus(APIView):
     """`GET /api/accounts/{id}/ea_status`: is the account's Expert Advisor
     connected, when it last beat, which terminal. 404 for an account that is not
     the caller's or not MetaTrader."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: EA_STATUS, **refusals(401, 404)})
     def get(self, request: Request, pk: int) -> Response:
         account = account_for_user_or_404(request.user, pk)
         terminal = Terminal.objects.filter(account=account).first()
