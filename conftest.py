@@ -46,6 +46,12 @@ def make_user(email: str) -> User:
 
 @pytest.fixture
 def world(db: None) -> World:
+    return world_make()
+
+
+def world_make() -> World:
+    """The world itself, for a fixture of a wider scope that builds it once
+    inside its own transaction (tradeflow/tests/test_access.py)."""
     plans_load_defaults()  # a transactional test before may have emptied them
     owner, outsider = make_user("owner@example.com"), make_user("outsider@example.com")
     workspace = WorkspaceFactory.create(owner=owner, name="Owner desk")
