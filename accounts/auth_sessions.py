@@ -231,7 +231,7 @@ def browser_session_note(*, user: User, request: HttpRequest) -> None:
         auth_hash=auth_hash(user),
         ip_address=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-        device_type="browser",
+        device_type="",
         created_at=now,
         last_used_at=now,
         expires_at=now + timedelta(seconds=settings.SESSION_COOKIE_AGE),

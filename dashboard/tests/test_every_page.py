@@ -42,6 +42,7 @@ def _pages(account: BrokerAccount, strategy_pk: int, signal_pk: int) -> list[str
         f"/paper/{account.pk}/",
         "/emergency-stop/",
         "/api-tokens/",
+        "/sessions/",
         "/pricing/",
         "/billing/",
         "/billing/white-label/",
