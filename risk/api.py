@@ -159,13 +159,12 @@ VIOLATION = inline_serializer(
         "created_at": serializers.DateTimeField(),
     },
 )
-RISK_METRICS = inline_serializer(
-    "RiskMetrics",
-    {
-        "account_id": serializers.IntegerField(),
-        "status": serializers.ChoiceField(BrokerAccount.Status.values),
-        "balance": decimal_out(allow_null=True),
-        "equity": decimal_out(allow_null=True),
+
+
+def risk_figure_fields() -> dict[str, serializers.Field]:
+    """What `risk_metrics` measures beyond the account's own fields (fresh each
+    call: a field belongs to one serializer)."""
+    return {
         "trading_day": serializers.DateField(allow_null=True),
         "day_pnl": decimal_out(allow_null=True),
         "floor": decimal_out(allow_null=True),
@@ -179,6 +178,17 @@ RISK_METRICS = inline_serializer(
         "target_reached_at": serializers.DateTimeField(allow_null=True),
         "locked_until": serializers.DateTimeField(allow_null=True),
         "measured_at": serializers.DateTimeField(allow_null=True),
+    }
+
+
+RISK_METRICS = inline_serializer(
+    "RiskMetrics",
+    {
+        "account_id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(BrokerAccount.Status.values),
+        "balance": decimal_out(allow_null=True),
+        "equity": decimal_out(allow_null=True),
+        **risk_figure_fields(),
     },
 )
 

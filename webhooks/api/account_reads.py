@@ -21,6 +21,7 @@ from brokers.models import BrokerAccount, Position, Venue
 from brokers.performance import RoundTrip, closed_trades
 from brokers.selectors import account_for_user_or_404
 from common.api import decimal_out, page_parameters, page_window, refusals
+from risk.api import risk_figure_fields
 from risk.models import RiskConfig, RiskState
 from risk.selectors import risk_metrics
 from webhooks.api.export import TRADE, trade_rows
@@ -28,39 +29,11 @@ from webhooks.api.export import TRADE, trade_rows
 PAGE_DEFAULT, PAGE_MAX = 100, 500
 FIRST_YEAR, LAST_YEAR = 1970, 9000
 # What risk_metrics says beyond the account's own fields (above them here).
-RISK_FIELDS = (
-    "trading_day",
-    "day_pnl",
-    "floor",
-    "distance_to_floor",
-    "daily_loss_remaining",
-    "contracts_in_use",
-    "max_contracts",
-    "trades_today",
-    "trades_left",
-    "profit_target",
-    "target_reached_at",
-    "locked_until",
-    "measured_at",
-)
+RISK_FIELDS = tuple(risk_figure_fields())
 
 RISK_SUMMARY = inline_serializer(
     "AccountRiskSummary",
-    {
-        "trading_day": serializers.DateField(allow_null=True),
-        "day_pnl": decimal_out(allow_null=True),
-        "floor": decimal_out(allow_null=True),
-        "distance_to_floor": decimal_out(allow_null=True),
-        "daily_loss_remaining": decimal_out(allow_null=True),
-        "contracts_in_use": decimal_out(),
-        "max_contracts": decimal_out(allow_null=True),
-        "trades_today": serializers.IntegerField(),
-        "trades_left": serializers.IntegerField(allow_null=True),
-        "profit_target": decimal_out(allow_null=True),
-        "target_reached_at": serializers.DateTimeField(allow_null=True),
-        "locked_until": serializers.DateTimeField(allow_null=True),
-        "measured_at": serializers.DateTimeField(allow_null=True),
-    },
+    risk_figure_fields(),
     allow_null=True,
     help_text="The risk engine's figures as last measured; null: no rules set "
     "and never measured.",
