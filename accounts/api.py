@@ -46,7 +46,7 @@ from accounts.auth_sessions import (
 from accounts.models import AuthSession, User
 from accounts.permissions import Perm
 from accounts.scoping import WorkspaceScopedQuerySet
-from common.api import ERROR, Refused, envelope, error_fields
+from common.api import ERROR, Refused, envelope, error_body, error_fields
 
 log = logging.getLogger(__name__)
 
@@ -240,16 +240,12 @@ def _mfa_needed(user: User, device: Device) -> Response:
         {"u": user.pk, "d": [device.ip_address, device.user_agent, device.device_type]},
         salt=MFA_SALT,
     )
-    body = {
-        "success": False,
-        "code": "mfa-required",
-        "detail": "This account has two-factor sign-in: send the code from your "
+    body = error_body(
+        "mfa-required",
+        "This account has two-factor sign-in: send the code from your "
         "authenticator app (or a recovery code).",
-        "mfa_token": token,
-        "request_id": "",
-        "timestamp": _now(),
-    }
-    return Response(body, status=status.HTTP_401_UNAUTHORIZED)
+    )
+    return Response({**body, "mfa_token": token}, status=status.HTTP_401_UNAUTHORIZED)
 
 
 class Login(APIView):

@@ -11,13 +11,14 @@ import pytest
 
 import testkit
 from brokers.adapters.base import OrderRequest
-from brokers.models import Fill, Order, Position
+from brokers.models import Fill, Order
 from brokers.performance import closed_trades
 from brokers.services import account_flatten, order_record_venue
 from paperbroker.models import PaperAccount, PaperFill, PaperOrder, PaperTrade
 from paperbroker.reports import order_report
 from paperbroker.services import paper_order_place, price_update, quote_record
 from risk.services import account_emergency_close
+from testkit.positions import held_in_books
 from webhooks.strategies.services import accounts_terminate
 
 pytestmark = pytest.mark.usefixtures("clock", "tasks_inline")
@@ -26,11 +27,6 @@ pytestmark = pytest.mark.usefixtures("clock", "tasks_inline")
 @pytest.fixture(autouse=True)
 def _price(db) -> None:
     quote_record(symbol="BTCUSDT", last=Decimal(100), source="manual")
-
-
-def held_in_books(world) -> Decimal:
-    row = Position.objects.filter(account=world.account, symbol="BTCUSDT").first()
-    return row.quantity if row else Decimal(0)
 
 
 def assert_books_match_the_venue(world) -> None:

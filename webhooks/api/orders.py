@@ -18,7 +18,7 @@ from accounts.permissions import Perm
 from brokers.api_sync import VENUE_ERROR
 from brokers.models import Order, Position
 from brokers.selectors import account_for_user_or_404
-from common.api import ERROR, Refused, decimal_out, error_body
+from common.api import Refused, decimal_out, error_body, refusals
 from common.http import client_ip
 from webhooks.execution.submit import position_close
 from webhooks.intake.intents import MAX_QUANTITY, ParseError
@@ -151,12 +151,7 @@ class OrderClose(APIView):
         responses={
             200: CLOSED,
             202: CLOSED,
-            400: ERROR,
-            401: ERROR,
-            403: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
+            **refusals(400, 401, 403, 404, 409, 422),
             502: VENUE_ERROR,
         },
     )

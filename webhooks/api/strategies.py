@@ -18,7 +18,7 @@ from accounts.permissions import Perm
 from accounts.scoping import workspaces_for
 from accounts.tokens import scope_allows
 from billing.quotas import QuotaExceeded
-from common.api import ERROR, Refused
+from common.api import ERROR, Refused, refusals
 from webhooks.models import Strategy
 from webhooks.selectors import strategies_listed_for_user, strategy_for_user_or_404
 from webhooks.strategies.services import TargetError, strategy_activate
@@ -145,10 +145,7 @@ class StrategyActivate(APIView):
         request=ActivateInput,
         responses={
             200: ACTIVATED,
-            400: ERROR,
-            401: ERROR,
-            403: ERROR,
-            404: ERROR,
+            **refusals(400, 401, 403, 404),
         },
     )
     def post(self, request: Request) -> Response:

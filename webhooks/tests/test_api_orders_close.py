@@ -12,13 +12,13 @@ from rest_framework.test import APIClient
 
 import testkit
 from accounts.models import Role
-from brokers.models import Position
 from brokers.venues.tradovate.tests import conftest as tradovate
-from paperbroker.models import PaperOrder, PaperPosition
+from paperbroker.models import PaperOrder
 from paperbroker.services import quote_record
 from risk.models import RiskConfig
 from testkit import api_client_for as api
 from testkit.factories import MembershipFactory
+from testkit.positions import held_at_venue, held_in_books
 from webhooks.models import Signal
 
 URL = "/api/orders/close"
@@ -39,18 +39,6 @@ def long_two(world) -> None:
     """The paper account holds 2 BTCUSDT."""
     testkit.alert(world.api_key, qty=2)
     assert held_at_venue(world) == 2
-
-
-def held_at_venue(world) -> Decimal:
-    row = PaperPosition.objects.filter(
-        account__broker_account=world.account, symbol="BTCUSDT"
-    ).first()
-    return row.quantity if row else Decimal(0)
-
-
-def held_in_books(world) -> Decimal:
-    row = Position.objects.filter(account=world.account, symbol="BTCUSDT").first()
-    return row.quantity if row else Decimal(0)
 
 
 def close(user, **body):

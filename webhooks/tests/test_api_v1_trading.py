@@ -13,10 +13,10 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 import testkit
-from brokers.models import Position
-from paperbroker.models import PaperPosition, PaperTrade
+from paperbroker.models import PaperTrade
 from paperbroker.services import quote_record
 from testkit import api_client_for as api
+from testkit.positions import held_at_venue, held_in_books
 from webhooks.models import Signal
 
 pytestmark = pytest.mark.usefixtures("clock", "tasks_inline")
@@ -33,18 +33,6 @@ def _price(db) -> None:
 def long_two(world) -> None:
     testkit.alert(world.api_key, qty=2)
     assert held_at_venue(world) == 2
-
-
-def held_at_venue(world) -> Decimal:
-    row = PaperPosition.objects.filter(
-        account__broker_account=world.account, symbol="BTCUSDT"
-    ).first()
-    return row.quantity if row else Decimal(0)
-
-
-def held_in_books(world) -> Decimal:
-    row = Position.objects.filter(account=world.account, symbol="BTCUSDT").first()
-    return row.quantity if row else Decimal(0)
 
 
 def refused(response, status: int, code: str) -> None:
